@@ -1,0 +1,154 @@
+//! The `session_data` cookie cache (`spec/cookies.md` §5). `compact` must be byte-exact with
+//! JavaScript's `JSON.stringify`, because the reader re-serialises before checking the HMAC.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::crypto::{b64url, b64url_decode, ct_eq, hmac_sha256, iso};
+use crate::config::CacheStrategy;
+
+/// What a decoded cache holds: the payload `{session, user, updatedAt, version}` and when the
+/// cache itself stops being valid (epoch ms).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachePayload {
+    pub payload: Map<String, Value>,
+    pub expires_at_ms: i64,
+}
+
+static ISO_DATE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$").ok());
+
+/// Strings that look like ISO dates become `Date`s when JavaScript parses the cache, and come
+/// back in `toISOString` form when it re-serialises; do the same.
+fn js_roundtrip(v: &Value) -> Value {
+    match v {
+        Value::String(s) if ISO_DATE.as_ref().is_some_and(|re| re.is_match(s)) => {
+            match chrono::DateTime::parse_from_rfc3339(s) {
+                Ok(d) => Value::String(iso(&d.with_timezone(&chrono::Utc))),
+                Err(_) => v.clone(),
+            }
+        }
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), js_roundtrip(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(js_roundtrip).collect()),
+        other => other.clone(),
+    }
+}
+
+fn compact_signature(secret: &[u8], payload: &Map<String, Value>, expires_at_ms: i64) -> String {
+    let mut signed = payload.clone();
+    signed.insert("expiresAt".into(), Value::from(expires_at_ms));
+    let text = Value::Object(signed).to_string();
+    b64url(&hmac_sha256(secret, text.as_bytes()))
+}
+
+/// Encodes a payload that stays valid for `max_age` seconds from `now_ms`.
+pub fn encode(strategy: CacheStrategy, secret: &[u8], payload: Map<String, Value>, now_ms: i64, max_age: i64) -> String {
+    let expires_at_ms = now_ms + max_age * 1000;
+    match strategy {
+        CacheStrategy::Compact => {
+            let signature = compact_signature(secret, &payload, expires_at_ms);
+            let mut cookie = Map::new();
+            cookie.insert("session".into(), Value::Object(payload));
+            cookie.insert("expiresAt".into(), Value::from(expires_at_ms));
+            cookie.insert("signature".into(), Value::String(signature));
+            b64url(Value::Object(cookie).to_string().as_bytes())
+        }
+        CacheStrategy::Jwt | CacheStrategy::Jwe => {
+            let mut claims = payload;
+            let iat = now_ms / 1000;
+            claims.insert("iat".into(), Value::from(iat));
+            claims.insert("exp".into(), Value::from(iat + max_age));
+            hs256_encode(secret, &claims)
+        }
+    }
+}
+
+/// Decodes and verifies; `None` when the value is not a cache we (or Better Auth) wrote with
+/// this secret. Lifetime and content checks are the caller's.
+pub fn decode(strategy: CacheStrategy, secret: &[u8], value: &str) -> Option<CachePayload> {
+    match strategy {
+        CacheStrategy::Compact => {
+            let raw = b64url_decode(value)?;
+            let Value::Object(mut cookie) = serde_json::from_slice::<Value>(&raw).ok()? else { return None };
+            let expires_at_ms = cookie.get("expiresAt")?.as_i64()?;
+            let signature = cookie.get("signature")?.as_str()?.to_owned();
+            let Value::Object(payload) = cookie.remove("session")? else { return None };
+            let payload = match js_roundtrip(&Value::Object(payload)) {
+                Value::Object(m) => m,
+                _ => return None,
+            };
+            let expected = compact_signature(secret, &payload, expires_at_ms);
+            ct_eq(expected.as_bytes(), signature.as_bytes()).then_some(CachePayload { payload, expires_at_ms })
+        }
+        CacheStrategy::Jwt | CacheStrategy::Jwe => {
+            let mut claims = hs256_decode(secret, value)?;
+            let exp = claims.get("exp")?.as_i64()?;
+            claims.remove("iat");
+            claims.remove("exp");
+            Some(CachePayload { payload: claims, expires_at_ms: exp * 1000 })
+        }
+    }
+}
+
+/// HS256 JWT with header exactly `{"alg":"HS256"}` (crypto.md §5).
+pub fn hs256_encode(secret: &[u8], claims: &Map<String, Value>) -> String {
+    let header = b64url(br#"{"alg":"HS256"}"#);
+    let body = b64url(Value::Object(claims.clone()).to_string().as_bytes());
+    let signing_input = format!("{header}.{body}");
+    let sig = b64url(&hmac_sha256(secret, signing_input.as_bytes()));
+    format!("{signing_input}.{sig}")
+}
+
+/// Verifies an HS256 JWT's signature (and that it is HS256); returns its claims.
+pub fn hs256_decode(secret: &[u8], token: &str) -> Option<Map<String, Value>> {
+    let mut parts = token.split('.');
+    let (header, body, sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let header: Value = serde_json::from_slice(&b64url_decode(header)?).ok()?;
+    if header.get("alg")?.as_str()? != "HS256" {
+        return None;
+    }
+    let expected = hmac_sha256(secret, format!("{}.{}", token.split('.').next()?, body).as_bytes());
+    if !ct_eq(&b64url_decode(sig)?, &expected) {
+        return None;
+    }
+    match serde_json::from_slice(&b64url_decode(body)?).ok()? {
+        Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"spec-example-secret-0123456789abcdef";
+
+    /// crypto.md §6, the worked example.
+    const SPEC_COOKIE: &str = "eyJzZXNzaW9uIjp7InNlc3Npb24iOnsiZXhwaXJlc0F0IjoiMjAzMC0wMS0wOFQwMDowMDowMC4wMDBaIiwidG9rZW4iOiJYcTdtSzJwTDl2UjR0WTZ3WjFhQjNjRDVlRjhnSDBqTiIsImNyZWF0ZWRBdCI6IjIwMzAtMDEtMDFUMDA6MDA6MDAuMDAwWiIsInVwZGF0ZWRBdCI6IjIwMzAtMDEtMDFUMDA6MDA6MDAuMDAwWiIsImlwQWRkcmVzcyI6IjIwMy4wLjExMy43IiwidXNlckFnZW50IjoiTW96aWxsYS81LjAiLCJ1c2VySWQiOiJ1MXUxdTF1MXUxdTF1MXUxdTF1MXUxdTF1MXUxdTF1MSIsImlkIjoiczFzMXMxczFzMXMxczFzMXMxczFzMXMxczFzMXMxczEifSwidXNlciI6eyJuYW1lIjoiQWRhIiwiZW1haWwiOiJhZGFAZXhhbXBsZS5jb20iLCJlbWFpbFZlcmlmaWVkIjpmYWxzZSwiaW1hZ2UiOm51bGwsImNyZWF0ZWRBdCI6IjIwMzAtMDEtMDFUMDA6MDA6MDAuMDAwWiIsInVwZGF0ZWRBdCI6IjIwMzAtMDEtMDFUMDA6MDA6MDAuMDAwWiIsImlkIjoidTF1MXUxdTF1MXUxdTF1MXUxdTF1MXUxdTF1MXUxdTEifSwidXBkYXRlZEF0IjoxODkzNDU2MDAwMDAwLCJ2ZXJzaW9uIjoiMSJ9LCJleHBpcmVzQXQiOjE4OTM0NTYzMDAwMDAsInNpZ25hdHVyZSI6IlZiLUkzM1V4bjlBeE05WUNTbVpaTzAxUE1RNVpUX2R5ZjhpNGc3Z3JGYTQifQ";
+
+    #[test]
+    fn compact_reads_and_rewrites_the_spec_example_byte_for_byte() {
+        let decoded = decode(CacheStrategy::Compact, SECRET, SPEC_COOKIE).expect("valid");
+        assert_eq!(decoded.expires_at_ms, 1_893_456_300_000);
+        let again = encode(CacheStrategy::Compact, SECRET, decoded.payload, 1_893_456_000_000, 300);
+        assert_eq!(again, SPEC_COOKIE);
+        assert!(decode(CacheStrategy::Compact, b"another-secret-0123456789abcdef0123", SPEC_COOKIE).is_none());
+    }
+
+    #[test]
+    fn hs256_matches_the_spec_vector() {
+        let mut claims = Map::new();
+        claims.insert("email".into(), "user@example.com".into());
+        claims.insert("iat".into(), 1_700_000_000.into());
+        claims.insert("exp".into(), 1_700_003_600.into());
+        let t = hs256_encode(SECRET, &claims);
+        assert_eq!(t, "eyJhbGciOiJIUzI1NiJ9.eyJlbWFpbCI6InVzZXJAZXhhbXBsZS5jb20iLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDAwMzYwMH0.NJiAj6UJBEwFkq2EjxpKBMH0IVRX7vXN1WaphP5UXFY");
+        assert_eq!(hs256_decode(SECRET, &t), Some(claims));
+        assert_eq!(hs256_decode(b"wrong-secret-0123456789abcdef0123456", &t), None);
+    }
+}

@@ -1,0 +1,339 @@
+//! Request plumbing shared by the handlers: body parsing (README §1.3), zod-style validation
+//! (§1.4), the origin and login-CSRF checks (§4), client info, and the current session.
+
+use std::net::IpAddr;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use crate::auth::fields::received;
+use crate::auth::origin::{is_trusted_callback, is_trusted_origin, origin_of};
+use crate::error::{unsupported_media_type, ApiError, ErrorCode};
+use crate::startup::AppState;
+
+/// Largest request body accepted; auth payloads are small.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Set by the bearer middleware: whether the request *as sent* carried a `Cookie` header.
+#[derive(Clone, Copy, Debug)]
+pub struct SentCookies(pub bool);
+
+pub fn sent_cookies(req: &HttpRequest) -> bool {
+    req.extensions()
+        .get::<SentCookies>()
+        .map(|s| s.0)
+        .unwrap_or_else(|| req.headers().contains_key(header::COOKIE))
+}
+
+/// Reads and parses the body. `None` when the request has none. `form` also accepts
+/// `application/x-www-form-urlencoded` (sign-in and sign-up).
+pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, form: bool) -> Result<Option<Value>, ApiError> {
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::Code(ErrorCode::BadRequest))?;
+        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ErrorCode::PayloadTooLarge.into());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let content_type = req.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("<invalid>"));
+    if bytes.is_empty() && content_type.is_none() {
+        return Ok(None);
+    }
+    let allowed: &[&str] = if form { &[FORM, JSON] } else { &[JSON] };
+    let Some(ct) = content_type else { return Err(unsupported_media_type(None, allowed)) };
+    let media = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if media.contains(JSON) && !media.contains('+') {
+        return serde_json::from_slice::<Value>(&bytes)
+            .map(Some)
+            .map_err(|_| ApiError::Code(ErrorCode::BadRequest));
+    }
+    if form && media == FORM {
+        let map: Map<String, Value> = url::form_urlencoded::parse(&bytes)
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect();
+        return Ok(Some(Value::Object(map)));
+    }
+    Err(unsupported_media_type(Some(ct), allowed))
+}
+
+/// Collects schema issues like zod and renders them `[body.x] message; [body.y] message`.
+pub struct Validator<'a> {
+    obj: Option<&'a Map<String, Value>>,
+    issues: Vec<String>,
+}
+
+impl<'a> Validator<'a> {
+    /// A validator for a body that must be an object.
+    pub fn body(body: Option<&'a Value>) -> Self {
+        let mut issues = Vec::new();
+        let obj = match body {
+            Some(Value::Object(m)) => Some(m),
+            Some(other) => {
+                issues.push(format!("[body] Invalid input: expected object, received {}", received(other)));
+                None
+            }
+            None => {
+                issues.push("[body] Invalid input: expected object, received undefined".to_owned());
+                None
+            }
+        };
+        Self { obj, issues }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.obj.and_then(|m| m.get(key))
+    }
+
+    fn issue(&mut self, key: &str, message: impl std::fmt::Display) {
+        if self.obj.is_some() {
+            self.issues.push(format!("[body.{key}] {message}"));
+        }
+    }
+
+    pub fn string(&mut self, key: &str) -> String {
+        match self.get(key) {
+            Some(Value::String(s)) => s.clone(),
+            other => {
+                let got = other.map(received).unwrap_or("undefined");
+                self.issue(key, format!("Invalid input: expected string, received {got}"));
+                String::new()
+            }
+        }
+    }
+
+    pub fn non_empty_string(&mut self, key: &str) -> String {
+        let before = self.issues.len();
+        let s = self.string(key);
+        if s.is_empty() && self.issues.len() == before {
+            self.issue(key, "Too small: expected string to have >=1 characters");
+        }
+        s
+    }
+
+    pub fn opt_string(&mut self, key: &str) -> Option<String> {
+        match self.get(key) {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                self.issue(key, format!("Invalid input: expected string, received {}", received(other)));
+                None
+            }
+        }
+    }
+
+    pub fn opt_bool(&mut self, key: &str) -> Option<bool> {
+        match self.get(key) {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(other) => {
+                self.issue(key, format!("Invalid input: expected boolean, received {}", received(other)));
+                None
+            }
+        }
+    }
+
+    /// A string that must pass zod's email check.
+    pub fn email(&mut self, key: &str) -> String {
+        let before = self.issues.len();
+        let s = self.string(key);
+        if self.issues.len() == before && !crate::auth::email::is_valid(&s) {
+            self.issue(key, "Invalid email address");
+        }
+        s
+    }
+
+    pub fn object(&self) -> Option<&'a Map<String, Value>> {
+        self.obj
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.issues.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.issues.join("; ")))
+        }
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The Origin check (README §4.2 step A): `Origin`, else `Referer`, must be trusted.
+fn require_trusted_origin(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+    let headers = req.headers();
+    let origin = header_str(headers, "origin").or_else(|| header_str(headers, "referer"));
+    let Some(origin) = origin.filter(|o| *o != "null") else {
+        return Err(ErrorCode::MissingOrNullOrigin.into());
+    };
+    let origin = if header_str(headers, "origin").is_some() { origin.to_owned() } else { origin_of(origin).unwrap_or_default() };
+    if is_trusted_origin(&origin, &state.settings.trusted_origins) {
+        Ok(())
+    } else {
+        tracing::warn!("request from an untrusted origin refused");
+        Err(ErrorCode::InvalidOrigin.into())
+    }
+}
+
+fn csrf_checks_off(state: &AppState) -> bool {
+    let adv = &state.settings.advanced;
+    adv.disable_csrf_check || adv.disable_origin_check
+}
+
+/// The router-level check every non-GET route runs after body parsing (README §4.2).
+pub fn check_origin(state: &AppState, req: &HttpRequest, body: Option<&Value>) -> Result<(), ApiError> {
+    if matches!(*req.method(), Method::GET | Method::OPTIONS | Method::HEAD) {
+        return Ok(());
+    }
+    if !csrf_checks_off(state) && sent_cookies(req) {
+        require_trusted_origin(state, req)?;
+    }
+    if state.settings.advanced.disable_origin_check {
+        return Ok(());
+    }
+    let body = body.and_then(Value::as_object);
+    let query_callback = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .ok()
+        .map(|q| q.0.into_iter().filter(|(k, _)| k == "callbackURL").map(|(_, v)| v).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let callback = match body.and_then(|b| b.get("callbackURL")) {
+        Some(v) => Some(v.clone()),
+        None => match query_callback.len() {
+            0 => None,
+            1 => Some(Value::String(query_callback[0].clone())),
+            _ => Some(Value::Array(query_callback.into_iter().map(Value::String).collect())),
+        },
+    };
+    let checks = [
+        ("callbackURL", callback, ErrorCode::InvalidCallbackUrl),
+        ("redirectTo", body.and_then(|b| b.get("redirectTo")).cloned(), ErrorCode::InvalidRedirectUrl),
+        ("errorCallbackURL", body.and_then(|b| b.get("errorCallbackURL")).cloned(), ErrorCode::InvalidErrorCallbackUrl),
+        ("newUserCallbackURL", body.and_then(|b| b.get("newUserCallbackURL")).cloned(), ErrorCode::InvalidNewUserCallbackUrl),
+    ];
+    for (label, value, code) in checks {
+        let Some(value) = value.filter(crate::auth::fields::truthy) else { continue };
+        let Value::String(url) = value else {
+            return Err(ApiError::message_only(StatusCode::BAD_REQUEST, format!("Invalid {label}: expected a string")));
+        };
+        if !is_trusted_callback(&url, &state.settings.trusted_origins) {
+            return Err(code.into());
+        }
+    }
+    Ok(())
+}
+
+/// The stricter check of email sign-in and sign-up, with Fetch Metadata (README §4.3).
+pub fn login_csrf(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+    if csrf_checks_off(state) {
+        return Ok(());
+    }
+    let h = req.headers();
+    if sent_cookies(req) {
+        return require_trusted_origin(state, req);
+    }
+    let site = header_str(h, "sec-fetch-site");
+    let mode = header_str(h, "sec-fetch-mode");
+    if site.is_some() || mode.is_some() || header_str(h, "sec-fetch-dest").is_some() {
+        if site == Some("cross-site") && mode == Some("navigate") {
+            return Err(ErrorCode::CrossSiteNavigationLoginBlocked.into());
+        }
+        return require_trusted_origin(state, req);
+    }
+    if header_str(h, "origin").is_some() || header_str(h, "referer").is_some() {
+        return require_trusted_origin(state, req);
+    }
+    Ok(())
+}
+
+/// Who is calling: the normalised client IP and the user agent (sessions.md §2).
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: String,
+}
+
+/// IPv4 as is; IPv4-mapped IPv6 as IPv4; other IPv6 expanded and masked to /64 (rate-limit.md §4).
+pub fn normalize_ip(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let masked = [s[0], s[1], s[2], s[3], 0, 0, 0, 0];
+                masked.iter().map(|g| format!("{g:04x}")).collect::<Vec<_>>().join(":")
+            }
+        },
+    }
+}
+
+impl ClientInfo {
+    pub fn from_request(state: &AppState, req: &HttpRequest) -> Self {
+        let headers = req.headers();
+        let mut ip = None;
+        for name in &state.settings.advanced.ip_address_headers {
+            let Some(value) = headers.get(name.as_str()).and_then(|v| v.to_str().ok()) else { continue };
+            let entries: Vec<&str> = value.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+            // A multi-hop list can be spoofed by its first hop: only a single entry counts.
+            if let [one] = entries.as_slice() {
+                if let Ok(addr) = one.parse::<IpAddr>() {
+                    ip = Some(normalize_ip(addr));
+                    break;
+                }
+            }
+        }
+        if ip.is_none() && !state.settings.is_production() {
+            ip = Some("127.0.0.1".to_owned());
+        }
+        let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        Self { ip, user_agent }
+    }
+}
+
+impl FromRequest for ClientInfo {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(match req.app_data::<web::Data<AppState>>() {
+            Some(state) => Ok(ClientInfo::from_request(state, req)),
+            None => Err(ApiError::Internal(anyhow::anyhow!("application state missing"))),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_is_expanded_and_masked() {
+        assert_eq!(normalize_ip("2001:db8::1".parse().unwrap()), "2001:0db8:0000:0000:0000:0000:0000:0000");
+        assert_eq!(normalize_ip("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
+        assert_eq!(normalize_ip("203.0.113.7".parse().unwrap()), "203.0.113.7");
+    }
+
+    #[test]
+    fn validator_reports_every_issue_in_zod_form() {
+        let body = serde_json::json!({"email": "nope", "rememberMe": "yes"});
+        let mut v = Validator::body(Some(&body));
+        v.string("name");
+        v.email("email");
+        v.opt_bool("rememberMe");
+        let err = v.finish().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "[body.name] Invalid input: expected string, received undefined; [body.email] Invalid email address; [body.rememberMe] Invalid input: expected boolean, received string"
+        );
+        let v = Validator::body(None);
+        assert_eq!(v.finish().unwrap_err().to_string(), "[body] Invalid input: expected object, received undefined");
+    }
+}

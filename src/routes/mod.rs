@@ -1,0 +1,71 @@
+//! The whole URL map on one screen.
+
+pub mod bearer;
+pub mod extract;
+pub mod health;
+pub mod json;
+pub mod session;
+pub mod sign_in;
+pub mod sign_out;
+pub mod sign_up;
+
+use actix_web::dev::HttpServiceFactory;
+use actix_web::{web, FromRequest, Handler, HttpResponse, Responder, Resource};
+
+use crate::config::Settings;
+
+/// Unknown paths and known paths with another method are both 404 with an empty body
+/// (README §1.2).
+pub async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().finish()
+}
+
+fn resource<F, Args>(path: &str, method: actix_web::Route, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path).route(method.to(handler)).default_service(web::to(not_found))
+}
+
+fn get<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    resource(path, web::get(), handler)
+}
+
+fn post<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    resource(path, web::post(), handler)
+}
+
+/// Everything under the base path.
+pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
+    web::scope(&settings.base_path)
+        .wrap(actix_web::middleware::from_fn(bearer::middleware))
+        .service(post("/sign-up/email", sign_up::sign_up_email))
+        .service(post("/sign-in/email", sign_in::sign_in_email))
+        .service(post("/sign-out", sign_out::sign_out))
+        .service(
+            web::resource("/get-session")
+                .route(web::get().to(session::get_session))
+                .route(web::post().to(session::post_get_session))
+                .default_service(web::to(not_found)),
+        )
+        .service(get("/ok", health::ok))
+        .service(get("/error", health::error_page))
+        .default_service(web::to(not_found))
+}
+
+/// Outside the base path: liveness and readiness.
+pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
+    cfg.service(get("/health", health::health)).service(get("/ready", health::ready)).service(auth_scope(settings));
+}

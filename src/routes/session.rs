@@ -1,0 +1,164 @@
+//! `GET /get-session` and the session resolution every protected route shares
+//! (`spec/sessions.md` §4).
+
+use actix_web::cookie::Cookie;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value};
+
+use super::json::{session_from_json, session_json, user_from_json, user_json};
+use crate::auth::cookie_cache;
+use crate::auth::cookies::{RequestCookies, DONT_REMEMBER, SESSION_DATA, SESSION_TOKEN};
+use crate::auth::crypto::Signed;
+use crate::auth::session::{new_expiry, refresh_due};
+use crate::error::{ApiError, ErrorCode};
+use crate::startup::AppState;
+use crate::store::{Session, User};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lookup {
+    /// Skip the cookie cache (query `disableCookieCache`, or a sensitive route).
+    pub disable_cache: bool,
+    /// Never extend or rewrite (query `disableRefresh`).
+    pub disable_refresh: bool,
+}
+
+/// What resolving the session found, and which cookies the response must carry.
+pub struct Resolved {
+    pub found: Option<(Session, User)>,
+    pub cookies: Vec<Cookie<'static>>,
+}
+
+pub fn request_cookies(req: &HttpRequest) -> RequestCookies {
+    RequestCookies::parse(req.headers().get_all(header::COOKIE).filter_map(|v| v.to_str().ok()))
+}
+
+/// The cookies written whenever a session is (re)issued: token, `dont_remember`, cache.
+pub fn session_cookies(state: &AppState, session: &Session, user: &User, dont_remember: bool) -> Vec<Cookie<'static>> {
+    let secret = state.settings.secret.expose_secret().as_bytes();
+    let mut out = vec![state.cookies.session_token(secret, &session.token, dont_remember)];
+    if dont_remember {
+        out.push(state.cookies.dont_remember(secret));
+    }
+    out.extend(cache_cookie(state, session, user, dont_remember));
+    out
+}
+
+fn cache_cookie(state: &AppState, session: &Session, user: &User, dont_remember: bool) -> Option<Cookie<'static>> {
+    let cache = &state.settings.session.cookie_cache;
+    if !cache.enabled {
+        return None;
+    }
+    let now_ms = state.clock.now().timestamp_millis();
+    let mut payload = Map::new();
+    payload.insert("session".into(), session_json(session));
+    payload.insert("user".into(), user_json(user, state.store.user_fields()));
+    payload.insert("updatedAt".into(), Value::from(now_ms));
+    payload.insert("version".into(), Value::String(cache.version.clone()));
+    // Better Auth's quirk: without Max-Age the embedded lifetime is 60 s for compact, 300 s else.
+    let lifetime = match (dont_remember, cache.strategy) {
+        (false, _) => cache.max_age,
+        (true, crate::config::CacheStrategy::Compact) => 60,
+        (true, _) => 300,
+    };
+    let secret = state.settings.secret.expose_secret().as_bytes();
+    let value = cookie_cache::encode(cache.strategy, secret, payload, now_ms, lifetime);
+    Some(state.cookies.session_data(value, dont_remember))
+}
+
+/// The cached `{session, user}` if the cache cookie passes every rule of cookies.md §5.4.
+fn read_cache(state: &AppState, jar: &RequestCookies, token: &str) -> Result<Option<(Session, User)>, ()> {
+    let cache = &state.settings.session.cookie_cache;
+    let Some(raw) = jar.chunked(&state.cookies.name(SESSION_DATA)) else { return Ok(None) };
+    let secret = state.settings.secret.expose_secret().as_bytes();
+    let decoded = cookie_cache::decode(cache.strategy, secret, &raw).ok_or(())?;
+    let now = state.clock.now();
+    let p = &decoded.payload;
+    let version = p.get("version").and_then(Value::as_str).unwrap_or("1");
+    let session = p.get("session").and_then(session_from_json).ok_or(())?;
+    let user = p.get("user").and_then(|u| user_from_json(u, state.store.user_fields())).ok_or(())?;
+    let valid = session.token == token
+        && version == cache.version
+        && p.get("updatedAt").is_some_and(Value::is_number)
+        && decoded.expires_at_ms > now.timestamp_millis()
+        && session.expires_at > now;
+    if valid { Ok(Some((session, user))) } else { Err(()) }
+}
+
+/// Resolves the caller's session (sessions.md §4), deciding refreshes and cookie changes.
+pub async fn resolve(state: &AppState, req: &HttpRequest, lookup: Lookup) -> Result<Resolved, ApiError> {
+    let jar = request_cookies(req);
+    let secret = state.settings.secret.expose_secret().as_bytes();
+    let Signed::Valid(token) = jar.signed(secret, &state.cookies.name(SESSION_TOKEN)) else {
+        return Ok(Resolved { found: None, cookies: Vec::new() });
+    };
+    let mut cookies = Vec::new();
+    let dont_remember = matches!(jar.signed(secret, &state.cookies.name(DONT_REMEMBER)), Signed::Valid(_));
+
+    if state.settings.session.cookie_cache.enabled {
+        match read_cache(state, &jar, token) {
+            Ok(Some(found)) if !lookup.disable_cache => return Ok(Resolved { found: Some(found), cookies }),
+            Ok(_) => {}
+            Err(()) => cookies.push(state.cookies.removal(&state.cookies.name(SESSION_DATA))),
+        }
+    }
+
+    let now = state.clock.now();
+    let found = state.store.find_session_with_user(token).await?;
+    let Some((mut session, user)) = found.filter(|(s, _)| s.expires_at > now) else {
+        let _ = state.store.delete_session(token).await;
+        cookies.extend(state.cookies.clear_session(&jar));
+        return Ok(Resolved { found: None, cookies });
+    };
+    if dont_remember || lookup.disable_refresh {
+        return Ok(Resolved { found: Some((session, user)), cookies });
+    }
+    let s = &state.settings.session;
+    if !s.disable_session_refresh && refresh_due(session.expires_at, now, s.expires_in, s.update_age) {
+        let expires_at = new_expiry(now, s.expires_in, false);
+        if state.store.refresh_session(token, expires_at, now).await? == 0 {
+            cookies.extend(state.cookies.clear_session(&jar));
+            let e = ApiError::with_status(ErrorCode::FailedToGetSession, StatusCode::UNAUTHORIZED);
+            return Err(ApiError::WithCookies(Box::new(e), cookies));
+        }
+        session.expires_at = expires_at;
+        session.updated_at = now;
+        cookies.extend(session_cookies(state, &session, &user, false));
+    } else {
+        cookies.extend(cache_cookie(state, &session, &user, false));
+    }
+    Ok(Resolved { found: Some((session, user)), cookies })
+}
+
+/// `disableCookieCache=<anything non-empty>` is true, as JavaScript coerces it (§2.1).
+fn flag(req: &HttpRequest, name: &str) -> bool {
+    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(|q| q.0.iter().any(|(k, v)| k == name && !v.is_empty()))
+        .unwrap_or(false)
+}
+
+#[tracing::instrument(name = "get_session", skip_all)]
+pub async fn get_session(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let lookup = Lookup { disable_cache: flag(&req, "disableCookieCache"), disable_refresh: flag(&req, "disableRefresh") };
+    let resolved = resolve(&state, &req, lookup).await?;
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")));
+    for c in resolved.cookies {
+        res.cookie(c);
+    }
+    let body = match &resolved.found {
+        Some((session, user)) => {
+            serde_json::json!({ "session": session_json(session), "user": user_json(user, state.store.user_fields()) })
+        }
+        None => Value::Null,
+    };
+    Ok(res.json(body))
+}
+
+/// `POST /get-session` exists only with `deferSessionRefresh`, which we do not offer.
+pub async fn post_get_session() -> Result<HttpResponse, ApiError> {
+    Err(ErrorCode::MethodNotAllowedDeferSessionRequired.into())
+}

@@ -1,0 +1,123 @@
+//! `POST /sign-in/email` (endpoints.md §1.2).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+
+use super::extract::{check_origin, login_csrf, read_body, ClientInfo, Validator};
+use super::json::user_json;
+use super::session::session_cookies;
+use crate::auth::crypto::{generate_id, random_alphanumeric};
+use crate::auth::session::new_expiry;
+use crate::error::{ApiError, ErrorCode};
+use crate::startup::AppState;
+use crate::store::Session;
+
+/// Creates and stores a session for the user (sessions.md §2).
+pub async fn create_session(
+    state: &AppState,
+    user_id: &str,
+    client: &ClientInfo,
+    dont_remember: bool,
+) -> Result<Session, ApiError> {
+    let now = state.clock.now();
+    let session = Session {
+        id: generate_id(),
+        token: random_alphanumeric(32),
+        user_id: user_id.to_owned(),
+        expires_at: new_expiry(now, state.settings.session.expires_in, dont_remember),
+        created_at: now,
+        updated_at: now,
+        ip_address: Some(client.ip.clone().unwrap_or_default()),
+        user_agent: Some(client.user_agent.clone()),
+    };
+    state.store.insert_session(state.store.connection(), &session).await?;
+    Ok(session)
+}
+
+#[tracing::instrument(name = "sign_in.email", skip_all, fields(user_id = tracing::field::Empty))]
+pub async fn sign_in_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    client: ClientInfo,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(&req, payload, true).await?;
+    check_origin(&state, &req, body.as_ref())?;
+    let mut v = Validator::body(body.as_ref());
+    let email = v.string("email");
+    let password = v.string("password");
+    let callback_url = v.opt_string("callbackURL");
+    let remember_me = v.opt_bool("rememberMe");
+    v.finish()?;
+    login_csrf(&state, &req)?;
+
+    if !state.settings.email_and_password.enabled {
+        return Err(ErrorCode::EmailPasswordDisabled.into());
+    }
+    if !crate::auth::email::is_valid(&email) {
+        return Err(ErrorCode::InvalidEmail.into());
+    }
+    let email = crate::auth::email::normalize(&email);
+    let password = SecretString::from(password);
+    let user = state.store.find_user_by_email(&email).await?;
+    let account = match &user {
+        Some(u) => state.store.find_credential_account(&u.id).await?,
+        None => None,
+    };
+    let stored = account.as_ref().and_then(|a| a.password.clone());
+    // Unknown email, no credential account, or no password: a dummy check of equal cost.
+    let verdict = state.hasher.verify(password.clone(), stored).await?;
+    let (Some(user), Some(account), true) = (user, account, verdict.matches) else {
+        tracing::info!("sign-in refused: invalid email or password");
+        return Err(ErrorCode::InvalidEmailOrPassword.into());
+    };
+    tracing::Span::current().record("user_id", tracing::field::display(&user.id));
+    if verdict.needs_rehash {
+        rehash_in_background(&state, account.id.clone(), password);
+    }
+    if state.settings.email_and_password.require_email_verification && !user.email_verified {
+        return Err(ErrorCode::EmailNotVerified.into());
+    }
+
+    let dont_remember = remember_me == Some(false);
+    let session = create_session(&state, &user.id, &client, dont_remember).await?;
+    let mut res = HttpResponse::Ok();
+    for c in session_cookies(&state, &session, &user, dont_remember) {
+        res.cookie(c);
+    }
+    let mut body = Map::new();
+    body.insert("redirect".into(), Value::Bool(callback_url.is_some()));
+    body.insert("token".into(), Value::String(session.token.clone()));
+    if let Some(url) = callback_url {
+        if let Ok(v) = header::HeaderValue::from_str(&url) {
+            res.insert_header((header::LOCATION, v));
+        }
+        body.insert("url".into(), Value::String(url));
+    }
+    body.insert("user".into(), user_json(&user, state.store.user_fields()));
+    Ok(res.json(Value::Object(body)))
+}
+
+/// Replaces a scrypt / bcrypt / weaker hash by argon2id after a successful sign-in, without
+/// making the caller wait for the second hash.
+fn rehash_in_background(state: &AppState, account_id: String, password: SecretString) {
+    let state = state.clone();
+    let span = tracing::Span::current();
+    tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            let result = async {
+                let hash = state.hasher.hash(password).await?;
+                state.store.set_account_password(&account_id, &hash, state.clock.now()).await?;
+                Ok::<_, ApiError>(())
+            }
+            .await;
+            match result {
+                Ok(()) => tracing::info!("password re-hashed with argon2id"),
+                Err(e) => tracing::warn!(error = %e, "password re-hash failed; the old hash stays"),
+            }
+        },
+        span,
+    ));
+}

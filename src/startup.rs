@@ -1,0 +1,119 @@
+//! Application assembly, shared by `main` and the tests.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::Method;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+
+use crate::auth::cookies::CookieJar;
+use crate::auth::origin::is_trusted_origin;
+use crate::auth::password::PasswordHasher;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::routes;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub hasher: PasswordHasher,
+    pub clock: Clock,
+    pub cookies: CookieJar,
+}
+
+impl AppState {
+    /// Connects, migrates (unless turned off) and prepares everything requests need.
+    pub async fn load(settings: Settings) -> anyhow::Result<Self> {
+        let fields = Arc::new(settings.user.additional_fields.clone());
+        let mut store = Store::connect(&settings.database_url, fields).await.context("connecting to the database")?;
+        if settings.auto_migrate {
+            store.migrate().await.context("running migrations")?;
+        } else {
+            store.sync_schema().await.context("reading the database schema")?;
+        }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let hasher = PasswordHasher::new(settings.password_hashing, cores, cores * 64)
+            .map_err(|e| anyhow::anyhow!(e))
+            .context("preparing the password hasher")?;
+        let cookies = CookieJar::new(
+            &settings.advanced.cookie_prefix,
+            settings.secure_cookies(),
+            settings.session.expires_in,
+            settings.session.cookie_cache.max_age,
+        );
+        Ok(Self { settings: Arc::new(settings), store, hasher, clock: Clock::default(), cookies })
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let state = AppState::load(settings).await?;
+        Self::with_state(state)
+    }
+
+    /// Binds the configured address (port 0 picks a free one) and wires the server.
+    pub fn with_state(state: AppState) -> anyhow::Result<Self> {
+        let (host, port) = state.settings.listen_addr();
+        let listener = TcpListener::bind((host.as_str(), port)).with_context(|| format!("binding {host}:{port}"))?;
+        let port = listener.local_addr()?.port();
+        let server = server(listener, state.clone())?;
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        if let Err(e) = self.state.store.clone().close().await {
+            tracing::warn!(error = %e, "closing the database pool");
+        }
+        result
+    }
+}
+
+/// CORS for browser apps on trusted origins, with credentials; the bearer and JWT headers are
+/// readable by scripts.
+fn cors(settings: &Settings) -> Cors {
+    let trusted = settings.trusted_origins.clone();
+    Cors::default()
+        .allowed_origin_fn(move |origin, _| origin.to_str().is_ok_and(|o| is_trusted_origin(o, &trusted)))
+        .allowed_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_any_header()
+        .supports_credentials()
+        .expose_headers(["set-auth-token", "set-auth-jwt", "x-request-id"])
+        .max_age(600)
+}
+
+pub fn server(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let settings = data.settings.clone();
+        App::new()
+            .app_data(data.clone())
+            .wrap(cors(&settings))
+            .wrap(actix_web::middleware::from_fn(crate::telemetry::request_span))
+            .configure(|cfg| routes::configure(cfg, &settings))
+            .default_service(web::to(routes::not_found))
+    })
+    .shutdown_timeout(8)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

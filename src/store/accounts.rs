@@ -1,0 +1,125 @@
+//! The `account` table: for now the credential account that holds the password hash.
+
+use chrono::{DateTime, Utc};
+use entity::account::{Column, Entity};
+use sea_orm::sea_query::{Alias, Cond, Expr, Query, SimpleExpr};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+
+use super::{exec, get_opt_str, get_str, get_ts, Store, StoreResult};
+
+pub const CREDENTIAL_PROVIDER: &str = "credential";
+/// The `issuer` of credential accounts in schemas that have the column (schema.md §3).
+pub const CREDENTIAL_ISSUER: &str = "local:credential";
+
+#[derive(Clone, PartialEq)]
+pub struct Account {
+    pub id: String,
+    pub account_id: String,
+    pub provider_id: String,
+    pub user_id: String,
+    pub password: Option<String>,
+    pub scope: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Holds a password hash: never printed.
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("provider_id", &self.provider_id)
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+const COLUMNS: [Column; 8] = [
+    Column::Id,
+    Column::AccountId,
+    Column::ProviderId,
+    Column::UserId,
+    Column::Password,
+    Column::Scope,
+    Column::CreatedAt,
+    Column::UpdatedAt,
+];
+
+fn from_row(row: &QueryResult) -> Result<Account, DbErr> {
+    Ok(Account {
+        id: get_str(row, "id")?,
+        account_id: get_str(row, "accountId")?,
+        provider_id: get_str(row, "providerId")?,
+        user_id: get_str(row, "userId")?,
+        password: get_opt_str(row, "password")?,
+        scope: get_opt_str(row, "scope")?,
+        created_at: get_ts(row, "createdAt")?,
+        updated_at: get_ts(row, "updatedAt")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_account<C: ConnectionTrait>(&self, c: &C, a: &Account) -> StoreResult<()> {
+        let mut cols: Vec<Alias> = COLUMNS.iter().map(|c| Alias::new(sea_orm::Iden::to_string(c))).collect();
+        let mut vals: Vec<SimpleExpr> = vec![
+            a.id.clone().into(),
+            a.account_id.clone().into(),
+            a.provider_id.clone().into(),
+            a.user_id.clone().into(),
+            a.password.clone().into(),
+            a.scope.clone().into(),
+            self.ts(a.created_at).into(),
+            self.ts(a.updated_at).into(),
+        ];
+        if self.account_has_issuer {
+            cols.push(Alias::new("issuer"));
+            let issuer = if a.provider_id == CREDENTIAL_PROVIDER {
+                CREDENTIAL_ISSUER.to_owned()
+            } else {
+                format!("local:oauth:{}", a.provider_id)
+            };
+            vals.push(issuer.into());
+        }
+        let q = Query::insert().into_table(Entity).columns(cols).values_panic(vals).to_owned();
+        exec(c, self.stmt(&q)).await.map(|_| ())
+    }
+
+    /// The user's credential account: provider `credential`, `accountId` = user id, and, where
+    /// the column exists, issuer `local:credential` (or unset, for rows written before it).
+    pub async fn find_credential_account(&self, user_id: &str) -> StoreResult<Option<Account>> {
+        let mut q = Query::select();
+        q.columns(COLUMNS)
+            .from(Entity)
+            .and_where(Expr::col(Column::UserId).eq(user_id))
+            .and_where(Expr::col(Column::ProviderId).eq(CREDENTIAL_PROVIDER))
+            .and_where(Expr::col(Column::AccountId).eq(user_id));
+        if self.account_has_issuer {
+            let issuer = Alias::new("issuer");
+            q.cond_where(
+                Cond::any()
+                    .add(Expr::col(issuer.clone()).eq(CREDENTIAL_ISSUER))
+                    .add(Expr::col(issuer).is_null()),
+            );
+        }
+        match self.db.query_one(self.stmt(&q)).await? {
+            Some(row) => Ok(Some(from_row(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn list_accounts(&self, user_id: &str) -> StoreResult<Vec<Account>> {
+        let q = Query::select().columns(COLUMNS).from(Entity).and_where(Expr::col(Column::UserId).eq(user_id)).to_owned();
+        let rows = self.db.query_all(self.stmt(&q)).await?;
+        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn set_account_password(&self, account_id: &str, hash: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+        let q = Query::update()
+            .table(Entity)
+            .value(Column::Password, hash)
+            .value(Column::UpdatedAt, self.ts(now))
+            .and_where(Expr::col(Column::Id).eq(account_id))
+            .to_owned();
+        exec(&self.db, self.stmt(&q)).await
+    }
+}

@@ -1,0 +1,222 @@
+//! The only module that builds SeaORM queries. Values are encoded the way Better Auth's own
+//! adapter stores them (dates as ISO text on SQLite, `timestamptz`/`timestamp(3)` elsewhere), so
+//! a Node Better Auth can share the database.
+
+pub mod accounts;
+pub mod schema;
+pub mod sessions;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use indexmap::IndexMap;
+use sea_orm::sea_query::Value;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, QueryResult,
+    RuntimeErr, SqlErr, Statement, TransactionTrait,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::auth::crypto::iso;
+use crate::config::AdditionalField;
+
+pub use accounts::Account;
+pub use sessions::Session;
+pub use users::User;
+
+/// Storage failures, classified for the HTTP layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached (connection refused, pool exhausted, I/O): 503.
+    #[error("database unavailable")]
+    Unavailable(#[source] DbErr),
+    /// A unique constraint refused the write.
+    #[error("unique constraint violated")]
+    Conflict,
+    #[error("database error")]
+    Other(#[source] DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(e: DbErr) -> Self {
+        if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+            return StoreError::Conflict;
+        }
+        if is_unavailable(&e) {
+            return StoreError::Unavailable(e);
+        }
+        StoreError::Other(e)
+    }
+}
+
+fn is_unavailable(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(s)) | DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => s,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    matches!(sqlx, Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_))
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Declared custom user columns, in configuration order.
+pub type UserFields = Arc<IndexMap<String, AdditionalField>>;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: DatabaseBackend,
+    user_fields: UserFields,
+    /// Whether `account` has the `issuer` column of newer Better Auth schemas.
+    account_has_issuer: bool,
+}
+
+impl Store {
+    /// Opens the pool. SQLite gets WAL and a busy timeout so readers never block writers.
+    pub async fn connect(url: &SecretString, user_fields: UserFields) -> Result<Self, DbErr> {
+        let url = url.expose_secret();
+        let mut opts = ConnectOptions::new(url.to_owned());
+        let sqlite = url.starts_with("sqlite:");
+        let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
+        opts.max_connections(if sqlite { cores * 2 } else { (cores * 8).max(16) })
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        let db = Database::connect(opts).await?;
+        let backend = db.get_database_backend();
+        if backend == DatabaseBackend::Sqlite {
+            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON"] {
+                db.execute_unprepared(pragma).await?;
+            }
+        }
+        Ok(Self { db, backend, user_fields, account_has_issuer: false })
+    }
+
+    /// Runs the migrations, adds missing custom columns, and looks at the account table.
+    pub async fn migrate(&mut self) -> Result<(), DbErr> {
+        use migration::MigratorTrait;
+        migration::Migrator::up(&self.db, None).await?;
+        self.sync_schema().await
+    }
+
+    /// Adapts to the schema as it is (run after `migrate`, or alone when migrations are off).
+    pub async fn sync_schema(&mut self) -> Result<(), DbErr> {
+        schema::add_missing_user_columns(&self.db, &self.user_fields).await?;
+        self.account_has_issuer = schema::has_column(&self.db, "account", "issuer").await?;
+        Ok(())
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn user_fields(&self) -> &UserFields {
+        &self.user_fields
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.backend
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        Ok(self.db.ping().await?)
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.db.close().await
+    }
+
+    pub async fn begin(&self) -> StoreResult<sea_orm::DatabaseTransaction> {
+        Ok(self.db.begin().await?)
+    }
+
+    fn stmt<S: sea_orm::StatementBuilder>(&self, q: &S) -> Statement {
+        self.backend.build(q)
+    }
+
+    /// A date as this backend stores it.
+    fn ts(&self, dt: DateTime<Utc>) -> Value {
+        ts_value(self.backend, dt)
+    }
+}
+
+pub(crate) fn ts_value(backend: DatabaseBackend, dt: DateTime<Utc>) -> Value {
+    match backend {
+        DatabaseBackend::Sqlite => Value::String(Some(Box::new(iso(&dt)))),
+        _ => Value::ChronoDateTimeUtc(Some(Box::new(dt))),
+    }
+}
+
+/// Dates as any Better Auth back-end may have stored them: native timestamps, ISO text, SQL
+/// `YYYY-MM-DD HH:MM:SS[.fff]` text, or epoch milliseconds.
+pub(crate) fn get_opt_ts(row: &QueryResult, col: &str) -> Result<Option<DateTime<Utc>>, DbErr> {
+    if let Ok(v) = row.try_get::<Option<DateTime<Utc>>>("", col) {
+        return Ok(v);
+    }
+    if let Ok(v) = row.try_get::<Option<String>>("", col) {
+        return match v {
+            None => Ok(None),
+            Some(s) => parse_text_ts(&s)
+                .map(Some)
+                .ok_or_else(|| DbErr::Type(format!("column {col}: unreadable date"))),
+        };
+    }
+    if let Ok(v) = row.try_get::<Option<i64>>("", col) {
+        return Ok(v.and_then(DateTime::from_timestamp_millis));
+    }
+    if let Ok(v) = row.try_get::<Option<NaiveDateTime>>("", col) {
+        return Ok(v.map(|n| n.and_utc()));
+    }
+    Err(DbErr::Type(format!("column {col}: unreadable date")))
+}
+
+pub(crate) fn get_ts(row: &QueryResult, col: &str) -> Result<DateTime<Utc>, DbErr> {
+    get_opt_ts(row, col)?.ok_or_else(|| DbErr::Type(format!("column {col}: null date")))
+}
+
+fn parse_text_ts(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(n.and_utc());
+        }
+    }
+    s.parse::<i64>().ok().and_then(DateTime::from_timestamp_millis)
+}
+
+pub(crate) fn get_str(row: &QueryResult, col: &str) -> Result<String, DbErr> {
+    row.try_get::<String>("", col)
+}
+
+pub(crate) fn get_opt_str(row: &QueryResult, col: &str) -> Result<Option<String>, DbErr> {
+    row.try_get::<Option<String>>("", col)
+}
+
+pub(crate) fn get_bool(row: &QueryResult, col: &str) -> Result<bool, DbErr> {
+    row.try_get::<bool>("", col).or_else(|_| row.try_get::<i64>("", col).map(|v| v != 0))
+}
+
+pub(crate) async fn exec<C: ConnectionTrait>(c: &C, stmt: Statement) -> StoreResult<u64> {
+    Ok(c.execute(stmt).await?.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_dates_in_every_stored_form_parse() {
+        let want = DateTime::parse_from_rfc3339("2025-06-01T12:00:00.500Z").unwrap().with_timezone(&Utc);
+        for s in ["2025-06-01T12:00:00.500Z", "2025-06-01T12:00:00.5+00:00", "2025-06-01 12:00:00.500", "1748779200500"] {
+            assert_eq!(parse_text_ts(s), Some(want), "{s}");
+        }
+    }
+}

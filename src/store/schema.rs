@@ -1,0 +1,82 @@
+//! Schema facts that depend on configuration: custom user columns, and the optional
+//! `account.issuer` column of newer Better Auth versions.
+
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement};
+
+use super::UserFields;
+use crate::config::FieldType;
+
+/// Column names of `table` as the database reports them.
+pub async fn columns<C: ConnectionTrait>(db: &C, table: &str) -> Result<Vec<String>, DbErr> {
+    let backend = db.get_database_backend();
+    let (sql, col) = match backend {
+        DatabaseBackend::Sqlite => (format!("SELECT name FROM pragma_table_info('{table}')"), "name"),
+        DatabaseBackend::Postgres => (
+            format!("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}'"),
+            "column_name",
+        ),
+        DatabaseBackend::MySql => (
+            format!("SELECT column_name AS column_name FROM information_schema.columns WHERE table_schema = database() AND table_name = '{table}'"),
+            "column_name",
+        ),
+    };
+    let rows = db.query_all(Statement::from_string(backend, sql)).await?;
+    rows.iter().map(|r| r.try_get::<String>("", col)).collect()
+}
+
+pub async fn has_column<C: ConnectionTrait>(db: &C, table: &str, column: &str) -> Result<bool, DbErr> {
+    Ok(columns(db, table).await?.iter().any(|c| c == column))
+}
+
+/// The column type Better Auth's generator uses for a field type (schema.md §7).
+fn sql_type(backend: DatabaseBackend, ty: FieldType) -> &'static str {
+    use DatabaseBackend::*;
+    use FieldType::*;
+    match (backend, ty) {
+        (Sqlite, String) => "text",
+        (Sqlite, Number | Boolean) => "integer",
+        (Sqlite, Date) => "date",
+        (Sqlite, Json | StringArray | NumberArray) => "text",
+        (Postgres, String) => "text",
+        (Postgres, Number) => "integer",
+        (Postgres, Boolean) => "boolean",
+        (Postgres, Date) => "timestamptz",
+        (Postgres, Json | StringArray | NumberArray) => "jsonb",
+        (MySql, String) => "text",
+        (MySql, Number) => "integer",
+        (MySql, Boolean) => "boolean",
+        (MySql, Date) => "timestamp(3) null",
+        (MySql, Json | StringArray | NumberArray) => "json",
+    }
+}
+
+fn quote(backend: DatabaseBackend, ident: &str) -> String {
+    match backend {
+        DatabaseBackend::MySql => format!("`{ident}`"),
+        _ => format!("\"{ident}\""),
+    }
+}
+
+/// Adds the declared custom columns that `user` lacks. They are added nullable: existing rows
+/// have no value, and the service enforces `required` itself.
+pub async fn add_missing_user_columns<C: ConnectionTrait>(db: &C, fields: &UserFields) -> Result<(), DbErr> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let backend = db.get_database_backend();
+    let existing = columns(db, "user").await?;
+    for (name, def) in fields.iter() {
+        if existing.iter().any(|c| c == name) {
+            continue;
+        }
+        let sql = format!(
+            "ALTER TABLE {} ADD COLUMN {} {}",
+            quote(backend, "user"),
+            quote(backend, name),
+            sql_type(backend, def.field_type)
+        );
+        tracing::info!(column = %name, "adding custom column to user");
+        db.execute(Statement::from_string(backend, sql)).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! The `user` table, including its configured custom columns.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult};
+use serde_json::{Map, Number};
+
+use super::{exec, get_bool, get_opt_str, get_opt_ts, get_str, get_ts, Store, StoreResult};
+use crate::auth::crypto::iso;
+use crate::config::FieldType;
+
+const CORE: [&str; 7] = ["id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub image: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Custom fields by name; a missing value is JSON `null`.
+    pub extra: Map<String, serde_json::Value>,
+}
+
+fn table() -> Alias {
+    Alias::new("user")
+}
+
+impl Store {
+    fn user_columns(&self) -> Vec<Alias> {
+        CORE.iter().map(|c| Alias::new(*c)).chain(self.user_fields.keys().map(Alias::new)).collect()
+    }
+
+    fn user_from_row(&self, row: &QueryResult) -> Result<User, DbErr> {
+        let mut extra = Map::new();
+        for (name, def) in self.user_fields.iter() {
+            extra.insert(name.clone(), read_field(self.backend, row, name, def.field_type)?);
+        }
+        Ok(User {
+            id: get_str(row, "id")?,
+            name: get_str(row, "name")?,
+            email: get_str(row, "email")?,
+            email_verified: get_bool(row, "emailVerified")?,
+            image: get_opt_str(row, "image")?,
+            created_at: get_ts(row, "createdAt")?,
+            updated_at: get_ts(row, "updatedAt")?,
+            extra,
+        })
+    }
+
+    async fn find_user_where<C: ConnectionTrait>(&self, c: &C, cond: SimpleExpr) -> StoreResult<Option<User>> {
+        let q = Query::select().columns(self.user_columns()).from(table()).and_where(cond).to_owned();
+        match c.query_one(self.stmt(&q)).await? {
+            Some(row) => Ok(Some(self.user_from_row(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// By the stored (lower-cased) email.
+    pub async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        self.find_user_where(&self.db, Expr::col(Alias::new("email")).eq(email)).await
+    }
+
+    pub async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        self.find_user_where(&self.db, Expr::col(Alias::new("id")).eq(id)).await
+    }
+
+    /// Inserts a user; a taken email is `StoreError::Conflict`.
+    pub async fn insert_user<C: ConnectionTrait>(&self, c: &C, user: &User) -> StoreResult<()> {
+        let mut cols = vec![
+            Alias::new("id"),
+            Alias::new("name"),
+            Alias::new("email"),
+            Alias::new("emailVerified"),
+            Alias::new("image"),
+            Alias::new("createdAt"),
+            Alias::new("updatedAt"),
+        ];
+        let mut vals: Vec<SimpleExpr> = vec![
+            user.id.clone().into(),
+            user.name.clone().into(),
+            user.email.clone().into(),
+            user.email_verified.into(),
+            user.image.clone().into(),
+            self.ts(user.created_at).into(),
+            self.ts(user.updated_at).into(),
+        ];
+        for (name, value) in &user.extra {
+            let Some(def) = self.user_fields.get(name) else { continue };
+            if value.is_null() {
+                continue;
+            }
+            cols.push(Alias::new(name));
+            vals.push(write_field(self.backend, def.field_type, value).into());
+        }
+        let q = Query::insert().into_table(table()).columns(cols).values_panic(vals).to_owned();
+        exec(c, self.stmt(&q)).await.map(|_| ())
+    }
+
+    /// Sets the given columns (core by JSON name, or custom) and `updatedAt`.
+    pub async fn update_user(
+        &self,
+        id: &str,
+        core: &[(&str, Value)],
+        extra: &Map<String, serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut q = Query::update();
+        q.table(table()).value(Alias::new("updatedAt"), self.ts(now));
+        for (col, v) in core {
+            q.value(Alias::new(*col), v.clone());
+        }
+        for (name, value) in extra {
+            if let Some(def) = self.user_fields.get(name) {
+                q.value(Alias::new(name), write_field(self.backend, def.field_type, value));
+            }
+        }
+        q.and_where(Expr::col(Alias::new("id")).eq(id));
+        exec(&self.db, self.stmt(&q)).await
+    }
+
+    pub async fn delete_user(&self, id: &str) -> StoreResult<u64> {
+        let q = Query::delete().from_table(table()).and_where(Expr::col(Alias::new("id")).eq(id)).to_owned();
+        exec(&self.db, self.stmt(&q)).await
+    }
+}
+
+/// A custom value as stored: JSON text on SQLite/MySQL, `jsonb` on PostgreSQL.
+fn write_field(backend: DatabaseBackend, ty: FieldType, v: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match (ty, v) {
+        (_, J::Null) => Value::String(None),
+        (FieldType::String, J::String(s)) => s.clone().into(),
+        (FieldType::Number, J::Number(n)) => match n.as_i64() {
+            Some(i) => i.into(),
+            None => n.as_f64().unwrap_or_default().into(),
+        },
+        (FieldType::Boolean, J::Bool(b)) => (*b).into(),
+        (FieldType::Date, J::String(s)) => match crate::auth::fields::parse_date(s) {
+            Some(d) => super::ts_value(backend, d),
+            None => s.clone().into(),
+        },
+        (_, other) if backend == DatabaseBackend::Postgres => Value::Json(Some(Box::new(other.clone()))),
+        (_, other) => other.to_string().into(),
+    }
+}
+
+fn read_field(backend: DatabaseBackend, row: &QueryResult, col: &str, ty: FieldType) -> Result<serde_json::Value, DbErr> {
+    use serde_json::Value as J;
+    Ok(match ty {
+        FieldType::String => get_opt_str(row, col)?.map(J::String).unwrap_or(J::Null),
+        FieldType::Boolean => match row.try_get::<Option<bool>>("", col) {
+            Ok(v) => v.map(J::Bool).unwrap_or(J::Null),
+            Err(_) => row.try_get::<Option<i64>>("", col)?.map(|i| J::Bool(i != 0)).unwrap_or(J::Null),
+        },
+        FieldType::Number => {
+            if let Ok(v) = row.try_get::<Option<i64>>("", col) {
+                v.map(|i| J::Number(i.into())).unwrap_or(J::Null)
+            } else if let Ok(v) = row.try_get::<Option<i32>>("", col) {
+                v.map(|i| J::Number(i.into())).unwrap_or(J::Null)
+            } else {
+                row.try_get::<Option<f64>>("", col)?.and_then(Number::from_f64).map(J::Number).unwrap_or(J::Null)
+            }
+        }
+        FieldType::Date => get_opt_ts(row, col)?.map(|d| J::String(iso(&d))).unwrap_or(J::Null),
+        FieldType::Json | FieldType::StringArray | FieldType::NumberArray => {
+            if backend == DatabaseBackend::Postgres {
+                if let Ok(v) = row.try_get::<Option<J>>("", col) {
+                    return Ok(v.unwrap_or(J::Null));
+                }
+            }
+            match get_opt_str(row, col)? {
+                Some(text) => serde_json::from_str(&text).unwrap_or(J::String(text)),
+                None => J::Null,
+            }
+        }
+    })
+}
+
+impl Store {
+    /// User and credential account in one transaction (endpoints.md §1.1).
+    pub async fn create_user_with_account(&self, user: &User, account: &super::Account) -> StoreResult<()> {
+        let txn = self.begin().await?;
+        self.insert_user(&txn, user).await?;
+        self.insert_account(&txn, account).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,60 @@
+//! Logging: one subscriber, JSON in production, and a span per request whose id is echoed in
+//! `x-request-id`. Spans carry the route *pattern*, never the path or query, which may hold
+//! tokens (`/reset-password/{token}`, `?token=`).
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber once; later calls are no-ops.
+pub fn init(format: LogFormat, default_filter: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Root span per request: request id, method, matched route, status, latency.
+pub async fn request_span(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let route = req.match_pattern().unwrap_or_else(|| "<unmatched>".into());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %req.method(),
+        route = %route,
+        status = tracing::field::Empty,
+    );
+    let start = Instant::now();
+    let result = next.call(req).instrument(span.clone()).await;
+    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(mut res) => {
+            let status = res.status().as_u16();
+            span.record("status", status);
+            span.in_scope(|| tracing::info!(status, latency_ms, "request finished"));
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                res.headers_mut().insert(REQUEST_ID, v);
+            }
+            Ok(res)
+        }
+        Err(e) => {
+            span.in_scope(|| tracing::error!(latency_ms, "request failed before a response"));
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,91 @@
+// Shared configuration of the reference Better Auth instance.
+//
+// Used by reference-server.mjs (HTTP server for differential tests and
+// benchmarks) and ddl/dump-ddl.mjs (schema dumps). It mirrors the settings of
+// tests/node/e2e.toml for the Rust service, so both sides expose the same
+// schema and endpoints.
+
+import { bearer, jwt } from "better-auth/plugins";
+
+/** Default secret when none is given (tests only; 40 characters). */
+export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
+
+/**
+ * Opens the database named by a `DATABASE_URL`-style string the way the Rust
+ * service understands it: `sqlite://path?mode=rwc`, `sqlite:path`,
+ * `sqlite::memory:`, `postgres://…` / `postgresql://…`, `mysql://…`.
+ * Returns `{ database, dialect, close }`; `database` is what Better Auth's
+ * `database` option accepts (better-sqlite3 Database, pg Pool, mysql2 pool).
+ */
+export async function openDatabase(url) {
+  if (!url) throw new Error("DATABASE_URL is required");
+  if (url.startsWith("sqlite:")) {
+    const { default: Database } = await import("better-sqlite3");
+    const rest = url.slice("sqlite:".length).replace(/^\/\//, "");
+    const [path, query = ""] = rest.split("?");
+    const mode = new URLSearchParams(query).get("mode") ?? "rwc";
+    const file = path === "" || path === ":memory:" ? ":memory:" : path;
+    const database = new Database(file, {
+      readonly: mode === "ro",
+      fileMustExist: mode === "ro" || mode === "rw",
+    });
+    database.pragma("journal_mode = WAL");
+    database.pragma("foreign_keys = ON");
+    return { database, dialect: "sqlite", close: async () => database.close() };
+  }
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    const { default: pg } = await import("pg");
+    const database = new pg.Pool({ connectionString: url, max: 10 });
+    return { database, dialect: "postgres", close: () => database.end() };
+  }
+  if (url.startsWith("mysql://") || url.startsWith("mariadb://")) {
+    const { createPool } = await import("mysql2/promise");
+    const database = createPool({
+      uri: url.replace(/^mariadb:/, "mysql:"),
+      connectionLimit: 10,
+    });
+    return { database, dialect: "mysql", close: () => database.end() };
+  }
+  throw new Error(`unsupported DATABASE_URL scheme: ${url}`);
+}
+
+/** The additional user fields declared on both sides (see e2e.toml). */
+export const userAdditionalFields = {
+  role: {
+    type: "string",
+    required: false,
+    defaultValue: "user",
+    input: false,
+  },
+  nickname: {
+    type: "string",
+    required: false,
+  },
+};
+
+/**
+ * Better Auth options for the reference instance.
+ * `env` is usually `process.env`; `database` comes from openDatabase().
+ */
+export function buildAuthOptions({ env = process.env, database, rateLimitStorage } = {}) {
+  const baseURL = env.BETTER_AUTH_URL || `http://127.0.0.1:${env.PORT || 3001}`;
+  const trustedOrigins = (env.BETTER_AUTH_TRUSTED_ORIGINS || "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return {
+    baseURL,
+    basePath: "/api/auth",
+    secret: env.BETTER_AUTH_SECRET || TEST_SECRET,
+    database,
+    trustedOrigins,
+    emailAndPassword: { enabled: true },
+    user: { additionalFields: userAdditionalFields },
+    rateLimit: {
+      enabled: env.RATE_LIMIT === "1",
+      storage: rateLimitStorage ?? env.RATE_LIMIT_STORAGE ?? "memory",
+    },
+    plugins: [jwt(), bearer()],
+    telemetry: { enabled: false },
+  };
+}
