@@ -18,6 +18,11 @@ impl Clock {
         truncate_ms(Utc::now() + Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed)))
     }
 
+    /// Sets this clock (and every copy of it) to read `at` now.
+    pub fn set(&self, at: DateTime<Utc>) {
+        self.offset_ms.store((at - Utc::now()).num_milliseconds(), Ordering::Relaxed);
+    }
+
     /// Moves this clock (and every copy of it) forward.
     pub fn advance(&self, by: Duration) {
         self.offset_ms.fetch_add(by.num_milliseconds(), Ordering::Relaxed);

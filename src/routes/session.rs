@@ -129,7 +129,17 @@ pub async fn resolve(state: &AppState, req: &HttpRequest, lookup: Lookup) -> Res
     } else {
         cookies.extend(cache_cookie(state, &session, &user, false));
     }
-    Ok(Resolved { found: Some((session, user)), cookies })
+    Ok(Resolved { found: Some((session, user)), cookies: last_per_name(cookies) })
+}
+
+/// One `Set-Cookie` per name: a cookie rewritten after being expired is sent once, rewritten.
+fn last_per_name(cookies: Vec<Cookie<'static>>) -> Vec<Cookie<'static>> {
+    let mut out: Vec<Cookie<'static>> = Vec::with_capacity(cookies.len());
+    for c in cookies {
+        out.retain(|o| o.name() != c.name());
+        out.push(c);
+    }
+    out
 }
 
 /// `disableCookieCache=<anything non-empty>` is true, as JavaScript coerces it (§2.1).

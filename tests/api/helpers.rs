@@ -1,0 +1,261 @@
+//! `spawn_app`: the real service on a random loopback port, a fresh database per test, and a
+//! client that keeps cookies like a browser.
+
+use std::sync::LazyLock;
+
+use better_auth_rs::config::{Settings, Sources};
+use better_auth_rs::startup::{AppState, Application};
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::Response;
+use sea_orm::{ConnectionTrait, Database, Statement};
+use serde_json::{json, Value};
+
+pub const SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
+pub const ORIGIN: &str = "http://localhost:3000";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The configuration every test app starts from; tests append TOML to it.
+pub const BASE_TOML: &str = r#"
+danger_password_hashing = "danger_test_minimum"
+
+[user.additional_fields.role]
+type = "string"
+required = false
+default = "user"
+input = false
+
+[user.additional_fields.nickname]
+type = "string"
+required = false
+"#;
+
+static TELEMETRY: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var("TEST_LOG").is_ok() {
+        better_auth_rs::telemetry::init(better_auth_rs::config::LogFormat::Pretty, "debug");
+    }
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+impl Backend {
+    fn admin_url(self) -> Option<String> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(
+                std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
+            ),
+            Backend::MySql => {
+                Some(std::env::var("TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()))
+            }
+        }
+    }
+}
+
+/// A database created for one test and dropped with it.
+pub struct TestDatabase {
+    pub url: String,
+    admin: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.admin.take() else { return };
+        // Drop needs its own runtime: the test's may be shutting down.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let db = Database::connect(&admin_url).await.ok()?;
+                let sql = if admin_url.starts_with("postgres") {
+                    format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")
+                } else {
+                    format!("DROP DATABASE IF EXISTS `{name}`")
+                };
+                db.execute(Statement::from_string(db.get_database_backend(), sql)).await.ok()?;
+                db.close().await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// Creates a fresh database, or `None` (with a line saying what was skipped) when the server is
+/// unreachable. With `CI=true` an unreachable server fails the test instead.
+pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(admin_url) = backend.admin_url() else {
+        let url = format!("sqlite://{}/auth.db?mode=rwc", dir.path().display());
+        return Some(TestDatabase { url, admin: None, _dir: dir });
+    };
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let admin = match tokio::time::timeout(std::time::Duration::from_secs(5), Database::connect(&admin_url)).await {
+        Ok(Ok(db)) => db,
+        other => {
+            let why = match other {
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "timed out".into(),
+                Ok(Ok(_)) => unreachable!(),
+            };
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{backend:?} is unreachable at {admin_url} ({why}) and CI=true: failing");
+            }
+            eprintln!("SKIPPED ({backend:?} unreachable at {admin_url}: {why})");
+            return None;
+        }
+    };
+    let create = match backend {
+        Backend::Postgres => format!("CREATE DATABASE \"{name}\""),
+        _ => format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+    };
+    admin
+        .execute(Statement::from_string(admin.get_database_backend(), create))
+        .await
+        .expect("create test database");
+    let _ = admin.close().await;
+    let (base, _) = admin_url.rsplit_once('/').expect("admin url has a database");
+    Some(TestDatabase { url: format!("{base}/{name}"), admin: Some((admin_url, name)), _dir: dir })
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub _db: TestDatabase,
+}
+
+/// Settings for a test app: the base TOML plus `extra_toml`, and `env` on top.
+pub fn settings(db: &TestDatabase, extra_toml: &str, env: &[(&str, &str)]) -> Settings {
+    let config = db._dir.path().join("better-auth.toml");
+    std::fs::write(&config, format!("{BASE_TOML}\n{extra_toml}")).expect("write config");
+    let mut vars = vec![
+        ("BETTER_AUTH_SECRET".to_owned(), SECRET.to_owned()),
+        ("DATABASE_URL".to_owned(), db.url.clone()),
+        ("BETTER_AUTH_URL".to_owned(), "http://localhost:3001".to_owned()),
+        ("BETTER_AUTH_TRUSTED_ORIGINS".to_owned(), ORIGIN.to_owned()),
+        ("BETTER_AUTH_CONFIG".to_owned(), config.display().to_string()),
+        ("HOST".to_owned(), "127.0.0.1".to_owned()),
+        ("PORT".to_owned(), "0".to_owned()),
+    ];
+    for (k, v) in env {
+        vars.retain(|(name, _)| name != k);
+        vars.push(((*k).to_owned(), (*v).to_owned()));
+    }
+    Settings::load(&Sources::from_map(vars)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, "", &[]).await
+}
+
+pub async fn spawn_app_with(backend: Backend, extra_toml: &str, env: &[(&str, &str)]) -> Option<TestApp> {
+    LazyLock::force(&TELEMETRY);
+    let db = create_database(backend).await?;
+    let settings = settings(&db, extra_toml, env);
+    let app = Application::build(settings).await.expect("build application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("http client");
+    Some(TestApp { address, client, state, _db: db })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/auth{path}", self.address)
+    }
+
+    /// A browser-like POST: JSON body and a trusted Origin.
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).header("origin", ORIGIN).json(body).send().await.expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn sign_up(&self, email: &str) -> Response {
+        self.post("/sign-up/email", &json!({ "email": email, "password": PASSWORD, "name": "Test User" })).await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Response {
+        self.post("/sign-in/email", &json!({ "email": email, "password": password })).await
+    }
+
+    pub async fn get_session(&self) -> Value {
+        let res = self.get("/get-session").await;
+        assert_eq!(res.status(), 200);
+        res.json().await.expect("json")
+    }
+
+    /// A fresh client with no cookies, for the "another browser" view.
+    pub fn anonymous(&self) -> reqwest::Client {
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    }
+}
+
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// The `Set-Cookie` headers of a response.
+pub fn set_cookies(res: &Response) -> Vec<String> {
+    res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect()
+}
+
+pub fn cookie<'a>(cookies: &'a [String], name: &str) -> Option<&'a String> {
+    cookies.iter().find(|c| c.starts_with(&format!("{name}=")))
+}
+
+pub async fn error_code(res: Response) -> (u16, String, String) {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("json error body");
+    (status, body["code"].as_str().unwrap_or_default().to_owned(), body["message"].as_str().unwrap_or_default().to_owned())
+}
+
+pub fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.insert(*k, HeaderValue::from_str(v).expect("header"));
+    }
+    h
+}
+
+/// Runs each scenario against SQLite, PostgreSQL and MySQL/MariaDB, each in its own database.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $( #[tokio::test] async fn $name() {
+                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await else { return };
+                $body
+            } )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $( #[tokio::test] async fn $name() {
+                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await else { return };
+                $body
+            } )*
+        }
+        mod mysql {
+            #[allow(unused_imports)]
+            use super::*;
+            $( #[tokio::test] async fn $name() {
+                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::MySql).await else { return };
+                $body
+            } )*
+        }
+    };
+}

@@ -1,0 +1,11 @@
+//! One integration-test binary: every scenario drives the real service over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+
+mod helpers;
+
+mod errors;
+mod existing_database;
+mod session;
+mod sign_in;
+mod sign_up;
