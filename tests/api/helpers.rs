@@ -104,7 +104,14 @@ pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("{backend:?} is unreachable at {admin_url} ({why}) and CI=true: failing");
             }
-            eprintln!("SKIPPED ({backend:?} unreachable at {admin_url}: {why})");
+            let line = format!("SKIPPED {backend:?}: server unreachable at {admin_url} ({why})");
+            eprintln!("{line}");
+            if let Ok(path) = std::env::var("TEST_SKIP_LOG") {
+                use std::io::Write;
+                if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+                    let _ = writeln!(f, "{line}");
+                }
+            }
             return None;
         }
     };

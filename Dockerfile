@@ -1,0 +1,19 @@
+# syntax=docker/dockerfile:1
+FROM rust:1-bookworm AS build
+WORKDIR /src
+RUN apt-get update && apt-get install -y --no-install-recommends pkg-config libssl-dev && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN cargo build --release --locked --bin better-auth-rs && mkdir -p /data
+
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /src/target/release/better-auth-rs /usr/local/bin/better-auth-rs
+COPY --from=build --chown=65532:65532 /data /data
+ENV HOST=0.0.0.0 PORT=3001 LOG_FORMAT=json BETTER_AUTH_ENV=production \
+    DATABASE_URL=sqlite:///data/better-auth.db?mode=rwc
+WORKDIR /data
+VOLUME ["/data"]
+EXPOSE 3001
+USER nonroot
+HEALTHCHECK --interval=15s --timeout=4s --retries=3 CMD ["/usr/local/bin/better-auth-rs", "healthcheck"]
+ENTRYPOINT ["/usr/local/bin/better-auth-rs"]
+CMD ["serve"]
