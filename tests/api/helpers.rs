@@ -162,6 +162,11 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_app_with(backend: Backend, extra_toml: &str, env: &[(&str, &str)]) -> Option<TestApp> {
     LazyLock::force(&TELEMETRY);
     let db = create_database(backend).await?;
+    Some(start(db, extra_toml, env).await)
+}
+
+/// Starts the service on an existing test database.
+pub async fn start(db: TestDatabase, extra_toml: &str, env: &[(&str, &str)]) -> TestApp {
     let settings = settings(&db, extra_toml, env);
     let app = Application::build(settings).await.expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -172,10 +177,15 @@ pub async fn spawn_app_with(backend: Backend, extra_toml: &str, env: &[(&str, &s
         .cookie_store(true)
         .build()
         .expect("http client");
-    Some(TestApp { address, client, state, _db: db })
+    TestApp { address, client, state, _db: db }
 }
 
 impl TestApp {
+    /// Another instance of the service on this app's database, with other settings.
+    pub async fn restart(self, extra_toml: &str) -> TestApp {
+        start(self._db, extra_toml, &[]).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/auth{path}", self.address)
     }

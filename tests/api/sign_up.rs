@@ -81,6 +81,20 @@ on_every_backend! {
         assert_eq!(message, "[body.nickname] Invalid input: expected string, received number");
     }
 
+    async fn a_custom_field_declared_later_becomes_a_column_at_the_next_start(app) {
+        let before = app.sign_up(&unique_email()).await.json::<Value>().await.unwrap();
+        let app = app.restart("[user.additional_fields.age]\ntype = \"number\"\nrequired = false\n[user.additional_fields.beta]\ntype = \"boolean\"\nrequired = false\n").await;
+        let email = unique_email();
+        let res = app.post("/sign-up/email", &json!({"email": email, "password": PASSWORD, "name": "x", "age": 42, "beta": true})).await;
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!((body["user"]["age"].clone(), body["user"]["beta"].clone()), (json!(42), json!(true)));
+        let stored = app.state.store.find_user_by_email(&email).await.unwrap().unwrap();
+        assert_eq!(stored.extra["age"], 42);
+        let old = app.state.store.find_user_by_id(before["user"]["id"].as_str().unwrap()).await.unwrap().unwrap();
+        assert_eq!(old.extra["age"], Value::Null, "existing rows have no value");
+    }
+
     async fn a_form_post_signs_up_too(app) {
         let email = unique_email();
         let res = app.client.post(app.url("/sign-up/email")).header("origin", ORIGIN)
