@@ -28,6 +28,30 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// A migration that creates one table with the given per-dialect DDL.
+#[macro_export]
+macro_rules! table_migration {
+    ($ddl:expr) => {
+        use sea_orm_migration::prelude::*;
+
+        #[derive(DeriveMigrationName)]
+        pub struct Migration;
+
+        const DDL: $crate::Ddl = $ddl;
+
+        #[async_trait::async_trait]
+        impl MigrationTrait for Migration {
+            async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                DDL.up(manager).await
+            }
+
+            async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                DDL.down(manager).await
+            }
+        }
+    };
+}
+
 /// The statements of one table for each dialect, in the order they must run.
 pub(crate) struct Ddl {
     pub table: &'static str,
@@ -55,7 +79,27 @@ impl Ddl {
 
     pub(crate) async fn down(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(Alias::new(self.table)).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(Alias::new(self.table))
+                    .if_exists()
+                    .to_owned(),
+            )
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_names_are_their_file_names() {
+        let names: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        assert_eq!(names[0], "m20250101_000001_create_user");
+        assert_eq!(names[5], "m20250101_000006_create_rate_limit");
     }
 }

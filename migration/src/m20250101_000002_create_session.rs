@@ -1,32 +1,17 @@
-use crate::Ddl;
-use sea_orm_migration::prelude::*;
+use crate::{table_migration, Ddl};
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
-const DDL: Ddl = Ddl {
+table_migration!(Ddl {
     table: "session",
     sqlite: &[
-            r#"create table "session" ("id" text not null primary key, "expiresAt" date not null, "token" text not null unique, "createdAt" date not null, "updatedAt" date not null, "ipAddress" text, "userAgent" text, "userId" text not null references "user" ("id") on delete cascade)"#,
-            r#"create index "session_userId_idx" on "session" ("userId")"#,
-        ],
+        r#"create table "session" ("id" text not null primary key, "expiresAt" date not null, "token" text not null unique, "createdAt" date not null, "updatedAt" date not null, "ipAddress" text, "userAgent" text, "userId" text not null references "user" ("id") on delete cascade)"#,
+        r#"create index "session_userId_idx" on "session" ("userId")"#,
+    ],
     postgres: &[
-            r#"create table "session" ("id" text not null primary key, "expiresAt" timestamptz not null, "token" text not null unique, "createdAt" timestamptz default CURRENT_TIMESTAMP not null, "updatedAt" timestamptz not null, "ipAddress" text, "userAgent" text, "userId" text not null references "user" ("id") on delete cascade)"#,
-            r#"create index "session_userId_idx" on "session" ("userId")"#,
-        ],
+        r#"create table "session" ("id" text not null primary key, "expiresAt" timestamptz not null, "token" text not null unique, "createdAt" timestamptz default CURRENT_TIMESTAMP not null, "updatedAt" timestamptz not null, "ipAddress" text, "userAgent" text, "userId" text not null references "user" ("id") on delete cascade)"#,
+        r#"create index "session_userId_idx" on "session" ("userId")"#,
+    ],
     mysql: &[
-            r#"create table `session` (`id` varchar(36) not null primary key, `expiresAt` timestamp(3) not null, `token` varchar(255) not null unique, `createdAt` timestamp(3) default CURRENT_TIMESTAMP(3) not null, `updatedAt` timestamp(3) not null, `ipAddress` text, `userAgent` text, `userId` varchar(36) not null references `user` (`id`) on delete cascade)"#,
-            r#"create index `session_userId_idx` on `session` (`userId`)"#,
-        ],
-};
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        DDL.up(manager).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        DDL.down(manager).await
-    }
-}
+        r#"create table `session` (`id` varchar(36) not null primary key, `expiresAt` timestamp(3) not null, `token` varchar(255) not null unique, `createdAt` timestamp(3) default CURRENT_TIMESTAMP(3) not null, `updatedAt` timestamp(3) not null, `ipAddress` text, `userAgent` text, `userId` varchar(36) not null references `user` (`id`) on delete cascade)"#,
+        r#"create index `session_userId_idx` on `session` (`userId`)"#,
+    ],
+});
