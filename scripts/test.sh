@@ -35,12 +35,12 @@ step "Rust unit tests and black-box API tests"
 TEST_SKIP_LOG="$log_dir/skipped.txt" cargo test --locked --workspace 2>&1 | tee "$log_dir/cargo.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
 
-step "end-to-end: official client against better-auth-rs"
+step "end-to-end: official client against better-auth-rs, and a database shared with the real Better Auth"
 BETTER_AUTH_BIN="$root/target/debug/better-auth-rs" node --test tests/node/ 2>&1 | tee "$log_dir/node-rs.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
 
 step "end-to-end: the same assertions against the real Better Auth (reference)"
-E2E_TARGET=reference node --test tests/node/ 2>&1 | tee "$log_dir/node-ref.log"
+E2E_TARGET=reference node --test tests/node/e2e.test.mjs 2>&1 | tee "$log_dir/node-ref.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
 
 # --- summary ----------------------------------------------------------------------------

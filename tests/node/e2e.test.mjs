@@ -8,223 +8,41 @@
 // the version), so a failure against the Rust binary is a compatibility bug.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, openSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { setTimeout as sleep } from "node:timers/promises";
-import { createAuthClient } from "better-auth/client";
-import { jwtClient } from "better-auth/client/plugins";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+import {
+  DONT_REMEMBER_COOKIE,
+  PASSWORD,
+  SESSION_COOKIE,
+  findSetCookie,
+  newBrowser as newBrowserAt,
+  signedCookieValue,
+  startServer,
+  uniqueEmail,
+} from "./harness.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const TARGET = process.env.E2E_TARGET === "reference" ? "reference" : "rust";
-const SECRET = "e2e-test-secret-0123456789abcdefghijklmn"; // 40 characters
-const TRUSTED_ORIGIN = "http://localhost:3000";
-const SESSION_COOKIE = "better-auth.session_token";
-const DONT_REMEMBER_COOKIE = "better-auth.dont_remember";
-const PASSWORD = "correct-horse-battery";
 
 // ---------------------------------------------------------------------------
-// Server process
+// Server process (see harness.mjs): a fresh SQLite database in a temp dir,
+// stdout/stderr in stdout.log / stderr.log there.
 // ---------------------------------------------------------------------------
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
-function serverCommand() {
-  if (TARGET === "reference") {
-    return [process.execPath, [join(here, "reference-server.mjs")]];
-  }
-  const bin = resolve(
-    process.env.BETTER_AUTH_BIN || join(here, "..", "..", "target", "debug", "better-auth-rs"),
-  );
-  if (!existsSync(bin)) {
-    throw new Error(`Rust binary not found at ${bin}; build it or set BETTER_AUTH_BIN (or E2E_TARGET=reference)`);
-  }
-  return [bin, ["serve"]];
-}
-
-/** Child environment: ours only, minus anything that would switch Better Auth into test mode. */
-function childEnv(extra) {
-  const env = { ...process.env, ...extra };
-  for (const key of ["NODE_ENV", "TEST", "NODE_TEST_CONTEXT", "NODE_OPTIONS", "RATE_LIMIT"]) delete env[key];
-  return env;
-}
-
-async function waitUntilReady(base, child, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  let exited = null;
-  child.once("exit", (code, signal) => {
-    exited = { code, signal };
-  });
-  child.once("error", (err) => {
-    exited = { error: err.message };
-  });
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`server exited early (${JSON.stringify(exited)})`);
-    try {
-      const res = await fetch(`${base}/api/auth/ok`, { signal: AbortSignal.timeout(1_000) });
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`server not ready after ${timeoutMs} ms`);
-}
-
-/**
- * Starts the server under test on a free loopback port with a fresh SQLite
- * database in a temp dir. Its stdout/stderr go to files in that dir.
- */
-async function startServer() {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const [cmd, args] = serverCommand();
-  const dir = mkdtempSync(join(tmpdir(), `ba-e2e-${TARGET}-`));
-  const child = spawn(cmd, args, {
-    cwd: dir,
-    env: childEnv({
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      BETTER_AUTH_URL: base,
-      BETTER_AUTH_SECRET: SECRET,
-      DATABASE_URL: `sqlite://${join(dir, "auth.db")}?mode=rwc`,
-      BETTER_AUTH_TRUSTED_ORIGINS: TRUSTED_ORIGIN,
-      BETTER_AUTH_CONFIG: join(here, "e2e.toml"),
-    }),
-    stdio: ["ignore", openSync(join(dir, "stdout.log"), "a"), openSync(join(dir, "stderr.log"), "a")],
-  });
-  try {
-    await waitUntilReady(base, child);
-  } catch (err) {
-    child.kill("SIGKILL");
-    err.message += ` — see ${join(dir, "stderr.log")}`;
-    throw err;
-  }
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    if (process.env.E2E_KEEP_TMP !== "1") rmSync(dir, { recursive: true, force: true });
-  };
-  return { base, dir, stop };
-}
 
 let server;
 before(async () => {
-  server = await startServer();
+  server = await startServer({ target: TARGET });
 });
 after(async () => {
   await server?.stop();
 });
 
 // ---------------------------------------------------------------------------
-// Cookies
-// ---------------------------------------------------------------------------
-
-/** Parses one Set-Cookie line into {name, value, attrs}; attribute names lower-cased, flags = true. */
-function parseSetCookie(line) {
-  const [pair, ...rest] = line.split(";");
-  const eq = pair.indexOf("=");
-  const attrs = {};
-  for (const part of rest) {
-    const [k, ...v] = part.trim().split("=");
-    if (k) attrs[k.toLowerCase()] = v.length ? v.join("=") : true;
-  }
-  return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attrs };
-}
-
-function setCookies(response) {
-  return response.headers.getSetCookie().map(parseSetCookie);
-}
-
-function findSetCookie(response, name) {
-  return setCookies(response).find((c) => c.name === name);
-}
-
-/** The minimal cookie jar Node's fetch lacks: one origin, no expiry beyond Max-Age=0. */
-class CookieJar {
-  #cookies = new Map();
-
-  store(response) {
-    for (const cookie of setCookies(response)) {
-      if (cookie.attrs["max-age"] === "0" || cookie.value === "") this.#cookies.delete(cookie.name);
-      else this.#cookies.set(cookie.name, cookie.value);
-    }
-  }
-
-  get(name) {
-    return this.#cookies.get(name);
-  }
-
-  header() {
-    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join("; ");
-  }
-}
-
-/** Expected signed cookie value: encodeURIComponent(raw + "." + base64(HMAC-SHA256(secret, raw))). */
-function signedCookieValue(raw) {
-  return encodeURIComponent(`${raw}.${createHmac("sha256", SECRET).update(raw).digest("base64")}`);
-}
-
-// ---------------------------------------------------------------------------
 // Client
 // ---------------------------------------------------------------------------
 
-/**
- * A "browser": the official client with its own cookie jar. Every request
- * carries a trusted Origin (Node's fetch sends Sec-Fetch-Mode: cors).
- * `responses` records every raw Response, newest last.
- */
+/** A "browser" on the server under test (the official client with its own cookie jar). */
 function newBrowser() {
-  const jar = new CookieJar();
-  const responses = [];
-  const client = createAuthClient({
-    baseURL: server.base,
-    plugins: [jwtClient()],
-    fetchOptions: {
-      headers: { origin: server.base },
-      customFetchImpl: async (input, init = {}) => {
-        const headers = new Headers(init.headers);
-        const cookie = jar.header();
-        if (cookie) headers.set("cookie", cookie);
-        const response = await fetch(input, { ...init, headers });
-        jar.store(response);
-        responses.push(response);
-        return response;
-      },
-    },
-  });
-  const lastResponse = (path) => {
-    const found = responses.findLast((r) => new URL(r.url).pathname === `/api/auth${path}`);
-    assert.ok(found, `no response recorded for ${path}`);
-    return found;
-  };
-  return { client, jar, lastResponse };
-}
-
-let emailCounter = 0;
-function uniqueEmail(local = "user") {
-  emailCounter += 1;
-  return `${local}-${process.pid}-${Date.now()}-${emailCounter}@example.com`;
+  return newBrowserAt(server.base);
 }
 
 /** Signs up a fresh user in a fresh browser; returns the browser plus sign-up data. */

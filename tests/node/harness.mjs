@@ -1,0 +1,292 @@
+// Shared helpers of the Node-side tests (e2e.test.mjs, shared-database.test.mjs):
+// starting either server (the real Better Auth or the Rust binary) on a free
+// loopback port, a minimal cookie jar, and the official client wired to it.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { existsSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createAuthClient } from "better-auth/client";
+import { jwtClient } from "better-auth/client/plugins";
+
+export const here = dirname(fileURLToPath(import.meta.url));
+export const SECRET = "e2e-test-secret-0123456789abcdefghijklmn"; // 40 characters
+export const TRUSTED_ORIGIN = "http://localhost:3000";
+export const SESSION_COOKIE = "better-auth.session_token";
+export const DONT_REMEMBER_COOKIE = "better-auth.dont_remember";
+export const PASSWORD = "correct-horse-battery";
+export const READY_TIMEOUT_MS = 15_000;
+
+// ---------------------------------------------------------------------------
+// Server process
+// ---------------------------------------------------------------------------
+
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Path of the Rust binary: $BETTER_AUTH_BIN or target/debug/better-auth-rs. */
+export function rustBinary() {
+  return resolve(process.env.BETTER_AUTH_BIN || join(here, "..", "..", "target", "debug", "better-auth-rs"));
+}
+
+/** [command, args] of the server: target "reference" (the real Better Auth) or "rust". */
+export function serverCommand(target) {
+  if (target === "reference") {
+    return [process.execPath, [join(here, "reference-server.mjs")]];
+  }
+  const bin = rustBinary();
+  if (!existsSync(bin)) {
+    throw new Error(`Rust binary not found at ${bin}; build it or set BETTER_AUTH_BIN (or E2E_TARGET=reference)`);
+  }
+  return [bin, ["serve"]];
+}
+
+/** Child environment: ours only, minus anything that would switch Better Auth into test mode. */
+export function childEnv(extra) {
+  const env = { ...process.env, ...extra };
+  for (const key of ["NODE_ENV", "TEST", "NODE_TEST_CONTEXT", "NODE_OPTIONS", "RATE_LIMIT"]) delete env[key];
+  return env;
+}
+
+/** Polls GET <base>/api/auth/ok until it answers 2xx; fails if the child exits or after timeoutMs. */
+export async function waitUntilReady(base, child, timeoutMs = READY_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  let exited = null;
+  child.once("exit", (code, signal) => {
+    exited = { code, signal };
+  });
+  child.once("error", (err) => {
+    exited = { error: err.message };
+  });
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`server exited early (${JSON.stringify(exited)})`);
+    try {
+      const res = await fetch(`${base}/api/auth/ok`, { signal: AbortSignal.timeout(1_000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`server not ready after ${timeoutMs} ms`);
+}
+
+/** Every server started and not yet stopped, so `after` hooks can kill leftovers. */
+const running = new Set();
+
+/** Stops every server still running (for `after` hooks). */
+export async function stopAllServers() {
+  await Promise.all([...running].map((s) => s.stop()));
+}
+
+/**
+ * Starts a server on a free loopback port. Its stdout/stderr go to
+ * `<logName>.stdout.log` / `<logName>.stderr.log` in `dir` (`stdout.log` /
+ * `stderr.log` without logName).
+ *
+ * Without `dir`, a temp dir is created, the database defaults to a fresh
+ * SQLite file in it, and `stop()` removes the dir (unless E2E_KEEP_TMP=1).
+ * With `dir`, the caller owns it and `stop()` leaves it alone.
+ *
+ * `env` is merged last into the child's environment; a key set to undefined
+ * is removed from it.
+ */
+export async function startServer({
+  target,
+  secret = SECRET,
+  databaseUrl,
+  dir,
+  logName,
+  env = {},
+  config = join(here, "e2e.toml"),
+} = {}) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const [cmd, args] = serverCommand(target);
+  const ownsDir = !dir;
+  const workDir = dir ?? mkdtempSync(join(tmpdir(), `ba-e2e-${target}-`));
+  const prefix = logName ? `${logName}.` : "";
+  const stdoutLog = join(workDir, `${prefix}stdout.log`);
+  const stderrLog = join(workDir, `${prefix}stderr.log`);
+  const childEnvironment = childEnv({
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    BETTER_AUTH_URL: base,
+    BETTER_AUTH_SECRET: secret,
+    DATABASE_URL: databaseUrl ?? `sqlite://${join(workDir, "auth.db")}?mode=rwc`,
+    BETTER_AUTH_TRUSTED_ORIGINS: TRUSTED_ORIGIN,
+    BETTER_AUTH_CONFIG: config,
+  });
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) delete childEnvironment[key];
+    else childEnvironment[key] = value;
+  }
+  const child = spawn(cmd, args, {
+    cwd: workDir,
+    env: childEnvironment,
+    stdio: ["ignore", openSync(stdoutLog, "a"), openSync(stderrLog, "a")],
+  });
+  let stopping = null;
+  const server = {
+    target,
+    base,
+    dir: workDir,
+    stdoutLog,
+    stderrLog,
+    child,
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise((r) => child.once("exit", r));
+          child.kill("SIGTERM");
+          const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+          await exited;
+          clearTimeout(timer);
+        }
+        running.delete(server);
+        if (ownsDir && process.env.E2E_KEEP_TMP !== "1") rmSync(workDir, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+  running.add(server);
+  try {
+    await waitUntilReady(base, child);
+  } catch (err) {
+    child.kill("SIGKILL");
+    running.delete(server);
+    err.message += ` — see ${stderrLog}`;
+    throw err;
+  }
+  return server;
+}
+
+// ---------------------------------------------------------------------------
+// Cookies
+// ---------------------------------------------------------------------------
+
+/** Parses one Set-Cookie line into {name, value, attrs}; attribute names lower-cased, flags = true. */
+export function parseSetCookie(line) {
+  const [pair, ...rest] = line.split(";");
+  const eq = pair.indexOf("=");
+  const attrs = {};
+  for (const part of rest) {
+    const [k, ...v] = part.trim().split("=");
+    if (k) attrs[k.toLowerCase()] = v.length ? v.join("=") : true;
+  }
+  return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attrs };
+}
+
+export function setCookies(response) {
+  return response.headers.getSetCookie().map(parseSetCookie);
+}
+
+export function findSetCookie(response, name) {
+  return setCookies(response).find((c) => c.name === name);
+}
+
+/** The minimal cookie jar Node's fetch lacks: one origin, no expiry beyond Max-Age=0. */
+export class CookieJar {
+  #cookies = new Map();
+
+  store(response) {
+    for (const cookie of setCookies(response)) {
+      if (cookie.attrs["max-age"] === "0" || cookie.value === "") this.#cookies.delete(cookie.name);
+      else this.#cookies.set(cookie.name, cookie.value);
+    }
+  }
+
+  /** Puts a cookie in by hand (e.g. one issued by another server). */
+  set(name, value) {
+    this.#cookies.set(name, value);
+  }
+
+  get(name) {
+    return this.#cookies.get(name);
+  }
+
+  header() {
+    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+  }
+}
+
+/** Expected signed cookie value: encodeURIComponent(raw + "." + base64(HMAC-SHA256(secret, raw))). */
+export function signedCookieValue(raw, secret = SECRET) {
+  return encodeURIComponent(`${raw}.${createHmac("sha256", secret).update(raw).digest("base64")}`);
+}
+
+// ---------------------------------------------------------------------------
+// Client
+// ---------------------------------------------------------------------------
+
+/**
+ * A "browser" for the server at `base`: the official client with its own
+ * cookie jar (or the one given). Every request carries a trusted Origin
+ * (Node's fetch sends Sec-Fetch-Mode: cors). `responses` records every raw
+ * Response, newest last.
+ */
+export function newBrowser(base, { jar = new CookieJar() } = {}) {
+  const responses = [];
+  const exchanges = new WeakMap(); // response → what was sent, and a copy of the body
+  const client = createAuthClient({
+    baseURL: base,
+    plugins: [jwtClient()],
+    fetchOptions: {
+      headers: { origin: base },
+      customFetchImpl: async (input, init = {}) => {
+        const headers = new Headers(init.headers);
+        const cookie = jar.header();
+        if (cookie) headers.set("cookie", cookie);
+        const response = await fetch(input, { ...init, headers });
+        exchanges.set(response, {
+          method: init.method ?? "GET",
+          url: String(input instanceof Request ? input.url : input),
+          headers,
+          body: typeof init.body === "string" ? init.body : undefined,
+          text: response.clone().text().catch((err) => `(unreadable body: ${err.message})`),
+        });
+        jar.store(response);
+        responses.push(response);
+        return response;
+      },
+    },
+  });
+  const lastResponse = (path) => {
+    const found = responses.findLast((r) => new URL(r.url).pathname === `/api/auth${path}`);
+    assert.ok(found, `no response recorded for ${path}`);
+    return found;
+  };
+  /** The last exchange with `path`, spelled out: request line, cookie, body → status, Set-Cookie, body. */
+  const describe = async (path) => {
+    const response = lastResponse(path);
+    const sent = exchanges.get(response);
+    const lines = [`${sent.method} ${sent.url}`];
+    const cookie = sent.headers.get("cookie");
+    if (cookie) lines.push(`  cookie: ${cookie}`);
+    if (sent.body !== undefined) lines.push(`  body: ${sent.body}`);
+    lines.push(`→ ${response.status} ${response.statusText}`);
+    for (const line of response.headers.getSetCookie()) lines.push(`  set-cookie: ${line}`);
+    lines.push(`  body: ${await sent.text}`);
+    return lines.join("\n");
+  };
+  return { client, jar, responses, lastResponse, describe };
+}
+
+let emailCounter = 0;
+export function uniqueEmail(local = "user") {
+  emailCounter += 1;
+  return `${local}-${process.pid}-${Date.now()}-${emailCounter}@example.com`;
+}
