@@ -20,11 +20,13 @@ impl Clock {
 
     /// Sets this clock (and every copy of it) to read `at` now.
     pub fn set(&self, at: DateTime<Utc>) {
-        self.offset_ms.store((at - Utc::now()).num_milliseconds(), Ordering::Relaxed);
+        self.offset_ms
+            .store((at - Utc::now()).num_milliseconds(), Ordering::Relaxed);
     }
 
     /// Moves this clock (and every copy of it) forward.
     pub fn advance(&self, by: Duration) {
-        self.offset_ms.fetch_add(by.num_milliseconds(), Ordering::Relaxed);
+        self.offset_ms
+            .fetch_add(by.num_milliseconds(), Ordering::Relaxed);
     }
 }

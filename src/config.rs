@@ -130,7 +130,12 @@ pub struct CookieCache {
 
 impl Default for CookieCache {
     fn default() -> Self {
-        Self { enabled: false, max_age: 300, strategy: CacheStrategy::Compact, version: "1".into() }
+        Self {
+            enabled: false,
+            max_age: 300,
+            strategy: CacheStrategy::Compact,
+            version: "1".into(),
+        }
     }
 }
 
@@ -190,7 +195,10 @@ pub struct DeleteUser {
 
 impl Default for DeleteUser {
     fn default() -> Self {
-        Self { enabled: false, delete_token_expires_in: 86_400 }
+        Self {
+            enabled: false,
+            delete_token_expires_in: 86_400,
+        }
     }
 }
 
@@ -230,7 +238,13 @@ pub struct RateLimitSettings {
 
 impl Default for RateLimitSettings {
     fn default() -> Self {
-        Self { enabled: None, window: 10, max: 100, storage: RateLimitStorage::Memory, rules: Vec::new() }
+        Self {
+            enabled: None,
+            window: 10,
+            max: 100,
+            storage: RateLimitStorage::Memory,
+            rules: Vec::new(),
+        }
     }
 }
 
@@ -300,7 +314,10 @@ pub struct BearerSettings {
 
 impl Default for BearerSettings {
     fn default() -> Self {
-        Self { enabled: true, require_signature: false }
+        Self {
+            enabled: true,
+            require_signature: false,
+        }
     }
 }
 
@@ -382,12 +399,19 @@ impl Sources {
         Self { vars }
     }
 
-    pub fn from_map<I: IntoIterator<Item = (K, V)>, K: Into<String>, V: Into<String>>(it: I) -> Self {
-        Self { vars: it.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+    pub fn from_map<I: IntoIterator<Item = (K, V)>, K: Into<String>, V: Into<String>>(
+        it: I,
+    ) -> Self {
+        Self {
+            vars: it.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        }
     }
 
     fn get(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str).filter(|v| !v.trim().is_empty())
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
     }
 }
 
@@ -438,11 +462,14 @@ impl Settings {
             .or(file.base_url.clone())
             .unwrap_or_else(|| "http://localhost:3001".into());
         let (base_origin, url_path) = match url::Url::parse(&base_url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-                (u.origin().ascii_serialization(), u.path().trim_end_matches('/').to_owned())
-            }
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => (
+                u.origin().ascii_serialization(),
+                u.path().trim_end_matches('/').to_owned(),
+            ),
             _ => {
-                errors.push(format!("BETTER_AUTH_URL / base_url: `{base_url}` is not an http(s) URL"));
+                errors.push(format!(
+                    "BETTER_AUTH_URL / base_url: `{base_url}` is not an http(s) URL"
+                ));
                 (String::new(), String::new())
             }
         };
@@ -461,7 +488,12 @@ impl Settings {
         let mut trusted_origins = vec![base_origin.clone()];
         trusted_origins.extend(file.trusted_origins.iter().cloned());
         if let Some(list) = src.get("BETTER_AUTH_TRUSTED_ORIGINS") {
-            trusted_origins.extend(list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from));
+            trusted_origins.extend(
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from),
+            );
         }
         trusted_origins.retain(|o| !o.is_empty());
         trusted_origins.dedup();
@@ -471,9 +503,15 @@ impl Settings {
             .map(str::to_owned)
             .or(file.database_url.clone())
             .unwrap_or_else(|| "sqlite://better-auth.db?mode=rwc".into());
-        if !["sqlite:", "postgres://", "postgresql://", "mysql://", "mariadb://"]
-            .iter()
-            .any(|p| database_url.starts_with(p))
+        if ![
+            "sqlite:",
+            "postgres://",
+            "postgresql://",
+            "mysql://",
+            "mariadb://",
+        ]
+        .iter()
+        .any(|p| database_url.starts_with(p))
         {
             errors.push("DATABASE_URL: expected a sqlite:, postgres:// or mysql:// URL".into());
         }
@@ -492,7 +530,9 @@ impl Settings {
             "json" => LogFormat::Json,
             "pretty" => LogFormat::Pretty,
             other => {
-                errors.push(format!("LOG_FORMAT: expected `pretty` or `json`, got `{other}`"));
+                errors.push(format!(
+                    "LOG_FORMAT: expected `pretty` or `json`, got `{other}`"
+                ));
                 LogFormat::Pretty
             }
         };
@@ -518,7 +558,9 @@ impl Settings {
             base_path,
             trusted_origins,
             database_url: SecretString::from(database_url),
-            redis_url: src.get("REDIS_URL").map(|s| SecretString::from(s.to_owned())),
+            redis_url: src
+                .get("REDIS_URL")
+                .map(|s| SecretString::from(s.to_owned())),
             host,
             port,
             log_format,
@@ -530,7 +572,9 @@ impl Settings {
             advanced: file.advanced,
             plugins: file.plugins,
             email: file.email,
-            password_hashing: file.danger_password_hashing.unwrap_or(PasswordHashing::Standard),
+            password_hashing: file
+                .danger_password_hashing
+                .unwrap_or(PasswordHashing::Standard),
             warnings,
         })
     }
@@ -554,7 +598,9 @@ impl Settings {
 
     /// Cookies are secure when configured so, else when the base URL is https (cookies.md §2).
     pub fn secure_cookies(&self) -> bool {
-        self.advanced.use_secure_cookies.unwrap_or(self.base_origin.starts_with("https://"))
+        self.advanced
+            .use_secure_cookies
+            .unwrap_or(self.base_origin.starts_with("https://"))
     }
 
     pub fn jwt_issuer(&self) -> String {
@@ -567,7 +613,11 @@ impl Settings {
 }
 
 fn non_empty_or(value: &str, fallback: &str) -> String {
-    if value.is_empty() { fallback.to_owned() } else { value.to_owned() }
+    if value.is_empty() {
+        fallback.to_owned()
+    } else {
+        value.to_owned()
+    }
 }
 
 fn read_toml(path: &Path, errors: &mut Vec<String>) -> FileConfig {
@@ -580,7 +630,10 @@ fn read_toml(path: &Path, errors: &mut Vec<String>) -> FileConfig {
             }
         },
         Err(e) => {
-            errors.push(format!("BETTER_AUTH_CONFIG: cannot read {}: {e}", path.display()));
+            errors.push(format!(
+                "BETTER_AUTH_CONFIG: cannot read {}: {e}",
+                path.display()
+            ));
             FileConfig::default()
         }
     }
@@ -608,13 +661,29 @@ fn load_secrets(
     let mut versioned = false;
     if let Some(list) = src.get("BETTER_AUTH_SECRETS") {
         versioned = true;
-        for (i, entry) in list.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
-            match entry.split_once(':').map(|(v, s)| (v.trim().parse::<u32>(), s.trim())) {
+        for (i, entry) in list
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .enumerate()
+        {
+            match entry
+                .split_once(':')
+                .map(|(v, s)| (v.trim().parse::<u32>(), s.trim()))
+            {
                 Some((Ok(version), value)) if !value.is_empty() => {
-                    if secrets.iter().any(|s: &VersionedSecret| s.version == version) {
-                        errors.push(format!("BETTER_AUTH_SECRETS: version {version} is listed twice"));
+                    if secrets
+                        .iter()
+                        .any(|s: &VersionedSecret| s.version == version)
+                    {
+                        errors.push(format!(
+                            "BETTER_AUTH_SECRETS: version {version} is listed twice"
+                        ));
                     }
-                    secrets.push(VersionedSecret { version, value: SecretString::from(value.to_owned()) });
+                    secrets.push(VersionedSecret {
+                        version,
+                        value: SecretString::from(value.to_owned()),
+                    });
                 }
                 _ => errors.push(format!(
                     "BETTER_AUTH_SECRETS: entry {} is not `<version>:<secret>`",
@@ -646,7 +715,9 @@ fn load_secrets(
                 s
             }
             Err(e) => {
-                errors.push(format!("BETTER_AUTH_SECRET: not set, and no development secret could be kept: {e}"));
+                errors.push(format!(
+                    "BETTER_AUTH_SECRET: not set, and no development secret could be kept: {e}"
+                ));
                 SecretString::from(String::new())
             }
         },
@@ -658,14 +729,24 @@ fn load_secrets(
             continue;
         }
         if s == BETTER_AUTH_DEFAULT_SECRET {
-            errors.push("BETTER_AUTH_SECRET: the Better Auth example default secret must not be used".into());
+            errors.push(
+                "BETTER_AUTH_SECRET: the Better Auth example default secret must not be used"
+                    .into(),
+            );
         } else if s.chars().count() < MIN_SECRET_LEN {
             let msg = format!("BETTER_AUTH_SECRET: must be at least {MIN_SECRET_LEN} characters");
-            if environment == Environment::Production { errors.push(msg) } else { warnings.push(msg) }
+            if environment == Environment::Production {
+                errors.push(msg)
+            } else {
+                warnings.push(msg)
+            }
         }
     }
     if secrets.is_empty() {
-        secrets.push(VersionedSecret { version: 0, value: current.clone() });
+        secrets.push(VersionedSecret {
+            version: 0,
+            value: current.clone(),
+        });
     }
     (current, secrets, versioned)
 }
@@ -713,7 +794,9 @@ pub fn generate_secret() -> String {
 
 /// The file path of a `sqlite:` URL, if it names a file.
 pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
-    let rest = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         return None;
@@ -724,7 +807,8 @@ pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
 fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     let ep = &file.email_and_password;
     if ep.min_password_length == 0 || ep.max_password_length < ep.min_password_length {
-        errors.push("email_and_password: need 0 < min_password_length <= max_password_length".into());
+        errors
+            .push("email_and_password: need 0 < min_password_length <= max_password_length".into());
     }
     let s = &file.session;
     if s.expires_in <= 0 || s.expires_in > 34_560_000 {
@@ -734,7 +818,10 @@ fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
         errors.push("session.update_age / session.fresh_age: must not be negative".into());
     }
     if s.cookie_cache.enabled && s.cookie_cache.strategy == CacheStrategy::Jwe {
-        errors.push("session.cookie_cache.strategy: `jwe` is not available yet; use `compact` or `jwt`".into());
+        errors.push(
+            "session.cookie_cache.strategy: `jwe` is not available yet; use `compact` or `jwt`"
+                .into(),
+        );
     }
     if s.cookie_cache.max_age <= 0 || s.cookie_cache.max_age > 34_560_000 {
         errors.push("session.cookie_cache.max_age: must be between 1 second and 400 days".into());
@@ -744,10 +831,14 @@ fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !name.starts_with(|c: char| c.is_ascii_digit());
         if !valid_name {
-            errors.push(format!("user.additional_fields.{name}: the name must be letters, digits and `_`"));
+            errors.push(format!(
+                "user.additional_fields.{name}: the name must be letters, digits and `_`"
+            ));
         }
         if crate::auth::fields::CORE_USER_FIELDS.contains(&name.as_str()) {
-            errors.push(format!("user.additional_fields.{name}: `{name}` is a core user column"));
+            errors.push(format!(
+                "user.additional_fields.{name}: `{name}` is a core user column"
+            ));
         }
         if let Some(default) = &field.default {
             if crate::auth::fields::default_to_json(field.field_type, default).is_none() {
@@ -764,12 +855,17 @@ fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     }
     for (i, rule) in rl.rules.iter().enumerate() {
         if !rule.path.starts_with('/') || rule.window == 0 {
-            errors.push(format!("rate_limit.rules[{i}]: path must start with `/` and window be positive"));
+            errors.push(format!(
+                "rate_limit.rules[{i}]: path must start with `/` and window be positive"
+            ));
         }
     }
     let jwt = &file.plugins.jwt;
     if !["EdDSA", "ES256", "ES512", "RS256", "PS256", "HS256"].contains(&jwt.alg.as_str()) {
-        errors.push(format!("plugins.jwt.alg: unsupported algorithm `{}`", jwt.alg));
+        errors.push(format!(
+            "plugins.jwt.alg: unsupported algorithm `{}`",
+            jwt.alg
+        ));
     }
     if !["aes-256-gcm", "better-auth", "none"].contains(&jwt.key_encryption.as_str()) {
         errors.push("plugins.jwt.key_encryption: expected aes-256-gcm, better-auth or none".into());
@@ -781,7 +877,11 @@ fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
         errors.push("email.transport: expected log, file, smtp or webhook".into());
     }
     if file.advanced.cookie_prefix.is_empty()
-        || !file.advanced.cookie_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || !file
+            .advanced
+            .cookie_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
         errors.push("advanced.cookie_prefix: letters, digits, `-`, `_` and `.` only".into());
     }
@@ -804,7 +904,10 @@ mod tests {
         vars.push(("PORT", "not-a-port"));
         vars.push(("LOG_FORMAT", "xml"));
         vars.push(("BETTER_AUTH_ENV", "staging"));
-        let err = Settings::load(&Sources::from_map(vars)).err().map(|e| e.0).unwrap_or_default();
+        let err = Settings::load(&Sources::from_map(vars))
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
         assert_eq!(err.len(), 3, "{err:?}");
         assert!(err.iter().any(|e| e.starts_with("PORT")));
         assert!(err.iter().any(|e| e.starts_with("LOG_FORMAT")));
@@ -813,27 +916,49 @@ mod tests {
 
     #[test]
     fn production_refuses_to_start_without_a_secret() {
-        let vars = vec![("BETTER_AUTH_ENV", "production"), ("DATABASE_URL", "sqlite::memory:")];
-        let err = Settings::load(&Sources::from_map(vars)).err().map(|e| e.0).unwrap_or_default();
-        assert!(err.iter().any(|e| e.contains("BETTER_AUTH_SECRET")), "{err:?}");
+        let vars = vec![
+            ("BETTER_AUTH_ENV", "production"),
+            ("DATABASE_URL", "sqlite::memory:"),
+        ];
+        let err = Settings::load(&Sources::from_map(vars))
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
+        assert!(
+            err.iter().any(|e| e.contains("BETTER_AUTH_SECRET")),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn versioned_secrets_make_the_first_one_current() {
         let vars = vec![
-            ("BETTER_AUTH_SECRETS", "2:new-secret-0123456789abcdef0123456789,1:old-secret-0123456789abcdef0123456789"),
+            (
+                "BETTER_AUTH_SECRETS",
+                "2:new-secret-0123456789abcdef0123456789,1:old-secret-0123456789abcdef0123456789",
+            ),
             ("DATABASE_URL", "sqlite::memory:"),
         ];
-        let s = Settings::load(&Sources::from_map(vars)).map_err(|e| e.to_string()).unwrap();
-        assert_eq!(s.secret.expose_secret(), "new-secret-0123456789abcdef0123456789");
-        assert_eq!(s.secrets.iter().map(|s| s.version).collect::<Vec<_>>(), vec![2, 1]);
+        let s = Settings::load(&Sources::from_map(vars))
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert_eq!(
+            s.secret.expose_secret(),
+            "new-secret-0123456789abcdef0123456789"
+        );
+        assert_eq!(
+            s.secrets.iter().map(|s| s.version).collect::<Vec<_>>(),
+            vec![2, 1]
+        );
     }
 
     #[test]
     fn base_url_with_path_replaces_the_base_path() {
         let mut vars = base();
         vars.push(("BETTER_AUTH_URL", "https://auth.example.com/custom/auth/"));
-        let s = Settings::load(&Sources::from_map(vars)).map_err(|e| e.to_string()).unwrap();
+        let s = Settings::load(&Sources::from_map(vars))
+            .map_err(|e| e.to_string())
+            .unwrap();
         assert_eq!(s.base_origin, "https://auth.example.com");
         assert_eq!(s.base_path, "/custom/auth");
         assert!(s.secure_cookies());
@@ -843,7 +968,8 @@ mod tests {
     fn development_secret_is_generated_once_and_kept_private() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/auth.db?mode=rwc", dir.path().display());
-        let load = || Settings::load(&Sources::from_map(vec![("DATABASE_URL", url.as_str())])).unwrap();
+        let load =
+            || Settings::load(&Sources::from_map(vec![("DATABASE_URL", url.as_str())])).unwrap();
         let first = load();
         let second = load();
         assert_eq!(first.secret.expose_secret(), second.secret.expose_secret());
@@ -853,6 +979,9 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         }
-        assert!(first.warnings.iter().any(|w| w.contains("BETTER_AUTH_SECRET")));
+        assert!(first
+            .warnings
+            .iter()
+            .any(|w| w.contains("BETTER_AUTH_SECRET")));
     }
 }

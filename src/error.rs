@@ -179,9 +179,15 @@ impl ErrorCode {
             InvalidEmailOrPassword | InvalidUser | Unauthorized | FailedToCreateSession => {
                 StatusCode::UNAUTHORIZED
             }
-            EmailNotVerified | SessionNotFresh | InvalidOrigin | InvalidCallbackUrl
-            | InvalidRedirectUrl | InvalidErrorCallbackUrl | InvalidNewUserCallbackUrl
-            | MissingOrNullOrigin | CrossSiteNavigationLoginBlocked => StatusCode::FORBIDDEN,
+            EmailNotVerified
+            | SessionNotFresh
+            | InvalidOrigin
+            | InvalidCallbackUrl
+            | InvalidRedirectUrl
+            | InvalidErrorCallbackUrl
+            | InvalidNewUserCallbackUrl
+            | MissingOrNullOrigin
+            | CrossSiteNavigationLoginBlocked => StatusCode::FORBIDDEN,
             UserAlreadyExists | UserAlreadyExistsUseAnotherEmail | FailedToCreateUser => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -209,10 +215,17 @@ pub enum ApiError {
     Code(ErrorCode),
     /// A catalogued code with another status or message (e.g. `"<field> is required"`).
     #[error("{message}")]
-    Custom { status: StatusCode, code: &'static str, message: Cow<'static, str> },
+    Custom {
+        status: StatusCode,
+        code: &'static str,
+        message: Cow<'static, str>,
+    },
     /// Errors Better Auth sends without a code (errors.md §5).
     #[error("{message}")]
-    MessageOnly { status: StatusCode, message: Cow<'static, str> },
+    MessageOnly {
+        status: StatusCode,
+        message: Cow<'static, str>,
+    },
     /// Errors with an empty body (errors.md §6).
     #[error("{0}")]
     Empty(StatusCode),
@@ -235,11 +248,19 @@ impl From<ErrorCode> for ApiError {
 
 impl ApiError {
     pub fn with_status(code: ErrorCode, status: StatusCode) -> Self {
-        ApiError::Custom { status, code: code.code(), message: Cow::Borrowed(code.message()) }
+        ApiError::Custom {
+            status,
+            code: code.code(),
+            message: Cow::Borrowed(code.message()),
+        }
     }
 
     pub fn with_message(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError::Custom { status: code.status(), code: code.code(), message: message.into() }
+        ApiError::Custom {
+            status: code.status(),
+            code: code.code(),
+            message: message.into(),
+        }
     }
 
     pub fn validation(message: impl Into<Cow<'static, str>>) -> Self {
@@ -247,7 +268,10 @@ impl ApiError {
     }
 
     pub fn message_only(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError::MessageOnly { status, message: message.into() }
+        ApiError::MessageOnly {
+            status,
+            message: message.into(),
+        }
     }
 
     /// The code clients branch on, if any.
@@ -306,11 +330,16 @@ impl ResponseError for ApiError {
             ApiError::Code(c) => {
                 let mut res = json_error(c.status(), c.message(), Some(c.code()));
                 if c.status() == StatusCode::SERVICE_UNAVAILABLE {
-                    res.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+                    res.headers_mut()
+                        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
                 }
                 res
             }
-            ApiError::Custom { status, code, message } => json_error(*status, message, Some(code)),
+            ApiError::Custom {
+                status,
+                code,
+                message,
+            } => json_error(*status, message, Some(code)),
             ApiError::MessageOnly { status, message } => json_error(*status, message, None),
             ApiError::Empty(status) => {
                 let mut b = HttpResponseBuilder::new(*status);
@@ -328,7 +357,8 @@ impl ResponseError for ApiError {
                 tracing::error!(error.cause_chain = ?e, "backing service unavailable");
                 let c = ErrorCode::ServiceUnavailable;
                 let mut res = json_error(c.status(), c.message(), Some(c.code()));
-                res.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+                res.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
                 res
             }
             ApiError::Internal(e) => {
@@ -348,7 +378,11 @@ pub fn unsupported_media_type(sent: Option<&str>, allowed: &[&str]) -> ApiError 
         None => format!("Content-Type is required. Allowed types: {allowed}"),
         Some(t) => format!("Content-Type \"{t}\" is not allowed. Allowed types: {allowed}"),
     };
-    ApiError::Custom { status: StatusCode::UNSUPPORTED_MEDIA_TYPE, code: "UNSUPPORTED_MEDIA_TYPE", message: message.into() }
+    ApiError::Custom {
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        code: "UNSUPPORTED_MEDIA_TYPE",
+        message: message.into(),
+    }
 }
 
 impl From<crate::store::StoreError> for ApiError {
@@ -356,7 +390,9 @@ impl From<crate::store::StoreError> for ApiError {
         use crate::store::StoreError;
         match e {
             StoreError::Unavailable(e) => ApiError::Unavailable(e.into()),
-            StoreError::Conflict => ApiError::Internal(anyhow::anyhow!("unexpected unique constraint violation")),
+            StoreError::Conflict => {
+                ApiError::Internal(anyhow::anyhow!("unexpected unique constraint violation"))
+            }
             StoreError::Other(e) => ApiError::Internal(e.into()),
         }
     }

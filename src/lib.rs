@@ -4,6 +4,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod keys;
 pub mod routes;
 pub mod startup;
 pub mod store;

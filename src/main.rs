@@ -6,7 +6,11 @@ use better_auth_rs::telemetry;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "better-auth-rs", version, about = "A wire-compatible Better Auth server")]
+#[command(
+    name = "better-auth-rs",
+    version,
+    about = "A wire-compatible Better Auth server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -51,7 +55,9 @@ async fn main() -> ExitCode {
         tracing::warn!("{w}");
     }
     let result = match command {
-        Command::Migrate => AppState::load(settings).await.map(|_| tracing::info!("migrations applied")),
+        Command::Migrate => AppState::load(settings)
+            .await
+            .map(|_| tracing::info!("migrations applied")),
         _ => serve(settings).await,
     };
     match result {
@@ -74,10 +80,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 /// A plain HTTP/1.1 GET of /health on the configured port.
 async fn healthcheck(settings: &Settings) -> ExitCode {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = if settings.host == "0.0.0.0" { "127.0.0.1" } else { settings.host.as_str() };
+    let host = if settings.host == "0.0.0.0" {
+        "127.0.0.1"
+    } else {
+        settings.host.as_str()
+    };
     let attempt = async {
         let mut s = tokio::net::TcpStream::connect((host, settings.port)).await?;
-        s.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await?;
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await?;
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await?;
         Ok::<_, std::io::Error>(buf.starts_with(b"HTTP/1.1 200"))

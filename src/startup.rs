@@ -14,6 +14,7 @@ use crate::auth::origin::is_trusted_origin;
 use crate::auth::password::PasswordHasher;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::keys::KeyRing;
 use crate::routes;
 use crate::store::Store;
 
@@ -24,19 +25,28 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub clock: Clock,
     pub cookies: CookieJar,
+    /// JWT plugin signing keys, loaded when the plugin is enabled.
+    pub keys: Option<Arc<KeyRing>>,
 }
 
 impl AppState {
     /// Connects, migrates (unless turned off) and prepares everything requests need.
     pub async fn load(settings: Settings) -> anyhow::Result<Self> {
         let fields = Arc::new(settings.user.additional_fields.clone());
-        let mut store = Store::connect(&settings.database_url, fields).await.context("connecting to the database")?;
+        let mut store = Store::connect(&settings.database_url, fields)
+            .await
+            .context("connecting to the database")?;
         if settings.auto_migrate {
             store.migrate().await.context("running migrations")?;
         } else {
-            store.sync_schema().await.context("reading the database schema")?;
+            store
+                .sync_schema()
+                .await
+                .context("reading the database schema")?;
         }
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let hasher = PasswordHasher::new(settings.password_hashing, cores, cores * 64)
             .map_err(|e| anyhow::anyhow!(e))
             .context("preparing the password hasher")?;
@@ -46,7 +56,23 @@ impl AppState {
             settings.session.expires_in,
             settings.session.cookie_cache.max_age,
         );
-        Ok(Self { settings: Arc::new(settings), store, hasher, clock: Clock::default(), cookies })
+        let clock = Clock::default();
+        let keys = if settings.plugins.jwt.enabled {
+            let ring = KeyRing::load(&settings, &store, clock.now())
+                .await
+                .context("loading the JWT signing keys")?;
+            Some(Arc::new(ring))
+        } else {
+            None
+        };
+        Ok(Self {
+            settings: Arc::new(settings),
+            store,
+            hasher,
+            clock,
+            cookies,
+            keys,
+        })
     }
 }
 
@@ -65,10 +91,15 @@ impl Application {
     /// Binds the configured address (port 0 picks a free one) and wires the server.
     pub fn with_state(state: AppState) -> anyhow::Result<Self> {
         let (host, port) = state.settings.listen_addr();
-        let listener = TcpListener::bind((host.as_str(), port)).with_context(|| format!("binding {host}:{port}"))?;
+        let listener = TcpListener::bind((host.as_str(), port))
+            .with_context(|| format!("binding {host}:{port}"))?;
         let port = listener.local_addr()?.port();
         let server = server(listener, state.clone())?;
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -93,7 +124,11 @@ impl Application {
 fn cors(settings: &Settings) -> Cors {
     let trusted = settings.trusted_origins.clone();
     Cors::default()
-        .allowed_origin_fn(move |origin, _| origin.to_str().is_ok_and(|o| is_trusted_origin(o, &trusted)))
+        .allowed_origin_fn(move |origin, _| {
+            origin
+                .to_str()
+                .is_ok_and(|o| is_trusted_origin(o, &trusted))
+        })
         .allowed_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_any_header()
         .supports_credentials()
@@ -108,7 +143,9 @@ pub fn server(listener: TcpListener, state: AppState) -> anyhow::Result<Server> 
         App::new()
             .app_data(data.clone())
             .wrap(cors(&settings))
-            .wrap(actix_web::middleware::from_fn(crate::telemetry::request_span))
+            .wrap(actix_web::middleware::from_fn(
+                crate::telemetry::request_span,
+            ))
             .configure(|cfg| routes::configure(cfg, &settings))
             .default_service(web::to(routes::not_found))
     })

@@ -17,8 +17,9 @@ pub struct CachePayload {
     pub expires_at_ms: i64,
 }
 
-static ISO_DATE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$").ok());
+static ISO_DATE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$").ok()
+});
 
 /// Strings that look like ISO dates become `Date`s when JavaScript parses the cache, and come
 /// back in `toISOString` form when it re-serialises; do the same.
@@ -30,7 +31,11 @@ fn js_roundtrip(v: &Value) -> Value {
                 Err(_) => v.clone(),
             }
         }
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), js_roundtrip(v))).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), js_roundtrip(v)))
+                .collect(),
+        ),
         Value::Array(a) => Value::Array(a.iter().map(js_roundtrip).collect()),
         other => other.clone(),
     }
@@ -44,7 +49,13 @@ fn compact_signature(secret: &[u8], payload: &Map<String, Value>, expires_at_ms:
 }
 
 /// Encodes a payload that stays valid for `max_age` seconds from `now_ms`.
-pub fn encode(strategy: CacheStrategy, secret: &[u8], payload: Map<String, Value>, now_ms: i64, max_age: i64) -> String {
+pub fn encode(
+    strategy: CacheStrategy,
+    secret: &[u8],
+    payload: Map<String, Value>,
+    now_ms: i64,
+    max_age: i64,
+) -> String {
     let expires_at_ms = now_ms + max_age * 1000;
     match strategy {
         CacheStrategy::Compact => {
@@ -71,23 +82,33 @@ pub fn decode(strategy: CacheStrategy, secret: &[u8], value: &str) -> Option<Cac
     match strategy {
         CacheStrategy::Compact => {
             let raw = b64url_decode(value)?;
-            let Value::Object(mut cookie) = serde_json::from_slice::<Value>(&raw).ok()? else { return None };
+            let Value::Object(mut cookie) = serde_json::from_slice::<Value>(&raw).ok()? else {
+                return None;
+            };
             let expires_at_ms = cookie.get("expiresAt")?.as_i64()?;
             let signature = cookie.get("signature")?.as_str()?.to_owned();
-            let Value::Object(payload) = cookie.remove("session")? else { return None };
+            let Value::Object(payload) = cookie.remove("session")? else {
+                return None;
+            };
             let payload = match js_roundtrip(&Value::Object(payload)) {
                 Value::Object(m) => m,
                 _ => return None,
             };
             let expected = compact_signature(secret, &payload, expires_at_ms);
-            ct_eq(expected.as_bytes(), signature.as_bytes()).then_some(CachePayload { payload, expires_at_ms })
+            ct_eq(expected.as_bytes(), signature.as_bytes()).then_some(CachePayload {
+                payload,
+                expires_at_ms,
+            })
         }
         CacheStrategy::Jwt | CacheStrategy::Jwe => {
             let mut claims = hs256_decode(secret, value)?;
             let exp = claims.get("exp")?.as_i64()?;
             claims.remove("iat");
             claims.remove("exp");
-            Some(CachePayload { payload: claims, expires_at_ms: exp * 1000 })
+            Some(CachePayload {
+                payload: claims,
+                expires_at_ms: exp * 1000,
+            })
         }
     }
 }
@@ -112,7 +133,10 @@ pub fn hs256_decode(secret: &[u8], token: &str) -> Option<Map<String, Value>> {
     if header.get("alg")?.as_str()? != "HS256" {
         return None;
     }
-    let expected = hmac_sha256(secret, format!("{}.{}", token.split('.').next()?, body).as_bytes());
+    let expected = hmac_sha256(
+        secret,
+        format!("{}.{}", token.split('.').next()?, body).as_bytes(),
+    );
     if !ct_eq(&b64url_decode(sig)?, &expected) {
         return None;
     }
@@ -135,9 +159,20 @@ mod tests {
     fn compact_reads_and_rewrites_the_spec_example_byte_for_byte() {
         let decoded = decode(CacheStrategy::Compact, SECRET, SPEC_COOKIE).expect("valid");
         assert_eq!(decoded.expires_at_ms, 1_893_456_300_000);
-        let again = encode(CacheStrategy::Compact, SECRET, decoded.payload, 1_893_456_000_000, 300);
+        let again = encode(
+            CacheStrategy::Compact,
+            SECRET,
+            decoded.payload,
+            1_893_456_000_000,
+            300,
+        );
         assert_eq!(again, SPEC_COOKIE);
-        assert!(decode(CacheStrategy::Compact, b"another-secret-0123456789abcdef0123", SPEC_COOKIE).is_none());
+        assert!(decode(
+            CacheStrategy::Compact,
+            b"another-secret-0123456789abcdef0123",
+            SPEC_COOKIE
+        )
+        .is_none());
     }
 
     #[test]
@@ -149,6 +184,9 @@ mod tests {
         let t = hs256_encode(SECRET, &claims);
         assert_eq!(t, "eyJhbGciOiJIUzI1NiJ9.eyJlbWFpbCI6InVzZXJAZXhhbXBsZS5jb20iLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDAwMzYwMH0.NJiAj6UJBEwFkq2EjxpKBMH0IVRX7vXN1WaphP5UXFY");
         assert_eq!(hs256_decode(SECRET, &t), Some(claims));
-        assert_eq!(hs256_decode(b"wrong-secret-0123456789abcdef0123456", &t), None);
+        assert_eq!(
+            hs256_decode(b"wrong-secret-0123456789abcdef0123456", &t),
+            None
+        );
     }
 }

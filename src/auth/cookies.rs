@@ -23,7 +23,12 @@ pub struct CookieJar {
 
 impl CookieJar {
     pub fn new(prefix: &str, secure: bool, session_max_age: i64, cache_max_age: i64) -> Self {
-        Self { prefix: prefix.to_owned(), secure, session_max_age, cache_max_age }
+        Self {
+            prefix: prefix.to_owned(),
+            secure,
+            session_max_age,
+            cache_max_age,
+        }
     }
 
     /// `[__Secure-]<prefix>.<logical>` (cookies.md §1).
@@ -47,19 +52,36 @@ impl CookieJar {
     }
 
     /// The signed session cookie; a browser-session cookie when "remember me" is off.
-    pub fn session_token(&self, secret: &[u8], token: &str, dont_remember: bool) -> Cookie<'static> {
+    pub fn session_token(
+        &self,
+        secret: &[u8],
+        token: &str,
+        dont_remember: bool,
+    ) -> Cookie<'static> {
         let value = encode_uri_component(&sign_value(secret, token));
-        self.build(SESSION_TOKEN, value, (!dont_remember).then_some(self.session_max_age))
+        self.build(
+            SESSION_TOKEN,
+            value,
+            (!dont_remember).then_some(self.session_max_age),
+        )
     }
 
     /// The signed `dont_remember=true` flag (cookies.md §4).
     pub fn dont_remember(&self, secret: &[u8]) -> Cookie<'static> {
-        self.build(DONT_REMEMBER, encode_uri_component(&sign_value(secret, "true")), None)
+        self.build(
+            DONT_REMEMBER,
+            encode_uri_component(&sign_value(secret, "true")),
+            None,
+        )
     }
 
     /// The cookie-cache cookie; its value is already URL-safe.
     pub fn session_data(&self, value: String, dont_remember: bool) -> Cookie<'static> {
-        self.build(SESSION_DATA, encode_uri_component(&value), (!dont_remember).then_some(self.cache_max_age))
+        self.build(
+            SESSION_DATA,
+            encode_uri_component(&value),
+            (!dont_remember).then_some(self.cache_max_age),
+        )
     }
 
     /// Removal: same name and attributes, empty value, `Max-Age=0`.
@@ -78,7 +100,11 @@ impl CookieJar {
     /// Expire every session cookie, plus any `session_data.N` chunk the client sent
     /// (cookies.md §7).
     pub fn clear_session(&self, request: &RequestCookies) -> Vec<Cookie<'static>> {
-        let mut names = vec![self.name(SESSION_TOKEN), self.name(SESSION_DATA), self.name(DONT_REMEMBER)];
+        let mut names = vec![
+            self.name(SESSION_TOKEN),
+            self.name(SESSION_DATA),
+            self.name(DONT_REMEMBER),
+        ];
         let data = self.name(SESSION_DATA);
         for name in request.names() {
             if name.starts_with(&format!("{data}.")) && !names.iter().any(|n| n == name) {
@@ -107,7 +133,9 @@ impl RequestCookies {
         for header in headers {
             for part in header.split(';') {
                 let part = part.trim_matches(|c| c == ' ' || c == '\t');
-                let Some((name, value)) = part.split_once('=') else { continue };
+                let Some((name, value)) = part.split_once('=') else {
+                    continue;
+                };
                 let name = name.trim();
                 if name.is_empty() || out.pairs.contains_key(name) {
                     continue;
@@ -117,7 +145,10 @@ impl RequestCookies {
                     value = &value[1..value.len() - 1];
                 }
                 let decoded = if value.contains('%') {
-                    percent_decode_str(value).decode_utf8().map(|v| v.into_owned()).unwrap_or_else(|_| value.to_owned())
+                    percent_decode_str(value)
+                        .decode_utf8()
+                        .map(|v| v.into_owned())
+                        .unwrap_or_else(|_| value.to_owned())
                 } else {
                     value.to_owned()
                 };
@@ -149,7 +180,12 @@ impl RequestCookies {
         let mut chunks: Vec<(u32, &str)> = self
             .pairs
             .iter()
-            .filter_map(|(k, v)| k.strip_prefix(&prefix)?.parse::<u32>().ok().map(|i| (i, v.as_str())))
+            .filter_map(|(k, v)| {
+                k.strip_prefix(&prefix)?
+                    .parse::<u32>()
+                    .ok()
+                    .map(|i| (i, v.as_str()))
+            })
             .collect();
         if chunks.is_empty() {
             return None;
@@ -185,7 +221,9 @@ mod tests {
     #[test]
     fn session_cookie_serializes_with_better_auth_attributes() {
         let jar = CookieJar::new("better-auth", false, 604_800, 300);
-        let c = jar.session_token(SECRET, "Xq7mK2pL9vR4tY6wZ1aB3cD5eF8gH0jN", false).to_string();
+        let c = jar
+            .session_token(SECRET, "Xq7mK2pL9vR4tY6wZ1aB3cD5eF8gH0jN", false)
+            .to_string();
         assert!(c.starts_with(
             "better-auth.session_token=Xq7mK2pL9vR4tY6wZ1aB3cD5eF8gH0jN.eZs2OOPHhmpR5N1DNsjTpcgkgu%2BhqnVMGe%2FtqxwQxu0%3D;"
         ));
@@ -201,7 +239,10 @@ mod tests {
         let c = jar.session_token(SECRET, "t", true).to_string();
         assert!(c.starts_with("__Secure-better-auth.session_token="));
         assert!(c.contains("Secure"));
-        assert!(!c.contains("Max-Age"), "don't-remember sessions are browser-session cookies: {c}");
+        assert!(
+            !c.contains("Max-Age"),
+            "don't-remember sessions are browser-session cookies: {c}"
+        );
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub fn random_alphanumeric(len: usize) -> String {
 pub fn random_lower_alphanumeric(len: usize) -> String {
     const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut rng = rand::rngs::OsRng;
-    (0..len).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..len)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
@@ -50,7 +52,10 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// `<raw>.<standard base64 HMAC-SHA256(secret, raw)>` (crypto.md §2), not yet percent-encoded.
 pub fn sign_value(secret: &[u8], raw: &str) -> String {
-    format!("{raw}.{}", STANDARD.encode(hmac_sha256(secret, raw.as_bytes())))
+    format!(
+        "{raw}.{}",
+        STANDARD.encode(hmac_sha256(secret, raw.as_bytes()))
+    )
 }
 
 /// Outcome of reading a signed cookie value (cookies.md §3).
@@ -65,12 +70,20 @@ pub enum Signed<'a> {
 
 /// Verifies `<raw>.<sig>` (already percent-decoded) against the secret, in constant time.
 pub fn verify_signed<'a>(secret: &[u8], value: &'a str) -> Signed<'a> {
-    let Some((raw, sig)) = value.rsplit_once('.') else { return Signed::Absent };
+    let Some((raw, sig)) = value.rsplit_once('.') else {
+        return Signed::Absent;
+    };
     if raw.is_empty() || sig.len() != 44 || !sig.ends_with('=') {
         return Signed::Absent;
     }
-    let Ok(sig) = STANDARD.decode(sig) else { return Signed::Invalid };
-    if ct_eq(&sig, &hmac_sha256(secret, raw.as_bytes())) { Signed::Valid(raw) } else { Signed::Invalid }
+    let Ok(sig) = STANDARD.decode(sig) else {
+        return Signed::Invalid;
+    };
+    if ct_eq(&sig, &hmac_sha256(secret, raw.as_bytes())) {
+        Signed::Valid(raw)
+    } else {
+        Signed::Invalid
+    }
 }
 
 /// The bearer plugin's looser check: split at the first `.`, signature in standard or URL-safe
@@ -90,7 +103,10 @@ pub fn b64url(data: &[u8]) -> String {
 }
 
 pub fn b64url_decode(data: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(data.trim_end_matches('=')).or_else(|_| URL_SAFE.decode(data)).ok()
+    URL_SAFE_NO_PAD
+        .decode(data.trim_end_matches('='))
+        .or_else(|_| URL_SAFE.decode(data))
+        .ok()
 }
 
 /// JavaScript `Date.prototype.toISOString`: UTC, three fractional digits, `Z`.
@@ -128,7 +144,10 @@ mod tests {
     #[test]
     fn cookie_signature_matches_the_spec_vector() {
         let signed = sign_value(SECRET, "Xq7mK2pL9vR4tY6wZ1aB3cD5eF8gH0jN");
-        assert_eq!(signed, "Xq7mK2pL9vR4tY6wZ1aB3cD5eF8gH0jN.eZs2OOPHhmpR5N1DNsjTpcgkgu+hqnVMGe/tqxwQxu0=");
+        assert_eq!(
+            signed,
+            "Xq7mK2pL9vR4tY6wZ1aB3cD5eF8gH0jN.eZs2OOPHhmpR5N1DNsjTpcgkgu+hqnVMGe/tqxwQxu0="
+        );
         assert_eq!(
             encode_uri_component(&signed),
             "Xq7mK2pL9vR4tY6wZ1aB3cD5eF8gH0jN.eZs2OOPHhmpR5N1DNsjTpcgkgu%2BhqnVMGe%2FtqxwQxu0%3D"
@@ -148,13 +167,20 @@ mod tests {
         let mut tampered = good.clone();
         tampered.replace_range(0..1, "x");
         assert_eq!(verify_signed(SECRET, &tampered), Signed::Invalid);
-        assert_eq!(verify_signed(b"another-secret-0123456789abcdef0123", &good), Signed::Invalid);
+        assert_eq!(
+            verify_signed(b"another-secret-0123456789abcdef0123", &good),
+            Signed::Invalid
+        );
     }
 
     #[test]
     fn bearer_signatures_accept_url_safe_and_unpadded_base64() {
         let good = sign_value(SECRET, "tok");
-        let url_safe = good.replace('+', "-").replace('/', "_").trim_end_matches('=').to_owned();
+        let url_safe = good
+            .replace('+', "-")
+            .replace('/', "_")
+            .trim_end_matches('=')
+            .to_owned();
         assert_eq!(verify_signed_lenient(SECRET, &good), Some("tok"));
         assert_eq!(verify_signed_lenient(SECRET, &url_safe), Some("tok"));
         assert_eq!(verify_signed_lenient(SECRET, "tok.AAAA"), None);
@@ -166,13 +192,20 @@ mod tests {
         assert_eq!(id.len(), 32);
         assert!(id.chars().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(id, generate_id());
-        assert!(random_lower_alphanumeric(32).chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()));
+        assert!(random_lower_alphanumeric(32)
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()));
     }
 
     #[test]
     fn dates_render_like_javascript() {
-        let dt = DateTime::parse_from_rfc3339("2025-06-01T12:00:00.123456Z").unwrap().with_timezone(&Utc);
+        let dt = DateTime::parse_from_rfc3339("2025-06-01T12:00:00.123456Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(iso(&truncate_ms(dt)), "2025-06-01T12:00:00.123Z");
-        assert_eq!(iso(&DateTime::from_timestamp(0, 0).unwrap()), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            iso(&DateTime::from_timestamp(0, 0).unwrap()),
+            "1970-01-01T00:00:00.000Z"
+        );
     }
 }

@@ -8,11 +8,25 @@ use serde_json::{Map, Value};
 use crate::config::{AdditionalField, FieldType};
 
 /// Columns of `user` that configuration cannot redeclare.
-pub const CORE_USER_FIELDS: &[&str] =
-    &["id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt"];
+pub const CORE_USER_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "email",
+    "emailVerified",
+    "image",
+    "createdAt",
+    "updatedAt",
+];
 
 /// Sign-up keys that are never additional fields (schema.md §9).
-pub const SIGN_UP_KEYS: &[&str] = &["name", "email", "password", "image", "callbackURL", "rememberMe"];
+pub const SIGN_UP_KEYS: &[&str] = &[
+    "name",
+    "email",
+    "password",
+    "image",
+    "callbackURL",
+    "rememberMe",
+];
 
 /// Why an input was refused; rendered by the route layer with Better Auth's codes.
 #[derive(Debug, PartialEq, Eq)]
@@ -88,12 +102,18 @@ fn check_type(ty: FieldType, v: &Value) -> Result<Value, String> {
     if ok {
         Ok(v.clone())
     } else {
-        Err(format!("Invalid input: expected {}, received {}", expected(ty), received(v)))
+        Err(format!(
+            "Invalid input: expected {}, received {}",
+            expected(ty),
+            received(v)
+        ))
     }
 }
 
 pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 /// Values for a new user: given ones checked, defaults filled in, required ones enforced.
@@ -103,7 +123,10 @@ pub fn for_create(
 ) -> Result<Map<String, Value>, FieldError> {
     let mut out = Map::new();
     for (name, def) in defs {
-        let default = def.default.as_ref().and_then(|d| default_to_json(def.field_type, d));
+        let default = def
+            .default
+            .as_ref()
+            .and_then(|d| default_to_json(def.field_type, d));
         let given = input.get(name);
         if !def.input {
             if let Some(v) = given {
@@ -118,7 +141,8 @@ pub fn for_create(
         }
         match (given, default) {
             (Some(v), _) => {
-                let v = check_type(def.field_type, v).map_err(|m| FieldError::Invalid(format!("[body.{name}] {m}")))?;
+                let v = check_type(def.field_type, v)
+                    .map_err(|m| FieldError::Invalid(format!("[body.{name}] {m}")))?;
                 if v.is_null() && def.required == Some(true) {
                     return Err(FieldError::Missing(name.clone()));
                 }
@@ -127,7 +151,9 @@ pub fn for_create(
             (None, Some(d)) => {
                 out.insert(name.clone(), d);
             }
-            (None, None) if def.required == Some(true) => return Err(FieldError::Missing(name.clone())),
+            (None, None) if def.required == Some(true) => {
+                return Err(FieldError::Missing(name.clone()))
+            }
             (None, None) => {}
         }
     }
@@ -148,7 +174,8 @@ pub fn for_update(
             }
             continue;
         }
-        let v = check_type(def.field_type, v).map_err(|m| FieldError::Invalid(format!("[body.{name}] {m}")))?;
+        let v = check_type(def.field_type, v)
+            .map_err(|m| FieldError::Invalid(format!("[body.{name}] {m}")))?;
         if v.is_null() && def.required == Some(true) {
             return Err(FieldError::Missing(name.clone()));
         }
@@ -202,18 +229,30 @@ mod tests {
 
     #[test]
     fn required_fields_must_be_given() {
-        assert_eq!(for_create(&defs(), &Map::new()).unwrap_err(), FieldError::Missing("age".into()));
+        assert_eq!(
+            for_create(&defs(), &Map::new()).unwrap_err(),
+            FieldError::Missing("age".into())
+        );
     }
 
     #[test]
     fn wrong_types_are_validation_errors() {
         let err = for_create(&defs(), &obj(json!({"age": "3"}))).unwrap_err();
-        assert_eq!(err, FieldError::Invalid("[body.age] Invalid input: expected number, received string".into()));
+        assert_eq!(
+            err,
+            FieldError::Invalid(
+                "[body.age] Invalid input: expected number, received string".into()
+            )
+        );
     }
 
     #[test]
     fn updates_take_only_declared_writable_fields() {
-        let out = for_update(&defs(), &obj(json!({"nickname": "x", "emailVerified": true}))).unwrap();
+        let out = for_update(
+            &defs(),
+            &obj(json!({"nickname": "x", "emailVerified": true})),
+        )
+        .unwrap();
         assert_eq!(out, obj(json!({"nickname": "x"})));
         assert_eq!(
             for_update(&defs(), &obj(json!({"role": "admin"}))).unwrap_err(),

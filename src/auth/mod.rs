@@ -6,6 +6,17 @@ pub mod cookies;
 pub mod crypto;
 pub mod email;
 pub mod fields;
+pub mod jwks;
+pub mod jwt;
+pub mod keyseal;
 pub mod origin;
 pub mod password;
 pub mod session;
+
+/// Better Auth 1.7.25's recorded JWT plugin data (`spec/vectors`), trimmed to what unit tests use.
+#[cfg(test)]
+pub(crate) mod test_vectors {
+    pub fn load() -> serde_json::Value {
+        serde_json::from_str(include_str!("testdata/jwt-vectors.json")).unwrap()
+    }
+}

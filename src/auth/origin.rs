@@ -15,7 +15,11 @@ static RELATIVE: LazyLock<Option<Regex>> =
 fn is_safe_relative(url: &str) -> bool {
     let rest = &url[1..];
     let lower = rest.to_ascii_lowercase();
-    if rest.starts_with('/') || rest.starts_with('\\') || lower.starts_with("%2f") || lower.starts_with("%5c") {
+    if rest.starts_with('/')
+        || rest.starts_with('\\')
+        || lower.starts_with("%2f")
+        || lower.starts_with("%5c")
+    {
         return false;
     }
     RELATIVE.as_ref().is_some_and(|re| re.is_match(url))
@@ -59,9 +63,13 @@ fn host_port(u: &Url) -> Option<String> {
 
 /// Does one absolute URL match one trusted entry?
 fn matches_absolute(url: &str, pattern: &str) -> bool {
-    let Ok(parsed) = Url::parse(url) else { return false };
+    let Ok(parsed) = Url::parse(url) else {
+        return false;
+    };
     if is_glob(pattern) {
-        let Some(re) = glob_regex(pattern) else { return false };
+        let Some(re) = glob_regex(pattern) else {
+            return false;
+        };
         return if pattern.contains("://") {
             re.is_match(&parsed.origin().ascii_serialization())
         } else {
@@ -76,7 +84,9 @@ fn matches_absolute(url: &str, pattern: &str) -> bool {
 
 /// `myapp://`, `exp://host/path`: scheme, then authority, then path prefix.
 fn matches_custom_scheme(url: &Url, scheme: &str, pattern: &str) -> bool {
-    let Some((p_scheme, p_rest)) = pattern.split_once("://") else { return false };
+    let Some((p_scheme, p_rest)) = pattern.split_once("://") else {
+        return false;
+    };
     if !p_scheme.eq_ignore_ascii_case(scheme) {
         return false;
     }
@@ -90,7 +100,9 @@ fn matches_custom_scheme(url: &Url, scheme: &str, pattern: &str) -> bool {
     if p_path.is_empty() || p_path == "/" {
         return true;
     }
-    let path = percent_decode_str(url.path()).decode_utf8_lossy().into_owned();
+    let path = percent_decode_str(url.path())
+        .decode_utf8_lossy()
+        .into_owned();
     path == p_path || path.starts_with(&format!("{}/", p_path.trim_end_matches('/')))
 }
 
@@ -153,7 +165,15 @@ mod tests {
         for ok in ["/", "/dashboard", "/a/b?x=1&y=%20", "/user@home"] {
             assert!(is_trusted_callback(ok, &t), "{ok}");
         }
-        for bad in ["//evil.com", "/\\evil.com", "/%2fevil.com", "/a#b", "/a b", "/a:b", "http://evil.com/x"] {
+        for bad in [
+            "//evil.com",
+            "/\\evil.com",
+            "/%2fevil.com",
+            "/a#b",
+            "/a b",
+            "/a:b",
+            "http://evil.com/x",
+        ] {
             assert!(!is_trusted_callback(bad, &t), "{bad}");
         }
         assert!(is_trusted_callback("http://localhost:3000/welcome?x=1", &t));

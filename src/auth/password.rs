@@ -47,7 +47,9 @@ struct Inner {
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordHasher").field("params", &self.inner.params).finish_non_exhaustive()
+        f.debug_struct("PasswordHasher")
+            .field("params", &self.inner.params)
+            .finish_non_exhaustive()
     }
 }
 
@@ -79,10 +81,21 @@ fn hash_blocking(params: &Params, password: &SecretString) -> Result<String, Has
 
 /// Better Auth's `<32 hex salt>:<128 hex key>`: scrypt N=16384 r=16 p=1, salt as ASCII text.
 fn verify_better_auth_scrypt(password: &SecretString, salt: &str, key_hex: &str) -> bool {
-    let Ok(expected) = hex::decode(key_hex) else { return false };
-    let Ok(params) = scrypt::Params::new(14, 16, 1, 64) else { return false };
+    let Ok(expected) = hex::decode(key_hex) else {
+        return false;
+    };
+    let Ok(params) = scrypt::Params::new(14, 16, 1, 64) else {
+        return false;
+    };
     let mut out = [0u8; 64];
-    if scrypt::scrypt(normalized(password).expose_secret().as_bytes(), salt.as_bytes(), &params, &mut out).is_err() {
+    if scrypt::scrypt(
+        normalized(password).expose_secret().as_bytes(),
+        salt.as_bytes(),
+        &params,
+        &mut out,
+    )
+    .is_err()
+    {
         return false;
     }
     ct_eq(&out, &expected)
@@ -92,7 +105,13 @@ fn verify_better_auth_scrypt(password: &SecretString, salt: &str, key_hex: &str)
 pub fn better_auth_scrypt(password: &SecretString, salt_hex: &str) -> Option<String> {
     let params = scrypt::Params::new(14, 16, 1, 64).ok()?;
     let mut out = [0u8; 64];
-    scrypt::scrypt(normalized(password).expose_secret().as_bytes(), salt_hex.as_bytes(), &params, &mut out).ok()?;
+    scrypt::scrypt(
+        normalized(password).expose_secret().as_bytes(),
+        salt_hex.as_bytes(),
+        &params,
+        &mut out,
+    )
+    .ok()?;
     Some(format!("{salt_hex}:{}", hex::encode(out)))
 }
 
@@ -103,39 +122,66 @@ fn is_better_auth_scrypt(stored: &str) -> Option<(&str, &str)> {
 }
 
 fn verify_blocking(params: &Params, password: &SecretString, stored: &str) -> Verification {
-    let no = Verification { matches: false, needs_rehash: false };
+    let no = Verification {
+        matches: false,
+        needs_rehash: false,
+    };
     if let Some((salt, key)) = is_better_auth_scrypt(stored) {
-        return Verification { matches: verify_better_auth_scrypt(password, salt, key), needs_rehash: true };
+        return Verification {
+            matches: verify_better_auth_scrypt(password, salt, key),
+            needs_rehash: true,
+        };
     }
     if stored.starts_with("$2a$") || stored.starts_with("$2b$") || stored.starts_with("$2y$") {
         let matches = bcrypt::verify(password.expose_secret(), stored).unwrap_or(false);
-        return Verification { matches, needs_rehash: true };
+        return Verification {
+            matches,
+            needs_rehash: true,
+        };
     }
-    let Ok(parsed) = PasswordHash::new(stored) else { return no };
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return no;
+    };
     let pw = normalized(password);
     let pw = pw.expose_secret().as_bytes();
     let matches = match parsed.algorithm.as_str() {
-        "argon2id" | "argon2i" | "argon2d" => Argon2::default().verify_password(pw, &parsed).is_ok()
+        "argon2id" | "argon2i" | "argon2d" => {
+            Argon2::default().verify_password(pw, &parsed).is_ok()
             // Hashes imported from elsewhere may not have normalised the password.
-            || Argon2::default().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok(),
-        "scrypt" => scrypt::Scrypt.verify_password(password.expose_secret().as_bytes(), &parsed).is_ok(),
-        a if a.starts_with("pbkdf2") => {
-            pbkdf2::Pbkdf2.verify_password(password.expose_secret().as_bytes(), &parsed).is_ok()
+            || Argon2::default().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok()
         }
+        "scrypt" => scrypt::Scrypt
+            .verify_password(password.expose_secret().as_bytes(), &parsed)
+            .is_ok(),
+        a if a.starts_with("pbkdf2") => pbkdf2::Pbkdf2
+            .verify_password(password.expose_secret().as_bytes(), &parsed)
+            .is_ok(),
         _ => return no,
     };
     let current = parsed.algorithm.as_str() == "argon2id"
         && Params::try_from(&parsed).is_ok_and(|p| {
-            p.m_cost() == params.m_cost() && p.t_cost() == params.t_cost() && p.p_cost() == params.p_cost()
+            p.m_cost() == params.m_cost()
+                && p.t_cost() == params.t_cost()
+                && p.p_cost() == params.p_cost()
         });
-    Verification { matches, needs_rehash: matches && !current }
+    Verification {
+        matches,
+        needs_rehash: matches && !current,
+    }
 }
 
 impl PasswordHasher {
     /// `concurrency` hashes run at once; at most `max_waiting` more wait for a slot.
-    pub fn new(cost: PasswordHashing, concurrency: usize, max_waiting: usize) -> Result<Self, HashError> {
+    pub fn new(
+        cost: PasswordHashing,
+        concurrency: usize,
+        max_waiting: usize,
+    ) -> Result<Self, HashError> {
         let params = params_for(cost);
-        let dummy = hash_blocking(&params, &SecretString::from(super::crypto::random_alphanumeric(24)))?;
+        let dummy = hash_blocking(
+            &params,
+            &SecretString::from(super::crypto::random_alphanumeric(24)),
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 permits: Semaphore::new(concurrency.max(1)),
@@ -168,16 +214,30 @@ impl PasswordHasher {
 
     /// A new argon2id PHC string.
     pub async fn hash(&self, password: SecretString) -> Result<String, HashError> {
-        self.run(move |params| hash_blocking(params, &password)).await?
+        self.run(move |params| hash_blocking(params, &password))
+            .await?
     }
 
     /// Checks `password` against `stored`; with no stored hash (unknown user) it checks a dummy
     /// hash instead, so both cost the same, and never matches.
-    pub async fn verify(&self, password: SecretString, stored: Option<String>) -> Result<Verification, HashError> {
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        stored: Option<String>,
+    ) -> Result<Verification, HashError> {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.inner.dummy.clone());
-        let v = self.run(move |params| verify_blocking(params, &password, &stored)).await?;
-        Ok(if known { v } else { Verification { matches: false, needs_rehash: false } })
+        let v = self
+            .run(move |params| verify_blocking(params, &password, &stored))
+            .await?;
+        Ok(if known {
+            v
+        } else {
+            Verification {
+                matches: false,
+                needs_rehash: false,
+            }
+        })
     }
 }
 
@@ -200,11 +260,18 @@ mod tests {
 
     #[test]
     fn better_auth_scrypt_matches_the_spec_vector() {
-        let h = better_auth_scrypt(&secret("password123"), "00112233445566778899aabbccddeeff").unwrap();
+        let h =
+            better_auth_scrypt(&secret("password123"), "00112233445566778899aabbccddeeff").unwrap();
         assert_eq!(h, "00112233445566778899aabbccddeeff:73122e887cfc14f91396cdef78dfe4b9dec28d459037601c4904cedba5a637ab97b39b40c236df5d42881d0109ca8cf0f85e39dbaba2911c190915bd8f30fe85");
         let p = params_for(PasswordHashing::Standard);
         let v = verify_blocking(&p, &secret("password123"), &h);
-        assert_eq!(v, Verification { matches: true, needs_rehash: true });
+        assert_eq!(
+            v,
+            Verification {
+                matches: true,
+                needs_rehash: true
+            }
+        );
         assert!(!verify_blocking(&p, &secret("password124"), &h).matches);
     }
 
@@ -213,9 +280,23 @@ mod tests {
         let h = hasher();
         let stored = h.hash(secret("correct horse")).await.unwrap();
         assert!(stored.starts_with("$argon2id$v=19$"));
-        let v = h.verify(secret("correct horse"), Some(stored.clone())).await.unwrap();
-        assert_eq!(v, Verification { matches: true, needs_rehash: false });
-        assert!(!h.verify(secret("wrong horse"), Some(stored)).await.unwrap().matches);
+        let v = h
+            .verify(secret("correct horse"), Some(stored.clone()))
+            .await
+            .unwrap();
+        assert_eq!(
+            v,
+            Verification {
+                matches: true,
+                needs_rehash: false
+            }
+        );
+        assert!(
+            !h.verify(secret("wrong horse"), Some(stored))
+                .await
+                .unwrap()
+                .matches
+        );
     }
 
     #[test]
@@ -234,30 +315,76 @@ mod tests {
     fn imported_hashes_verify_and_ask_for_rehash() {
         let p = params_for(PasswordHashing::Standard);
         let bcrypt_hash = bcrypt::hash("hunter22", 4).unwrap();
-        assert_eq!(verify_blocking(&p, &secret("hunter22"), &bcrypt_hash), Verification { matches: true, needs_rehash: true });
+        assert_eq!(
+            verify_blocking(&p, &secret("hunter22"), &bcrypt_hash),
+            Verification {
+                matches: true,
+                needs_rehash: true
+            }
+        );
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         let pbkdf = pbkdf2::Pbkdf2
-            .hash_password_customized(b"hunter22", None, None, pbkdf2::Params { rounds: 1000, output_length: 32 }, &salt)
+            .hash_password_customized(
+                b"hunter22",
+                None,
+                None,
+                pbkdf2::Params {
+                    rounds: 1000,
+                    output_length: 32,
+                },
+                &salt,
+            )
             .unwrap()
             .to_string();
-        assert_eq!(verify_blocking(&p, &secret("hunter22"), &pbkdf), Verification { matches: true, needs_rehash: true });
+        assert_eq!(
+            verify_blocking(&p, &secret("hunter22"), &pbkdf),
+            Verification {
+                matches: true,
+                needs_rehash: true
+            }
+        );
         let scrypt_phc = scrypt::Scrypt
-            .hash_password_customized(b"hunter22", None, None, scrypt::Params::new(10, 8, 1, 32).unwrap(), &salt)
+            .hash_password_customized(
+                b"hunter22",
+                None,
+                None,
+                scrypt::Params::new(10, 8, 1, 32).unwrap(),
+                &salt,
+            )
             .unwrap()
             .to_string();
-        assert_eq!(verify_blocking(&p, &secret("hunter22"), &scrypt_phc), Verification { matches: true, needs_rehash: true });
-        let weak_argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8, 1, 1, None).unwrap())
-            .hash_password(b"hunter22", &salt)
-            .unwrap()
-            .to_string();
-        assert_eq!(verify_blocking(&p, &secret("hunter22"), &weak_argon), Verification { matches: true, needs_rehash: true });
+        assert_eq!(
+            verify_blocking(&p, &secret("hunter22"), &scrypt_phc),
+            Verification {
+                matches: true,
+                needs_rehash: true
+            }
+        );
+        let weak_argon = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"hunter22", &salt)
+        .unwrap()
+        .to_string();
+        assert_eq!(
+            verify_blocking(&p, &secret("hunter22"), &weak_argon),
+            Verification {
+                matches: true,
+                needs_rehash: true
+            }
+        );
         assert!(!verify_blocking(&p, &secret("hunter22"), "garbage").matches);
     }
 
     #[tokio::test]
     async fn a_full_queue_sheds_load() {
         let h = PasswordHasher::new(PasswordHashing::DangerTestMinimum, 1, 0).unwrap();
-        assert!(matches!(h.hash(secret("x")).await, Err(HashError::Overloaded)));
+        assert!(matches!(
+            h.hash(secret("x")).await,
+            Err(HashError::Overloaded)
+        ));
     }
 
     #[test]

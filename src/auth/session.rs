@@ -6,12 +6,21 @@ use chrono::{DateTime, Duration, Utc};
 pub const DONT_REMEMBER_SECONDS: i64 = 86_400;
 
 pub fn new_expiry(now: DateTime<Utc>, expires_in: i64, dont_remember: bool) -> DateTime<Utc> {
-    now + Duration::seconds(if dont_remember { DONT_REMEMBER_SECONDS } else { expires_in })
+    now + Duration::seconds(if dont_remember {
+        DONT_REMEMBER_SECONDS
+    } else {
+        expires_in
+    })
 }
 
 /// Refresh is due once `update_age` seconds have passed since the session last got a full
 /// `expires_in`: `expiresAt − expiresIn + updateAge ≤ now` (sessions.md §4 step 6).
-pub fn refresh_due(expires_at: DateTime<Utc>, now: DateTime<Utc>, expires_in: i64, update_age: i64) -> bool {
+pub fn refresh_due(
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    expires_in: i64,
+    update_age: i64,
+) -> bool {
     expires_at - Duration::seconds(expires_in) + Duration::seconds(update_age) <= now
 }
 

@@ -24,10 +24,17 @@ pub fn expose_header(headers: &mut actix_web::http::header::HeaderMap, name: &st
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .unwrap_or_default();
-    if current.split(',').any(|h| h.trim().eq_ignore_ascii_case(name)) {
+    if current
+        .split(',')
+        .any(|h| h.trim().eq_ignore_ascii_case(name))
+    {
         return;
     }
-    let joined = if current.is_empty() { name.to_owned() } else { format!("{current}, {name}") };
+    let joined = if current.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{current}, {name}")
+    };
     if let Ok(v) = HeaderValue::from_str(&joined) {
         headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
     }
@@ -45,7 +52,11 @@ fn bearer_session_value(state: &AppState, authorization: &str) -> Option<String>
     }
     let secret = state.settings.secret.expose_secret().as_bytes();
     let signed = if token.contains('.') {
-        if token.contains('%') { percent_decode_str(token).decode_utf8().ok()?.into_owned() } else { token.to_owned() }
+        if token.contains('%') {
+            percent_decode_str(token).decode_utf8().ok()?.into_owned()
+        } else {
+            token.to_owned()
+        }
     } else if state.settings.plugins.bearer.require_signature {
         return None;
     } else {
@@ -59,7 +70,9 @@ pub async fn middleware(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else { return next.call(req).await };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await;
+    };
     let had_cookies = req.headers().contains_key(header::COOKIE);
     req.extensions_mut().insert(SentCookies(had_cookies));
     let cookie_name = state.cookies.name(SESSION_TOKEN);
@@ -77,7 +90,11 @@ pub async fn middleware(
             .headers()
             .get_all(header::COOKIE)
             .filter_map(|v| v.to_str().ok())
-            .flat_map(|h| h.split(';').map(|p| p.trim().to_owned()).collect::<Vec<_>>())
+            .flat_map(|h| {
+                h.split(';')
+                    .map(|p| p.trim().to_owned())
+                    .collect::<Vec<_>>()
+            })
             .filter(|p| !p.is_empty() && p.split('=').next() != Some(cookie_name.as_str()))
             .collect();
         let mut all = vec![format!("{cookie_name}={}", encode_uri_component(&value))];

@@ -34,7 +34,11 @@ pub fn sent_cookies(req: &HttpRequest) -> bool {
 
 /// Reads and parses the body. `None` when the request has none. `form` also accepts
 /// `application/x-www-form-urlencoded` (sign-in and sign-up).
-pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, form: bool) -> Result<Option<Value>, ApiError> {
+pub async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    form: bool,
+) -> Result<Option<Value>, ApiError> {
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| ApiError::Code(ErrorCode::BadRequest))?;
@@ -43,13 +47,23 @@ pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, form: bool)
         }
         bytes.extend_from_slice(&chunk);
     }
-    let content_type = req.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("<invalid>"));
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("<invalid>"));
     if bytes.is_empty() && content_type.is_none() {
         return Ok(None);
     }
     let allowed: &[&str] = if form { &[FORM, JSON] } else { &[JSON] };
-    let Some(ct) = content_type else { return Err(unsupported_media_type(None, allowed)) };
-    let media = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let Some(ct) = content_type else {
+        return Err(unsupported_media_type(None, allowed));
+    };
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     if media.contains(JSON) && !media.contains('+') {
         return serde_json::from_slice::<Value>(&bytes)
             .map(Some)
@@ -77,7 +91,10 @@ impl<'a> Validator<'a> {
         let obj = match body {
             Some(Value::Object(m)) => Some(m),
             Some(other) => {
-                issues.push(format!("[body] Invalid input: expected object, received {}", received(other)));
+                issues.push(format!(
+                    "[body] Invalid input: expected object, received {}",
+                    received(other)
+                ));
                 None
             }
             None => {
@@ -103,7 +120,10 @@ impl<'a> Validator<'a> {
             Some(Value::String(s)) => s.clone(),
             other => {
                 let got = other.map(received).unwrap_or("undefined");
-                self.issue(key, format!("Invalid input: expected string, received {got}"));
+                self.issue(
+                    key,
+                    format!("Invalid input: expected string, received {got}"),
+                );
                 String::new()
             }
         }
@@ -123,7 +143,13 @@ impl<'a> Validator<'a> {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {
-                self.issue(key, format!("Invalid input: expected string, received {}", received(other)));
+                self.issue(
+                    key,
+                    format!(
+                        "Invalid input: expected string, received {}",
+                        received(other)
+                    ),
+                );
                 None
             }
         }
@@ -134,7 +160,13 @@ impl<'a> Validator<'a> {
             None => None,
             Some(Value::Bool(b)) => Some(*b),
             Some(other) => {
-                self.issue(key, format!("Invalid input: expected boolean, received {}", received(other)));
+                self.issue(
+                    key,
+                    format!(
+                        "Invalid input: expected boolean, received {}",
+                        received(other)
+                    ),
+                );
                 None
             }
         }
@@ -164,7 +196,11 @@ impl<'a> Validator<'a> {
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
 }
 
 /// The Origin check (README §4.2 step A): `Origin`, else `Referer`, must be trusted.
@@ -174,7 +210,11 @@ fn require_trusted_origin(state: &AppState, req: &HttpRequest) -> Result<(), Api
     let Some(origin) = origin.filter(|o| *o != "null") else {
         return Err(ErrorCode::MissingOrNullOrigin.into());
     };
-    let origin = if header_str(headers, "origin").is_some() { origin.to_owned() } else { origin_of(origin).unwrap_or_default() };
+    let origin = if header_str(headers, "origin").is_some() {
+        origin.to_owned()
+    } else {
+        origin_of(origin).unwrap_or_default()
+    };
     if is_trusted_origin(&origin, &state.settings.trusted_origins) {
         Ok(())
     } else {
@@ -189,7 +229,11 @@ fn csrf_checks_off(state: &AppState) -> bool {
 }
 
 /// The router-level check every non-GET route runs after body parsing (README §4.2).
-pub fn check_origin(state: &AppState, req: &HttpRequest, body: Option<&Value>) -> Result<(), ApiError> {
+pub fn check_origin(
+    state: &AppState,
+    req: &HttpRequest,
+    body: Option<&Value>,
+) -> Result<(), ApiError> {
     if matches!(*req.method(), Method::GET | Method::OPTIONS | Method::HEAD) {
         return Ok(());
     }
@@ -202,26 +246,50 @@ pub fn check_origin(state: &AppState, req: &HttpRequest, body: Option<&Value>) -
     let body = body.and_then(Value::as_object);
     let query_callback = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .ok()
-        .map(|q| q.0.into_iter().filter(|(k, _)| k == "callbackURL").map(|(_, v)| v).collect::<Vec<_>>())
+        .map(|q| {
+            q.0.into_iter()
+                .filter(|(k, _)| k == "callbackURL")
+                .map(|(_, v)| v)
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     let callback = match body.and_then(|b| b.get("callbackURL")) {
         Some(v) => Some(v.clone()),
         None => match query_callback.len() {
             0 => None,
             1 => Some(Value::String(query_callback[0].clone())),
-            _ => Some(Value::Array(query_callback.into_iter().map(Value::String).collect())),
+            _ => Some(Value::Array(
+                query_callback.into_iter().map(Value::String).collect(),
+            )),
         },
     };
     let checks = [
         ("callbackURL", callback, ErrorCode::InvalidCallbackUrl),
-        ("redirectTo", body.and_then(|b| b.get("redirectTo")).cloned(), ErrorCode::InvalidRedirectUrl),
-        ("errorCallbackURL", body.and_then(|b| b.get("errorCallbackURL")).cloned(), ErrorCode::InvalidErrorCallbackUrl),
-        ("newUserCallbackURL", body.and_then(|b| b.get("newUserCallbackURL")).cloned(), ErrorCode::InvalidNewUserCallbackUrl),
+        (
+            "redirectTo",
+            body.and_then(|b| b.get("redirectTo")).cloned(),
+            ErrorCode::InvalidRedirectUrl,
+        ),
+        (
+            "errorCallbackURL",
+            body.and_then(|b| b.get("errorCallbackURL")).cloned(),
+            ErrorCode::InvalidErrorCallbackUrl,
+        ),
+        (
+            "newUserCallbackURL",
+            body.and_then(|b| b.get("newUserCallbackURL")).cloned(),
+            ErrorCode::InvalidNewUserCallbackUrl,
+        ),
     ];
     for (label, value, code) in checks {
-        let Some(value) = value.filter(crate::auth::fields::truthy) else { continue };
+        let Some(value) = value.filter(crate::auth::fields::truthy) else {
+            continue;
+        };
         let Value::String(url) = value else {
-            return Err(ApiError::message_only(StatusCode::BAD_REQUEST, format!("Invalid {label}: expected a string")));
+            return Err(ApiError::message_only(
+                StatusCode::BAD_REQUEST,
+                format!("Invalid {label}: expected a string"),
+            ));
         };
         if !is_trusted_callback(&url, &state.settings.trusted_origins) {
             return Err(code.into());
@@ -269,7 +337,11 @@ pub fn normalize_ip(ip: IpAddr) -> String {
             None => {
                 let s = v6.segments();
                 let masked = [s[0], s[1], s[2], s[3], 0, 0, 0, 0];
-                masked.iter().map(|g| format!("{g:04x}")).collect::<Vec<_>>().join(":")
+                masked
+                    .iter()
+                    .map(|g| format!("{g:04x}"))
+                    .collect::<Vec<_>>()
+                    .join(":")
             }
         },
     }
@@ -280,8 +352,14 @@ impl ClientInfo {
         let headers = req.headers();
         let mut ip = None;
         for name in &state.settings.advanced.ip_address_headers {
-            let Some(value) = headers.get(name.as_str()).and_then(|v| v.to_str().ok()) else { continue };
-            let entries: Vec<&str> = value.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+            let Some(value) = headers.get(name.as_str()).and_then(|v| v.to_str().ok()) else {
+                continue;
+            };
+            let entries: Vec<&str> = value
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .collect();
             // A multi-hop list can be spoofed by its first hop: only a single entry counts.
             if let [one] = entries.as_slice() {
                 if let Ok(addr) = one.parse::<IpAddr>() {
@@ -293,7 +371,11 @@ impl ClientInfo {
         if ip.is_none() && !state.settings.is_production() {
             ip = Some("127.0.0.1".to_owned());
         }
-        let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         Self { ip, user_agent }
     }
 }
@@ -305,7 +387,9 @@ impl FromRequest for ClientInfo {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(match req.app_data::<web::Data<AppState>>() {
             Some(state) => Ok(ClientInfo::from_request(state, req)),
-            None => Err(ApiError::Internal(anyhow::anyhow!("application state missing"))),
+            None => Err(ApiError::Internal(anyhow::anyhow!(
+                "application state missing"
+            ))),
         })
     }
 }
@@ -316,8 +400,14 @@ mod tests {
 
     #[test]
     fn ipv6_is_expanded_and_masked() {
-        assert_eq!(normalize_ip("2001:db8::1".parse().unwrap()), "2001:0db8:0000:0000:0000:0000:0000:0000");
-        assert_eq!(normalize_ip("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
+        assert_eq!(
+            normalize_ip("2001:db8::1".parse().unwrap()),
+            "2001:0db8:0000:0000:0000:0000:0000:0000"
+        );
+        assert_eq!(
+            normalize_ip("::ffff:192.0.2.1".parse().unwrap()),
+            "192.0.2.1"
+        );
         assert_eq!(normalize_ip("203.0.113.7".parse().unwrap()), "203.0.113.7");
     }
 
@@ -334,6 +424,9 @@ mod tests {
             "[body.name] Invalid input: expected string, received undefined; [body.email] Invalid email address; [body.rememberMe] Invalid input: expected boolean, received string"
         );
         let v = Validator::body(None);
-        assert_eq!(v.finish().unwrap_err().to_string(), "[body] Invalid input: expected object, received undefined");
+        assert_eq!(
+            v.finish().unwrap_err().to_string(),
+            "[body] Invalid input: expected object, received undefined"
+        );
     }
 }

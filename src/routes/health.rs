@@ -28,25 +28,45 @@ pub async fn ok() -> HttpResponse {
 }
 
 fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// `GET /error` (endpoints.md §6.2): an HTML page, or in production a redirect to the site root.
 pub async fn error_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.0).unwrap_or_default();
+    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(|q| q.0)
+        .unwrap_or_default();
     let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let code = get("error")
-        .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || "'_-".contains(ch)))
+        .filter(|c| {
+            !c.is_empty()
+                && c.chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "'_-".contains(ch))
+        })
         .unwrap_or_else(|| "UNKNOWN".into());
     let description = get("error_description");
     if state.settings.is_production() {
-        let mut location = format!("/?error={}", crate::auth::crypto::encode_uri_component(&code));
+        let mut location = format!(
+            "/?error={}",
+            crate::auth::crypto::encode_uri_component(&code)
+        );
         if let Some(d) = &description {
-            location.push_str(&format!("&error_description={}", crate::auth::crypto::encode_uri_component(d)));
+            location.push_str(&format!(
+                "&error_description={}",
+                crate::auth::crypto::encode_uri_component(d)
+            ));
         }
-        return HttpResponse::Found().insert_header((header::LOCATION, location)).finish();
+        return HttpResponse::Found()
+            .insert_header((header::LOCATION, location))
+            .finish();
     }
-    let description = description.map(|d| format!("<p>{}</p>", escape_html(&d))).unwrap_or_default();
+    let description = description
+        .map(|d| format!("<p>{}</p>", escape_html(&d)))
+        .unwrap_or_default();
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Error</title></head>\
          <body><h1>Something went wrong</h1><p>Error code: <code>{}</code></p>{description}</body></html>",

@@ -12,12 +12,18 @@ pub fn user_json(user: &User, fields: &UserFields) -> Value {
     m.insert("name".into(), user.name.clone().into());
     m.insert("email".into(), user.email.clone().into());
     m.insert("emailVerified".into(), user.email_verified.into());
-    m.insert("image".into(), user.image.clone().map(Value::String).unwrap_or(Value::Null));
+    m.insert(
+        "image".into(),
+        user.image.clone().map(Value::String).unwrap_or(Value::Null),
+    );
     m.insert("createdAt".into(), iso(&user.created_at).into());
     m.insert("updatedAt".into(), iso(&user.updated_at).into());
     for (name, def) in fields.iter() {
         if def.returned {
-            m.insert(name.clone(), user.extra.get(name).cloned().unwrap_or(Value::Null));
+            m.insert(
+                name.clone(),
+                user.extra.get(name).cloned().unwrap_or(Value::Null),
+            );
         }
     }
     Value::Object(m)
@@ -31,8 +37,20 @@ pub fn session_json(s: &Session) -> Value {
     m.insert("expiresAt".into(), iso(&s.expires_at).into());
     m.insert("createdAt".into(), iso(&s.created_at).into());
     m.insert("updatedAt".into(), iso(&s.updated_at).into());
-    m.insert("ipAddress".into(), s.ip_address.clone().map(Value::String).unwrap_or(Value::Null));
-    m.insert("userAgent".into(), s.user_agent.clone().map(Value::String).unwrap_or(Value::Null));
+    m.insert(
+        "ipAddress".into(),
+        s.ip_address
+            .clone()
+            .map(Value::String)
+            .unwrap_or(Value::Null),
+    );
+    m.insert(
+        "userAgent".into(),
+        s.user_agent
+            .clone()
+            .map(Value::String)
+            .unwrap_or(Value::Null),
+    );
     Value::Object(m)
 }
 
@@ -62,12 +80,18 @@ pub fn session_from_json(v: &Value) -> Option<Session> {
 /// A User from a cache payload (Better Auth requires `id`, `email`, `name`).
 pub fn user_from_json(v: &Value, fields: &UserFields) -> Option<User> {
     let m = v.as_object()?;
-    let extra = fields.keys().map(|k| (k.clone(), m.get(k).cloned().unwrap_or(Value::Null))).collect();
+    let extra = fields
+        .keys()
+        .map(|k| (k.clone(), m.get(k).cloned().unwrap_or(Value::Null)))
+        .collect();
     Some(User {
         id: str_of(m, "id")?,
         name: str_of(m, "name")?,
         email: str_of(m, "email")?,
-        email_verified: m.get("emailVerified").and_then(Value::as_bool).unwrap_or(false),
+        email_verified: m
+            .get("emailVerified")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         image: str_of(m, "image"),
         created_at: date_of(m, "createdAt").unwrap_or_default(),
         updated_at: date_of(m, "updatedAt").unwrap_or_default(),

@@ -4,13 +4,14 @@ pub mod bearer;
 pub mod extract;
 pub mod health;
 pub mod json;
+pub mod jwt;
 pub mod session;
 pub mod sign_in;
 pub mod sign_out;
 pub mod sign_up;
 
 use actix_web::dev::HttpServiceFactory;
-use actix_web::{web, FromRequest, Handler, HttpResponse, Responder, Resource};
+use actix_web::{web, FromRequest, Handler, HttpResponse, Resource, Responder};
 
 use crate::config::Settings;
 
@@ -26,7 +27,9 @@ where
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
-    web::resource(path).route(method.to(handler)).default_service(web::to(not_found))
+    web::resource(path)
+        .route(method.to(handler))
+        .default_service(web::to(not_found))
 }
 
 fn get<F, Args>(path: &str, handler: F) -> Resource
@@ -49,6 +52,7 @@ where
 
 /// Everything under the base path.
 pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
+    let jwt_enabled = settings.plugins.jwt.enabled;
     web::scope(&settings.base_path)
         .wrap(actix_web::middleware::from_fn(bearer::middleware))
         .service(post("/sign-up/email", sign_up::sign_up_email))
@@ -62,10 +66,19 @@ pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
         )
         .service(get("/ok", health::ok))
         .service(get("/error", health::error_page))
+        .configure(|cfg| {
+            if jwt_enabled {
+                cfg.service(get("/token", jwt::token))
+                    .service(get("/jwt", jwt::token))
+                    .service(get("/jwks", jwt::jwks));
+            }
+        })
         .default_service(web::to(not_found))
 }
 
 /// Outside the base path: liveness and readiness.
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
-    cfg.service(get("/health", health::health)).service(get("/ready", health::ready)).service(auth_scope(settings));
+    cfg.service(get("/health", health::health))
+        .service(get("/ready", health::ready))
+        .service(auth_scope(settings));
 }

@@ -2,12 +2,13 @@
 //! (`spec/sessions.md` §4).
 
 use actix_web::cookie::Cookie;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
+use super::bearer::expose_header;
 use super::json::{session_from_json, session_json, user_from_json, user_json};
 use crate::auth::cookie_cache;
 use crate::auth::cookies::{RequestCookies, DONT_REMEMBER, SESSION_DATA, SESSION_TOKEN};
@@ -16,6 +17,8 @@ use crate::auth::session::{new_expiry, refresh_due};
 use crate::error::{ApiError, ErrorCode};
 use crate::startup::AppState;
 use crate::store::{Session, User};
+
+pub const SET_AUTH_JWT: HeaderName = HeaderName::from_static("set-auth-jwt");
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Lookup {
@@ -32,13 +35,24 @@ pub struct Resolved {
 }
 
 pub fn request_cookies(req: &HttpRequest) -> RequestCookies {
-    RequestCookies::parse(req.headers().get_all(header::COOKIE).filter_map(|v| v.to_str().ok()))
+    RequestCookies::parse(
+        req.headers()
+            .get_all(header::COOKIE)
+            .filter_map(|v| v.to_str().ok()),
+    )
 }
 
 /// The cookies written whenever a session is (re)issued: token, `dont_remember`, cache.
-pub fn session_cookies(state: &AppState, session: &Session, user: &User, dont_remember: bool) -> Vec<Cookie<'static>> {
+pub fn session_cookies(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    dont_remember: bool,
+) -> Vec<Cookie<'static>> {
     let secret = state.settings.secret.expose_secret().as_bytes();
-    let mut out = vec![state.cookies.session_token(secret, &session.token, dont_remember)];
+    let mut out = vec![state
+        .cookies
+        .session_token(secret, &session.token, dont_remember)];
     if dont_remember {
         out.push(state.cookies.dont_remember(secret));
     }
@@ -46,7 +60,12 @@ pub fn session_cookies(state: &AppState, session: &Session, user: &User, dont_re
     out
 }
 
-fn cache_cookie(state: &AppState, session: &Session, user: &User, dont_remember: bool) -> Option<Cookie<'static>> {
+fn cache_cookie(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    dont_remember: bool,
+) -> Option<Cookie<'static>> {
     let cache = &state.settings.session.cookie_cache;
     if !cache.enabled {
         return None;
@@ -69,37 +88,65 @@ fn cache_cookie(state: &AppState, session: &Session, user: &User, dont_remember:
 }
 
 /// The cached `{session, user}` if the cache cookie passes every rule of cookies.md §5.4.
-fn read_cache(state: &AppState, jar: &RequestCookies, token: &str) -> Result<Option<(Session, User)>, ()> {
+fn read_cache(
+    state: &AppState,
+    jar: &RequestCookies,
+    token: &str,
+) -> Result<Option<(Session, User)>, ()> {
     let cache = &state.settings.session.cookie_cache;
-    let Some(raw) = jar.chunked(&state.cookies.name(SESSION_DATA)) else { return Ok(None) };
+    let Some(raw) = jar.chunked(&state.cookies.name(SESSION_DATA)) else {
+        return Ok(None);
+    };
     let secret = state.settings.secret.expose_secret().as_bytes();
     let decoded = cookie_cache::decode(cache.strategy, secret, &raw).ok_or(())?;
     let now = state.clock.now();
     let p = &decoded.payload;
     let version = p.get("version").and_then(Value::as_str).unwrap_or("1");
     let session = p.get("session").and_then(session_from_json).ok_or(())?;
-    let user = p.get("user").and_then(|u| user_from_json(u, state.store.user_fields())).ok_or(())?;
+    let user = p
+        .get("user")
+        .and_then(|u| user_from_json(u, state.store.user_fields()))
+        .ok_or(())?;
     let valid = session.token == token
         && version == cache.version
         && p.get("updatedAt").is_some_and(Value::is_number)
         && decoded.expires_at_ms > now.timestamp_millis()
         && session.expires_at > now;
-    if valid { Ok(Some((session, user))) } else { Err(()) }
+    if valid {
+        Ok(Some((session, user)))
+    } else {
+        Err(())
+    }
 }
 
 /// Resolves the caller's session (sessions.md §4), deciding refreshes and cookie changes.
-pub async fn resolve(state: &AppState, req: &HttpRequest, lookup: Lookup) -> Result<Resolved, ApiError> {
+pub async fn resolve(
+    state: &AppState,
+    req: &HttpRequest,
+    lookup: Lookup,
+) -> Result<Resolved, ApiError> {
     let jar = request_cookies(req);
     let secret = state.settings.secret.expose_secret().as_bytes();
     let Signed::Valid(token) = jar.signed(secret, &state.cookies.name(SESSION_TOKEN)) else {
-        return Ok(Resolved { found: None, cookies: Vec::new() });
+        return Ok(Resolved {
+            found: None,
+            cookies: Vec::new(),
+        });
     };
     let mut cookies = Vec::new();
-    let dont_remember = matches!(jar.signed(secret, &state.cookies.name(DONT_REMEMBER)), Signed::Valid(_));
+    let dont_remember = matches!(
+        jar.signed(secret, &state.cookies.name(DONT_REMEMBER)),
+        Signed::Valid(_)
+    );
 
     if state.settings.session.cookie_cache.enabled {
         match read_cache(state, &jar, token) {
-            Ok(Some(found)) if !lookup.disable_cache => return Ok(Resolved { found: Some(found), cookies }),
+            Ok(Some(found)) if !lookup.disable_cache => {
+                return Ok(Resolved {
+                    found: Some(found),
+                    cookies,
+                })
+            }
             Ok(_) => {}
             Err(()) => cookies.push(state.cookies.removal(&state.cookies.name(SESSION_DATA))),
         }
@@ -110,13 +157,21 @@ pub async fn resolve(state: &AppState, req: &HttpRequest, lookup: Lookup) -> Res
     let Some((mut session, user)) = found.filter(|(s, _)| s.expires_at > now) else {
         let _ = state.store.delete_session(token).await;
         cookies.extend(state.cookies.clear_session(&jar));
-        return Ok(Resolved { found: None, cookies });
+        return Ok(Resolved {
+            found: None,
+            cookies,
+        });
     };
     if dont_remember || lookup.disable_refresh {
-        return Ok(Resolved { found: Some((session, user)), cookies });
+        return Ok(Resolved {
+            found: Some((session, user)),
+            cookies,
+        });
     }
     let s = &state.settings.session;
-    if !s.disable_session_refresh && refresh_due(session.expires_at, now, s.expires_in, s.update_age) {
+    if !s.disable_session_refresh
+        && refresh_due(session.expires_at, now, s.expires_in, s.update_age)
+    {
         let expires_at = new_expiry(now, s.expires_in, false);
         if state.store.refresh_session(token, expires_at, now).await? == 0 {
             cookies.extend(state.cookies.clear_session(&jar));
@@ -129,7 +184,10 @@ pub async fn resolve(state: &AppState, req: &HttpRequest, lookup: Lookup) -> Res
     } else {
         cookies.extend(cache_cookie(state, &session, &user, false));
     }
-    Ok(Resolved { found: Some((session, user)), cookies: last_per_name(cookies) })
+    Ok(Resolved {
+        found: Some((session, user)),
+        cookies: last_per_name(cookies),
+    })
 }
 
 /// One `Set-Cookie` per name: a cookie rewritten after being expired is sent once, rewritten.
@@ -150,8 +208,14 @@ fn flag(req: &HttpRequest, name: &str) -> bool {
 }
 
 #[tracing::instrument(name = "get_session", skip_all)]
-pub async fn get_session(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let lookup = Lookup { disable_cache: flag(&req, "disableCookieCache"), disable_refresh: flag(&req, "disableRefresh") };
+pub async fn get_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let lookup = Lookup {
+        disable_cache: flag(&req, "disableCookieCache"),
+        disable_refresh: flag(&req, "disableRefresh"),
+    };
     let resolved = resolve(&state, &req, lookup).await?;
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
@@ -165,7 +229,18 @@ pub async fn get_session(state: web::Data<AppState>, req: HttpRequest) -> Result
         }
         None => Value::Null,
     };
-    Ok(res.json(body))
+    // The JWT plugin's after-hook (jwt-jwks.md §1.3).
+    let jwt = match (&resolved.found, &state.keys) {
+        (Some((_, user)), Some(_)) => Some(super::jwt::mint(&state, user).await?),
+        _ => None,
+    };
+    let mut res = res.json(body);
+    if let Some(jwt) = jwt {
+        let value = HeaderValue::from_str(&jwt).map_err(|e| ApiError::Internal(e.into()))?;
+        res.headers_mut().insert(SET_AUTH_JWT, value);
+        expose_header(res.headers_mut(), SET_AUTH_JWT.as_str());
+    }
+    Ok(res)
 }
 
 /// `POST /get-session` exists only with `deferSessionRefresh`, which we do not offer.

@@ -32,7 +32,10 @@ pub async fn create_session(
         ip_address: Some(client.ip.clone().unwrap_or_default()),
         user_agent: Some(client.user_agent.clone()),
     };
-    state.store.insert_session(state.store.connection(), &session).await?;
+    state
+        .store
+        .insert_session(state.store.connection(), &session)
+        .await?;
     Ok(session)
 }
 
@@ -109,7 +112,10 @@ fn rehash_in_background(state: &AppState, account_id: String, password: SecretSt
         async move {
             let result = async {
                 let hash = state.hasher.hash(password).await?;
-                state.store.set_account_password(&account_id, &hash, state.clock.now()).await?;
+                state
+                    .store
+                    .set_account_password(&account_id, &hash, state.clock.now())
+                    .await?;
                 Ok::<_, ApiError>(())
             }
             .await;

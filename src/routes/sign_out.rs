@@ -12,7 +12,11 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 
 #[tracing::instrument(name = "sign_out", skip_all)]
-pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let body = read_body(&req, payload, false).await?;
     check_origin(&state, &req, body.as_ref())?;
     let jar = request_cookies(&req);

@@ -17,8 +17,13 @@ use crate::store::{Account, StoreError, User};
 
 pub fn field_error(e: FieldError) -> ApiError {
     match e {
-        FieldError::NotAllowed(f) => ApiError::with_message(ErrorCode::FieldNotAllowed, format!("{f} is not allowed to be set")),
-        FieldError::Missing(f) => ApiError::with_message(ErrorCode::MissingField, format!("{f} is required")),
+        FieldError::NotAllowed(f) => ApiError::with_message(
+            ErrorCode::FieldNotAllowed,
+            format!("{f} is not allowed to be set"),
+        ),
+        FieldError::Missing(f) => {
+            ApiError::with_message(ErrorCode::MissingField, format!("{f} is required"))
+        }
         FieldError::Invalid(m) => ApiError::validation(m),
     }
 }
@@ -54,7 +59,12 @@ pub async fn sign_up_email(
     let remember_me = v.opt_bool("rememberMe");
     let input: Map<String, Value> = v
         .object()
-        .map(|m| m.iter().filter(|(k, _)| !SIGN_UP_KEYS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect())
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| !SIGN_UP_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
         .unwrap_or_default();
     v.finish()?;
     login_csrf(&state, &req)?;
@@ -83,7 +93,10 @@ pub async fn sign_up_email(
     for name in state.store.user_fields().keys() {
         user.extra.entry(name.clone()).or_insert(Value::Null);
     }
-    let synthetic = || Ok(HttpResponse::Ok().json(json!({ "token": null, "user": user_json(&user, state.store.user_fields()) })));
+    let synthetic = || {
+        Ok(HttpResponse::Ok()
+            .json(json!({ "token": null, "user": user_json(&user, state.store.user_fields()) })))
+    };
 
     if state.store.find_user_by_email(&user.email).await?.is_some() {
         if enumeration_protected {
@@ -122,5 +135,7 @@ pub async fn sign_up_email(
     for c in session_cookies(&state, &session, &user, dont_remember) {
         res.cookie(c);
     }
-    Ok(res.json(json!({ "token": session.token, "user": user_json(&user, state.store.user_fields()) })))
+    Ok(res.json(
+        json!({ "token": session.token, "user": user_json(&user, state.store.user_fields()) }),
+    ))
 }

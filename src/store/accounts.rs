@@ -60,7 +60,10 @@ fn from_row(row: &QueryResult) -> Result<Account, DbErr> {
 
 impl Store {
     pub async fn insert_account<C: ConnectionTrait>(&self, c: &C, a: &Account) -> StoreResult<()> {
-        let mut cols: Vec<Alias> = COLUMNS.iter().map(|c| Alias::new(sea_orm::Iden::to_string(c))).collect();
+        let mut cols: Vec<Alias> = COLUMNS
+            .iter()
+            .map(|c| Alias::new(sea_orm::Iden::to_string(c)))
+            .collect();
         let mut vals: Vec<SimpleExpr> = vec![
             a.id.clone().into(),
             a.account_id.clone().into(),
@@ -80,7 +83,11 @@ impl Store {
             };
             vals.push(issuer.into());
         }
-        let q = Query::insert().into_table(Entity).columns(cols).values_panic(vals).to_owned();
+        let q = Query::insert()
+            .into_table(Entity)
+            .columns(cols)
+            .values_panic(vals)
+            .to_owned();
         exec(c, self.stmt(&q)).await.map(|_| ())
     }
 
@@ -108,12 +115,21 @@ impl Store {
     }
 
     pub async fn list_accounts(&self, user_id: &str) -> StoreResult<Vec<Account>> {
-        let q = Query::select().columns(COLUMNS).from(Entity).and_where(Expr::col(Column::UserId).eq(user_id)).to_owned();
+        let q = Query::select()
+            .columns(COLUMNS)
+            .from(Entity)
+            .and_where(Expr::col(Column::UserId).eq(user_id))
+            .to_owned();
         let rows = self.db.query_all(self.stmt(&q)).await?;
         Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
     }
 
-    pub async fn set_account_password(&self, account_id: &str, hash: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+    pub async fn set_account_password(
+        &self,
+        account_id: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         let q = Query::update()
             .table(Entity)
             .value(Column::Password, hash)

@@ -3,6 +3,7 @@
 //! a Node Better Auth can share the database.
 
 pub mod accounts;
+pub mod jwks;
 pub mod schema;
 pub mod sessions;
 pub mod users;
@@ -14,8 +15,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use indexmap::IndexMap;
 use sea_orm::sea_query::Value;
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, QueryResult,
-    RuntimeErr, SqlErr, Statement, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    QueryResult, RuntimeErr, SqlErr, Statement, TransactionTrait,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -23,6 +24,7 @@ use crate::auth::crypto::iso;
 use crate::config::AdditionalField;
 
 pub use accounts::Account;
+pub use jwks::JwkRow;
 pub use sessions::Session;
 pub use users::User;
 
@@ -55,11 +57,16 @@ fn is_unavailable(e: &DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
     let sqlx = match e {
         DbErr::ConnectionAcquire(_) => return true,
-        DbErr::Conn(RuntimeErr::SqlxError(s)) | DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => s,
+        DbErr::Conn(RuntimeErr::SqlxError(s))
+        | DbErr::Exec(RuntimeErr::SqlxError(s))
+        | DbErr::Query(RuntimeErr::SqlxError(s)) => s,
         DbErr::Conn(_) => return true,
         _ => return false,
     };
-    matches!(sqlx, Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_))
+    matches!(
+        sqlx,
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_)
+    )
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -82,20 +89,35 @@ impl Store {
         let url = url.expose_secret();
         let mut opts = ConnectOptions::new(url.to_owned());
         let sqlite = url.starts_with("sqlite:");
-        let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
-        opts.max_connections(if sqlite { cores * 2 } else { (cores * 8).max(16) })
-            .min_connections(1)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5))
-            .sqlx_logging(false);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(2);
+        opts.max_connections(if sqlite {
+            cores * 2
+        } else {
+            (cores * 8).max(16)
+        })
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
         let db = Database::connect(opts).await?;
         let backend = db.get_database_backend();
         if backend == DatabaseBackend::Sqlite {
-            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON"] {
+            for pragma in [
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA busy_timeout=5000",
+                "PRAGMA foreign_keys=ON",
+            ] {
                 db.execute_unprepared(pragma).await?;
             }
         }
-        Ok(Self { db, backend, user_fields, account_has_issuer: false })
+        Ok(Self {
+            db,
+            backend,
+            user_fields,
+            account_has_issuer: false,
+        })
     }
 
     /// Runs the migrations, adds missing custom columns, and looks at the account table.
@@ -144,6 +166,15 @@ impl Store {
     fn ts(&self, dt: DateTime<Utc>) -> Value {
         ts_value(self.backend, dt)
     }
+
+    /// An optional date as this backend stores it (a typed NULL when absent).
+    fn opt_ts(&self, dt: Option<DateTime<Utc>>) -> Value {
+        match (dt, self.backend) {
+            (Some(dt), _) => self.ts(dt),
+            (None, DatabaseBackend::Sqlite) => Value::String(None),
+            (None, _) => Value::ChronoDateTimeUtc(None),
+        }
+    }
 }
 
 pub(crate) fn ts_value(backend: DatabaseBackend, dt: DateTime<Utc>) -> Value {
@@ -189,7 +220,9 @@ fn parse_text_ts(s: &str) -> Option<DateTime<Utc>> {
             return Some(n.and_utc());
         }
     }
-    s.parse::<i64>().ok().and_then(DateTime::from_timestamp_millis)
+    s.parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
 }
 
 pub(crate) fn get_str(row: &QueryResult, col: &str) -> Result<String, DbErr> {
@@ -201,7 +234,8 @@ pub(crate) fn get_opt_str(row: &QueryResult, col: &str) -> Result<Option<String>
 }
 
 pub(crate) fn get_bool(row: &QueryResult, col: &str) -> Result<bool, DbErr> {
-    row.try_get::<bool>("", col).or_else(|_| row.try_get::<i64>("", col).map(|v| v != 0))
+    row.try_get::<bool>("", col)
+        .or_else(|_| row.try_get::<i64>("", col).map(|v| v != 0))
 }
 
 pub(crate) async fn exec<C: ConnectionTrait>(c: &C, stmt: Statement) -> StoreResult<u64> {
@@ -214,8 +248,15 @@ mod tests {
 
     #[test]
     fn text_dates_in_every_stored_form_parse() {
-        let want = DateTime::parse_from_rfc3339("2025-06-01T12:00:00.500Z").unwrap().with_timezone(&Utc);
-        for s in ["2025-06-01T12:00:00.500Z", "2025-06-01T12:00:00.5+00:00", "2025-06-01 12:00:00.500", "1748779200500"] {
+        let want = DateTime::parse_from_rfc3339("2025-06-01T12:00:00.500Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for s in [
+            "2025-06-01T12:00:00.500Z",
+            "2025-06-01T12:00:00.5+00:00",
+            "2025-06-01 12:00:00.500",
+            "1748779200500",
+        ] {
             assert_eq!(parse_text_ts(s), Some(want), "{s}");
         }
     }

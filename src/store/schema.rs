@@ -24,7 +24,11 @@ pub async fn columns<C: ConnectionTrait>(db: &C, table: &str) -> Result<Vec<Stri
     rows.iter().map(|r| r.try_get::<String>("", col)).collect()
 }
 
-pub async fn has_column<C: ConnectionTrait>(db: &C, table: &str, column: &str) -> Result<bool, DbErr> {
+pub async fn has_column<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    column: &str,
+) -> Result<bool, DbErr> {
     Ok(columns(db, table).await?.iter().any(|c| c == column))
 }
 
@@ -59,7 +63,10 @@ fn quote(backend: DatabaseBackend, ident: &str) -> String {
 
 /// Adds the declared custom columns that `user` lacks. They are added nullable: existing rows
 /// have no value, and the service enforces `required` itself.
-pub async fn add_missing_user_columns<C: ConnectionTrait>(db: &C, fields: &UserFields) -> Result<(), DbErr> {
+pub async fn add_missing_user_columns<C: ConnectionTrait>(
+    db: &C,
+    fields: &UserFields,
+) -> Result<(), DbErr> {
     if fields.is_empty() {
         return Ok(());
     }

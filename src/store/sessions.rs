@@ -74,7 +74,11 @@ impl Store {
     }
 
     pub async fn find_session(&self, token: &str) -> StoreResult<Option<Session>> {
-        let q = Query::select().columns(COLUMNS).from(Entity).and_where(Expr::col(Column::Token).eq(token)).to_owned();
+        let q = Query::select()
+            .columns(COLUMNS)
+            .from(Entity)
+            .and_where(Expr::col(Column::Token).eq(token))
+            .to_owned();
         match self.db.query_one(self.stmt(&q)).await? {
             Some(row) => Ok(Some(from_row(&row)?)),
             None => Ok(None),
@@ -82,19 +86,36 @@ impl Store {
     }
 
     /// The session with its user, or `None` when either is gone.
-    pub async fn find_session_with_user(&self, token: &str) -> StoreResult<Option<(Session, User)>> {
-        let Some(session) = self.find_session(token).await? else { return Ok(None) };
-        Ok(self.find_user_by_id(&session.user_id).await?.map(|u| (session, u)))
+    pub async fn find_session_with_user(
+        &self,
+        token: &str,
+    ) -> StoreResult<Option<(Session, User)>> {
+        let Some(session) = self.find_session(token).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .find_user_by_id(&session.user_id)
+            .await?
+            .map(|u| (session, u)))
     }
 
     pub async fn list_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
-        let q = Query::select().columns(COLUMNS).from(Entity).and_where(Expr::col(Column::UserId).eq(user_id)).to_owned();
+        let q = Query::select()
+            .columns(COLUMNS)
+            .from(Entity)
+            .and_where(Expr::col(Column::UserId).eq(user_id))
+            .to_owned();
         let rows = self.db.query_all(self.stmt(&q)).await?;
         Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
     }
 
     /// Extends a session; 0 rows means it was deleted meanwhile.
-    pub async fn refresh_session(&self, token: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64> {
+    pub async fn refresh_session(
+        &self,
+        token: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         let q = Query::update()
             .table(Entity)
             .value(Column::ExpiresAt, self.ts(expires_at))
@@ -105,14 +126,22 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token: &str) -> StoreResult<u64> {
-        let q = Query::delete().from_table(Entity).and_where(Expr::col(Column::Token).eq(token)).to_owned();
+        let q = Query::delete()
+            .from_table(Entity)
+            .and_where(Expr::col(Column::Token).eq(token))
+            .to_owned();
         exec(&self.db, self.stmt(&q)).await
     }
 
     /// Deletes the user's sessions, except the one whose token is `keep`.
-    pub async fn delete_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<u64> {
+    pub async fn delete_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<u64> {
         let mut q = Query::delete();
-        q.from_table(Entity).and_where(Expr::col(Column::UserId).eq(user_id));
+        q.from_table(Entity)
+            .and_where(Expr::col(Column::UserId).eq(user_id));
         if let Some(keep) = keep {
             q.and_where(Expr::col(Column::Token).ne(keep));
         }

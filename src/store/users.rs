@@ -9,7 +9,15 @@ use super::{exec, get_bool, get_opt_str, get_opt_ts, get_str, get_ts, Store, Sto
 use crate::auth::crypto::iso;
 use crate::config::FieldType;
 
-const CORE: [&str; 7] = ["id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt"];
+const CORE: [&str; 7] = [
+    "id",
+    "name",
+    "email",
+    "emailVerified",
+    "image",
+    "createdAt",
+    "updatedAt",
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -30,13 +38,19 @@ fn table() -> Alias {
 
 impl Store {
     fn user_columns(&self) -> Vec<Alias> {
-        CORE.iter().map(|c| Alias::new(*c)).chain(self.user_fields.keys().map(Alias::new)).collect()
+        CORE.iter()
+            .map(|c| Alias::new(*c))
+            .chain(self.user_fields.keys().map(Alias::new))
+            .collect()
     }
 
     fn user_from_row(&self, row: &QueryResult) -> Result<User, DbErr> {
         let mut extra = Map::new();
         for (name, def) in self.user_fields.iter() {
-            extra.insert(name.clone(), read_field(self.backend, row, name, def.field_type)?);
+            extra.insert(
+                name.clone(),
+                read_field(self.backend, row, name, def.field_type)?,
+            );
         }
         Ok(User {
             id: get_str(row, "id")?,
@@ -50,8 +64,16 @@ impl Store {
         })
     }
 
-    async fn find_user_where<C: ConnectionTrait>(&self, c: &C, cond: SimpleExpr) -> StoreResult<Option<User>> {
-        let q = Query::select().columns(self.user_columns()).from(table()).and_where(cond).to_owned();
+    async fn find_user_where<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        cond: SimpleExpr,
+    ) -> StoreResult<Option<User>> {
+        let q = Query::select()
+            .columns(self.user_columns())
+            .from(table())
+            .and_where(cond)
+            .to_owned();
         match c.query_one(self.stmt(&q)).await? {
             Some(row) => Ok(Some(self.user_from_row(&row)?)),
             None => Ok(None),
@@ -60,11 +82,13 @@ impl Store {
 
     /// By the stored (lower-cased) email.
     pub async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-        self.find_user_where(&self.db, Expr::col(Alias::new("email")).eq(email)).await
+        self.find_user_where(&self.db, Expr::col(Alias::new("email")).eq(email))
+            .await
     }
 
     pub async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
-        self.find_user_where(&self.db, Expr::col(Alias::new("id")).eq(id)).await
+        self.find_user_where(&self.db, Expr::col(Alias::new("id")).eq(id))
+            .await
     }
 
     /// Inserts a user; a taken email is `StoreError::Conflict`.
@@ -88,14 +112,20 @@ impl Store {
             self.ts(user.updated_at).into(),
         ];
         for (name, value) in &user.extra {
-            let Some(def) = self.user_fields.get(name) else { continue };
+            let Some(def) = self.user_fields.get(name) else {
+                continue;
+            };
             if value.is_null() {
                 continue;
             }
             cols.push(Alias::new(name));
             vals.push(write_field(self.backend, def.field_type, value).into());
         }
-        let q = Query::insert().into_table(table()).columns(cols).values_panic(vals).to_owned();
+        let q = Query::insert()
+            .into_table(table())
+            .columns(cols)
+            .values_panic(vals)
+            .to_owned();
         exec(c, self.stmt(&q)).await.map(|_| ())
     }
 
@@ -108,13 +138,17 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
         let mut q = Query::update();
-        q.table(table()).value(Alias::new("updatedAt"), self.ts(now));
+        q.table(table())
+            .value(Alias::new("updatedAt"), self.ts(now));
         for (col, v) in core {
             q.value(Alias::new(*col), v.clone());
         }
         for (name, value) in extra {
             if let Some(def) = self.user_fields.get(name) {
-                q.value(Alias::new(name), write_field(self.backend, def.field_type, value));
+                q.value(
+                    Alias::new(name),
+                    write_field(self.backend, def.field_type, value),
+                );
             }
         }
         q.and_where(Expr::col(Alias::new("id")).eq(id));
@@ -122,7 +156,10 @@ impl Store {
     }
 
     pub async fn delete_user(&self, id: &str) -> StoreResult<u64> {
-        let q = Query::delete().from_table(table()).and_where(Expr::col(Alias::new("id")).eq(id)).to_owned();
+        let q = Query::delete()
+            .from_table(table())
+            .and_where(Expr::col(Alias::new("id")).eq(id))
+            .to_owned();
         exec(&self.db, self.stmt(&q)).await
     }
 }
@@ -142,18 +179,28 @@ fn write_field(backend: DatabaseBackend, ty: FieldType, v: &serde_json::Value) -
             Some(d) => super::ts_value(backend, d),
             None => s.clone().into(),
         },
-        (_, other) if backend == DatabaseBackend::Postgres => Value::Json(Some(Box::new(other.clone()))),
+        (_, other) if backend == DatabaseBackend::Postgres => {
+            Value::Json(Some(Box::new(other.clone())))
+        }
         (_, other) => other.to_string().into(),
     }
 }
 
-fn read_field(backend: DatabaseBackend, row: &QueryResult, col: &str, ty: FieldType) -> Result<serde_json::Value, DbErr> {
+fn read_field(
+    backend: DatabaseBackend,
+    row: &QueryResult,
+    col: &str,
+    ty: FieldType,
+) -> Result<serde_json::Value, DbErr> {
     use serde_json::Value as J;
     Ok(match ty {
         FieldType::String => get_opt_str(row, col)?.map(J::String).unwrap_or(J::Null),
         FieldType::Boolean => match row.try_get::<Option<bool>>("", col) {
             Ok(v) => v.map(J::Bool).unwrap_or(J::Null),
-            Err(_) => row.try_get::<Option<i64>>("", col)?.map(|i| J::Bool(i != 0)).unwrap_or(J::Null),
+            Err(_) => row
+                .try_get::<Option<i64>>("", col)?
+                .map(|i| J::Bool(i != 0))
+                .unwrap_or(J::Null),
         },
         FieldType::Number => {
             if let Ok(v) = row.try_get::<Option<i64>>("", col) {
@@ -161,10 +208,15 @@ fn read_field(backend: DatabaseBackend, row: &QueryResult, col: &str, ty: FieldT
             } else if let Ok(v) = row.try_get::<Option<i32>>("", col) {
                 v.map(|i| J::Number(i.into())).unwrap_or(J::Null)
             } else {
-                row.try_get::<Option<f64>>("", col)?.and_then(Number::from_f64).map(J::Number).unwrap_or(J::Null)
+                row.try_get::<Option<f64>>("", col)?
+                    .and_then(Number::from_f64)
+                    .map(J::Number)
+                    .unwrap_or(J::Null)
             }
         }
-        FieldType::Date => get_opt_ts(row, col)?.map(|d| J::String(iso(&d))).unwrap_or(J::Null),
+        FieldType::Date => get_opt_ts(row, col)?
+            .map(|d| J::String(iso(&d)))
+            .unwrap_or(J::Null),
         FieldType::Json | FieldType::StringArray | FieldType::NumberArray => {
             if backend == DatabaseBackend::Postgres {
                 if let Ok(v) = row.try_get::<Option<J>>("", col) {
@@ -181,7 +233,11 @@ fn read_field(backend: DatabaseBackend, row: &QueryResult, col: &str, ty: FieldT
 
 impl Store {
     /// User and credential account in one transaction (endpoints.md §1.1).
-    pub async fn create_user_with_account(&self, user: &User, account: &super::Account) -> StoreResult<()> {
+    pub async fn create_user_with_account(
+        &self,
+        user: &User,
+        account: &super::Account,
+    ) -> StoreResult<()> {
         let txn = self.begin().await?;
         self.insert_user(&txn, user).await?;
         self.insert_account(&txn, account).await?;

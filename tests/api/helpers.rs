@@ -47,11 +47,13 @@ impl Backend {
         match self {
             Backend::Sqlite => None,
             Backend::Postgres => Some(
-                std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
+                std::env::var("TEST_POSTGRES_URL")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
             ),
-            Backend::MySql => {
-                Some(std::env::var("TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()))
-            }
+            Backend::MySql => Some(
+                std::env::var("TEST_MYSQL_URL")
+                    .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()),
+            ),
         }
     }
 }
@@ -65,10 +67,15 @@ pub struct TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Some((admin_url, name)) = self.admin.take() else { return };
+        let Some((admin_url, name)) = self.admin.take() else {
+            return;
+        };
         // Drop needs its own runtime: the test's may be shutting down.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let db = Database::connect(&admin_url).await.ok()?;
                 let sql = if admin_url.starts_with("postgres") {
@@ -76,7 +83,9 @@ impl Drop for TestDatabase {
                 } else {
                     format!("DROP DATABASE IF EXISTS `{name}`")
                 };
-                db.execute(Statement::from_string(db.get_database_backend(), sql)).await.ok()?;
+                db.execute(Statement::from_string(db.get_database_backend(), sql))
+                    .await
+                    .ok()?;
                 db.close().await.ok()
             })
         })
@@ -90,10 +99,19 @@ pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
     let dir = tempfile::tempdir().expect("temp dir");
     let Some(admin_url) = backend.admin_url() else {
         let url = format!("sqlite://{}/auth.db?mode=rwc", dir.path().display());
-        return Some(TestDatabase { url, admin: None, _dir: dir });
+        return Some(TestDatabase {
+            url,
+            admin: None,
+            _dir: dir,
+        });
     };
     let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    let admin = match tokio::time::timeout(std::time::Duration::from_secs(5), Database::connect(&admin_url)).await {
+    let admin = match tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        Database::connect(&admin_url),
+    )
+    .await
+    {
         Ok(Ok(db)) => db,
         other => {
             let why = match other {
@@ -108,7 +126,11 @@ pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
             eprintln!("{line}");
             if let Ok(path) = std::env::var("TEST_SKIP_LOG") {
                 use std::io::Write;
-                if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+                if let Ok(mut f) = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                {
                     let _ = writeln!(f, "{line}");
                 }
             }
@@ -124,8 +146,14 @@ pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
         .await
         .expect("create test database");
     let _ = admin.close().await;
-    let (base, _) = admin_url.rsplit_once('/').expect("admin url has a database");
-    Some(TestDatabase { url: format!("{base}/{name}"), admin: Some((admin_url, name)), _dir: dir })
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("admin url has a database");
+    Some(TestDatabase {
+        url: format!("{base}/{name}"),
+        admin: Some((admin_url, name)),
+        _dir: dir,
+    })
 }
 
 pub struct TestApp {
@@ -142,9 +170,15 @@ pub fn settings(db: &TestDatabase, extra_toml: &str, env: &[(&str, &str)]) -> Se
     let mut vars = vec![
         ("BETTER_AUTH_SECRET".to_owned(), SECRET.to_owned()),
         ("DATABASE_URL".to_owned(), db.url.clone()),
-        ("BETTER_AUTH_URL".to_owned(), "http://localhost:3001".to_owned()),
+        (
+            "BETTER_AUTH_URL".to_owned(),
+            "http://localhost:3001".to_owned(),
+        ),
         ("BETTER_AUTH_TRUSTED_ORIGINS".to_owned(), ORIGIN.to_owned()),
-        ("BETTER_AUTH_CONFIG".to_owned(), config.display().to_string()),
+        (
+            "BETTER_AUTH_CONFIG".to_owned(),
+            config.display().to_string(),
+        ),
         ("HOST".to_owned(), "127.0.0.1".to_owned()),
         ("PORT".to_owned(), "0".to_owned()),
     ];
@@ -159,7 +193,11 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, "", &[]).await
 }
 
-pub async fn spawn_app_with(backend: Backend, extra_toml: &str, env: &[(&str, &str)]) -> Option<TestApp> {
+pub async fn spawn_app_with(
+    backend: Backend,
+    extra_toml: &str,
+    env: &[(&str, &str)],
+) -> Option<TestApp> {
     LazyLock::force(&TELEMETRY);
     let db = create_database(backend).await?;
     Some(start(db, extra_toml, env).await)
@@ -168,7 +206,9 @@ pub async fn spawn_app_with(backend: Backend, extra_toml: &str, env: &[(&str, &s
 /// Starts the service on an existing test database.
 pub async fn start(db: TestDatabase, extra_toml: &str, env: &[(&str, &str)]) -> TestApp {
     let settings = settings(&db, extra_toml, env);
-    let app = Application::build(settings).await.expect("build application");
+    let app = Application::build(settings)
+        .await
+        .expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
@@ -177,7 +217,12 @@ pub async fn start(db: TestDatabase, extra_toml: &str, env: &[(&str, &str)]) -> 
         .cookie_store(true)
         .build()
         .expect("http client");
-    TestApp { address, client, state, _db: db }
+    TestApp {
+        address,
+        client,
+        state,
+        _db: db,
+    }
 }
 
 impl TestApp {
@@ -192,19 +237,37 @@ impl TestApp {
 
     /// A browser-like POST: JSON body and a trusted Origin.
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        self.client.post(self.url(path)).header("origin", ORIGIN).json(body).send().await.expect("request")
+        self.client
+            .post(self.url(path))
+            .header("origin", ORIGIN)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn sign_up(&self, email: &str) -> Response {
-        self.post("/sign-up/email", &json!({ "email": email, "password": PASSWORD, "name": "Test User" })).await
+        self.post(
+            "/sign-up/email",
+            &json!({ "email": email, "password": PASSWORD, "name": "Test User" }),
+        )
+        .await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Response {
-        self.post("/sign-in/email", &json!({ "email": email, "password": password })).await
+        self.post(
+            "/sign-in/email",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     pub async fn get_session(&self) -> Value {
@@ -215,7 +278,10 @@ impl TestApp {
 
     /// A fresh client with no cookies, for the "another browser" view.
     pub fn anonymous(&self) -> reqwest::Client {
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
     }
 }
 
@@ -225,7 +291,11 @@ pub fn unique_email() -> String {
 
 /// The `Set-Cookie` headers of a response.
 pub fn set_cookies(res: &Response) -> Vec<String> {
-    res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect()
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect()
 }
 
 pub fn cookie<'a>(cookies: &'a [String], name: &str) -> Option<&'a String> {
@@ -235,7 +305,11 @@ pub fn cookie<'a>(cookies: &'a [String], name: &str) -> Option<&'a String> {
 pub async fn error_code(res: Response) -> (u16, String, String) {
     let status = res.status().as_u16();
     let body: Value = res.json().await.expect("json error body");
-    (status, body["code"].as_str().unwrap_or_default().to_owned(), body["message"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["code"].as_str().unwrap_or_default().to_owned(),
+        body["message"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 pub fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {

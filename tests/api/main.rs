@@ -1,7 +1,6 @@
 //! One integration-test binary: every scenario drives the real service over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 mod helpers;
 
 mod errors;

@@ -112,7 +112,9 @@ on_every_backend! {
 
 async fn cookie_cache_serves_until_disabled(strategy: &str) {
     let extra = format!("[session.cookie_cache]\nenabled = true\nstrategy = \"{strategy}\"\n");
-    let Some(app) = spawn_app_with(Backend::Sqlite, &extra, &[]).await else { return };
+    let Some(app) = spawn_app_with(Backend::Sqlite, &extra, &[]).await else {
+        return;
+    };
     let res = app.sign_up(&unique_email()).await;
     let cookies = set_cookies(&res);
     let data = cookie(&cookies, "better-auth.session_data").expect("cache cookie");
@@ -122,7 +124,10 @@ async fn cookie_cache_serves_until_disabled(strategy: &str) {
     // Delete the row behind the service's back: the cache still answers until bypassed.
     app.state.store.delete_session(token).await.unwrap();
     let cached = app.get_session().await;
-    assert_eq!(cached["session"]["token"], token, "{strategy} cache served the session");
+    assert_eq!(
+        cached["session"]["token"], token,
+        "{strategy} cache served the session"
+    );
     assert_eq!(cached["user"], body["user"]);
     let res = app.get("/get-session?disableCookieCache=true").await;
     assert_eq!(res.json::<Value>().await.unwrap(), Value::Null);
@@ -141,12 +146,15 @@ async fn the_jwt_cookie_cache_answers_without_the_database() {
 #[tokio::test]
 async fn an_expired_cookie_cache_falls_back_to_the_database() {
     let extra = "[session.cookie_cache]\nenabled = true\n";
-    let Some(app) = spawn_app_with(Backend::Sqlite, extra, &[]).await else { return };
+    let Some(app) = spawn_app_with(Backend::Sqlite, extra, &[]).await else {
+        return;
+    };
     let body: Value = app.sign_up(&unique_email()).await.json().await.unwrap();
     app.state.clock.advance(Duration::seconds(301));
     let res = app.get("/get-session").await;
     let cookies = set_cookies(&res);
-    let rewritten = cookie(&cookies, "better-auth.session_data").expect("cache rewritten from the store");
+    let rewritten =
+        cookie(&cookies, "better-auth.session_data").expect("cache rewritten from the store");
     assert!(rewritten.contains("Max-Age=300"), "{rewritten}");
     let session: Value = res.json().await.unwrap();
     assert_eq!(session["session"]["token"], body["token"]);
@@ -154,8 +162,21 @@ async fn an_expired_cookie_cache_falls_back_to_the_database() {
 
 #[tokio::test]
 async fn https_base_urls_get_secure_prefixed_cookies() {
-    let Some(app) = spawn_app_with(Backend::Sqlite, "", &[("BETTER_AUTH_URL", "https://auth.example.com")]).await else { return };
-    let res = app.post("/sign-up/email", &json!({"email": unique_email(), "password": PASSWORD, "name": "x"})).await;
+    let Some(app) = spawn_app_with(
+        Backend::Sqlite,
+        "",
+        &[("BETTER_AUTH_URL", "https://auth.example.com")],
+    )
+    .await
+    else {
+        return;
+    };
+    let res = app
+        .post(
+            "/sign-up/email",
+            &json!({"email": unique_email(), "password": PASSWORD, "name": "x"}),
+        )
+        .await;
     let cookies = set_cookies(&res);
     let c = cookie(&cookies, "__Secure-better-auth.session_token").expect("secure cookie name");
     assert!(c.contains("Secure"));

@@ -55,64 +55,160 @@ on_every_backend! {
 
 #[tokio::test]
 async fn login_csrf_follows_fetch_metadata() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
     let email = unique_email();
     app.sign_up(&email).await;
     let client = app.anonymous();
     let body = json!({"email": email, "password": PASSWORD});
-    let send = |h: reqwest::header::HeaderMap| client.post(app.url("/sign-in/email")).headers(h).json(&body).send();
+    let send = |h: reqwest::header::HeaderMap| {
+        client
+            .post(app.url("/sign-in/email"))
+            .headers(h)
+            .json(&body)
+            .send()
+    };
 
-    let res = send(headers(&[("sec-fetch-site", "cross-site"), ("sec-fetch-mode", "navigate")])).await.unwrap();
-    assert_eq!(error_code(res).await.1, "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED");
+    let res = send(headers(&[
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-mode", "navigate"),
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(
+        error_code(res).await.1,
+        "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED"
+    );
     let res = send(headers(&[("sec-fetch-mode", "cors")])).await.unwrap();
-    assert_eq!(error_code(res).await, (403, "MISSING_OR_NULL_ORIGIN".into(), "Missing or null Origin".into()));
-    let res = send(headers(&[("sec-fetch-mode", "cors"), ("origin", "https://evil.example")])).await.unwrap();
-    assert_eq!(error_code(res).await, (403, "INVALID_ORIGIN".into(), "Invalid origin".into()));
-    let res = send(headers(&[("sec-fetch-mode", "cors"), ("origin", ORIGIN)])).await.unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (
+            403,
+            "MISSING_OR_NULL_ORIGIN".into(),
+            "Missing or null Origin".into()
+        )
+    );
+    let res = send(headers(&[
+        ("sec-fetch-mode", "cors"),
+        ("origin", "https://evil.example"),
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (403, "INVALID_ORIGIN".into(), "Invalid origin".into())
+    );
+    let res = send(headers(&[("sec-fetch-mode", "cors"), ("origin", ORIGIN)]))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    let res = send(headers(&[("referer", "http://localhost:3000/login?x=1")])).await.unwrap();
+    let res = send(headers(&[("referer", "http://localhost:3000/login?x=1")]))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200, "a trusted Referer stands in for Origin");
     let res = send(headers(&[])).await.unwrap();
-    assert_eq!(res.status(), 200, "server-to-server calls without cookies or metadata pass");
+    assert_eq!(
+        res.status(),
+        200,
+        "server-to-server calls without cookies or metadata pass"
+    );
 }
 
 #[tokio::test]
 async fn a_post_with_cookies_needs_a_trusted_origin() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
     app.sign_up(&unique_email()).await;
-    let res = app.client.post(app.url("/sign-out")).json(&json!({})).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/sign-out"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(res).await.1, "MISSING_OR_NULL_ORIGIN");
-    let res = app.client.post(app.url("/sign-out")).header("origin", "null").json(&json!({})).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/sign-out"))
+        .header("origin", "null")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(res).await.1, "MISSING_OR_NULL_ORIGIN");
-    assert_ne!(app.get_session().await, Value::Null, "the refused sign-out changed nothing");
+    assert_ne!(
+        app.get_session().await,
+        Value::Null,
+        "the refused sign-out changed nothing"
+    );
 }
 
 #[tokio::test]
 async fn a_successful_sign_in_replaces_a_better_auth_scrypt_hash_with_argon2id() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
     let email = unique_email();
     app.sign_up(&email).await;
-    let user = app.state.store.find_user_by_email(&email).await.unwrap().unwrap();
-    let account = app.state.store.find_credential_account(&user.id).await.unwrap().unwrap();
+    let user = app
+        .state
+        .store
+        .find_user_by_email(&email)
+        .await
+        .unwrap()
+        .unwrap();
+    let account = app
+        .state
+        .store
+        .find_credential_account(&user.id)
+        .await
+        .unwrap()
+        .unwrap();
     let scrypt = better_auth_rs::auth::password::better_auth_scrypt(
         &secrecy::SecretString::from(PASSWORD.to_owned()),
         "00112233445566778899aabbccddeeff",
     )
     .unwrap();
-    app.state.store.set_account_password(&account.id, &scrypt, app.state.clock.now()).await.unwrap();
+    app.state
+        .store
+        .set_account_password(&account.id, &scrypt, app.state.clock.now())
+        .await
+        .unwrap();
 
     assert_eq!(app.sign_in(&email, "wrong password").await.status(), 401);
-    let stored = app.state.store.find_credential_account(&user.id).await.unwrap().unwrap().password.unwrap();
+    let stored = app
+        .state
+        .store
+        .find_credential_account(&user.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .password
+        .unwrap();
     assert_eq!(stored, scrypt, "a failed sign-in does not touch the hash");
     assert_eq!(app.sign_in(&email, PASSWORD).await.status(), 200);
     let mut rehashed = String::new();
     for _ in 0..100 {
-        rehashed = app.state.store.find_credential_account(&user.id).await.unwrap().unwrap().password.unwrap();
+        rehashed = app
+            .state
+            .store
+            .find_credential_account(&user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password
+            .unwrap();
         if rehashed.starts_with("$argon2id$") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(rehashed.starts_with("$argon2id$"), "still {rehashed}");
-    assert_eq!(app.sign_in(&email, PASSWORD).await.status(), 200, "the new hash verifies");
+    assert_eq!(
+        app.sign_in(&email, PASSWORD).await.status(),
+        200,
+        "the new hash verifies"
+    );
 }
