@@ -79,6 +79,7 @@ pub struct Store {
     db: DatabaseConnection,
     backend: DatabaseBackend,
     user_fields: UserFields,
+    url: SecretString,
     /// Whether `account` has the `issuer` column of newer Better Auth schemas.
     account_has_issuer: bool,
 }
@@ -115,6 +116,7 @@ impl Store {
         Ok(Self {
             db,
             backend,
+            url: SecretString::from(url.to_owned()),
             user_fields,
             account_has_issuer: false,
         })
@@ -129,7 +131,14 @@ impl Store {
 
     /// Adapts to the schema as it is (run after `migrate`, or alone when migrations are off).
     pub async fn sync_schema(&mut self) -> Result<(), DbErr> {
-        schema::add_missing_user_columns(&self.db, &self.user_fields).await?;
+        let added = schema::add_missing_user_columns(&self.db, &self.user_fields).await?;
+        if added && self.backend == DatabaseBackend::Sqlite {
+            // SQLite connections opened before an ALTER TABLE can keep reading the new column as
+            // NULL through their cached statements: start the pool afresh.
+            let url = self.url.clone();
+            self.db.clone().close().await?;
+            self.db = Self::connect(&url, self.user_fields.clone()).await?.db;
+        }
         self.account_has_issuer = schema::has_column(&self.db, "account", "issuer").await?;
         Ok(())
     }

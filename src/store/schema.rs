@@ -66,12 +66,13 @@ fn quote(backend: DatabaseBackend, ident: &str) -> String {
 pub async fn add_missing_user_columns<C: ConnectionTrait>(
     db: &C,
     fields: &UserFields,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     if fields.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let backend = db.get_database_backend();
     let existing = columns(db, "user").await?;
+    let mut added = false;
     for (name, def) in fields.iter() {
         if existing.iter().any(|c| c == name) {
             continue;
@@ -84,6 +85,7 @@ pub async fn add_missing_user_columns<C: ConnectionTrait>(
         );
         tracing::info!(column = %name, "adding custom column to user");
         db.execute(Statement::from_string(backend, sql)).await?;
+        added = true;
     }
-    Ok(())
+    Ok(added)
 }
