@@ -9,16 +9,6 @@ use super::{exec, get_bool, get_opt_str, get_opt_ts, get_str, get_ts, Store, Sto
 use crate::auth::crypto::iso;
 use crate::config::FieldType;
 
-const CORE: [&str; 7] = [
-    "id",
-    "name",
-    "email",
-    "emailVerified",
-    "image",
-    "createdAt",
-    "updatedAt",
-];
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: String,
@@ -38,7 +28,8 @@ fn table() -> Alias {
 
 impl Store {
     fn user_columns(&self) -> Vec<Alias> {
-        CORE.iter()
+        crate::auth::fields::CORE_USER_FIELDS
+            .iter()
             .map(|c| Alias::new(*c))
             .chain(self.user_fields.keys().map(Alias::new))
             .collect()
