@@ -274,6 +274,15 @@ impl ApiError {
         }
     }
 
+    /// This error, sent with the cookies queued before it (errors.md §1).
+    pub fn with_cookies(self, cookies: Vec<actix_web::cookie::Cookie<'static>>) -> Self {
+        if cookies.is_empty() {
+            self
+        } else {
+            ApiError::WithCookies(Box::new(self), cookies)
+        }
+    }
+
     /// The code clients branch on, if any.
     pub fn code(&self) -> Option<&str> {
         match self {

@@ -195,6 +195,14 @@ impl<'a> Validator<'a> {
     }
 }
 
+/// The query string as Better Auth sees it: every `key=value` pair, repeated keys kept, in
+/// order (README §1.3). A malformed query is treated as empty.
+pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
+    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(|q| q.0)
+        .unwrap_or_default()
+}
+
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
@@ -244,15 +252,11 @@ pub fn check_origin(
         return Ok(());
     }
     let body = body.and_then(Value::as_object);
-    let query_callback = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .ok()
-        .map(|q| {
-            q.0.into_iter()
-                .filter(|(k, _)| k == "callbackURL")
-                .map(|(_, v)| v)
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
+    let query_callback: Vec<String> = query_pairs(req)
+        .into_iter()
+        .filter(|(k, _)| k == "callbackURL")
+        .map(|(_, v)| v)
+        .collect();
     let callback = match body.and_then(|b| b.get("callbackURL")) {
         Some(v) => Some(v.clone()),
         None => match query_callback.len() {

@@ -37,9 +37,7 @@ fn escape_html(s: &str) -> String {
 
 /// `GET /error` (endpoints.md §6.2): an HTML page, or in production a redirect to the site root.
 pub async fn error_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map(|q| q.0)
-        .unwrap_or_default();
+    let query = super::extract::query_pairs(&req);
     let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let code = get("error")
         .filter(|c| {

@@ -27,12 +27,7 @@ pub async fn mint(state: &AppState, user: &User) -> Result<String, ApiError> {
 pub async fn token(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let resolved = resolve(&state, &req, Lookup::default()).await?;
     let Some((_, user)) = &resolved.found else {
-        let e = ApiError::Code(ErrorCode::Unauthorized);
-        return Err(if resolved.cookies.is_empty() {
-            e
-        } else {
-            ApiError::WithCookies(Box::new(e), resolved.cookies)
-        });
+        return Err(ApiError::Code(ErrorCode::Unauthorized).with_cookies(resolved.cookies));
     };
     let token = mint(&state, user).await?;
     let mut res = HttpResponse::Ok();

@@ -176,7 +176,7 @@ pub async fn resolve(
         if state.store.refresh_session(token, expires_at, now).await? == 0 {
             cookies.extend(state.cookies.clear_session(&jar));
             let e = ApiError::with_status(ErrorCode::FailedToGetSession, StatusCode::UNAUTHORIZED);
-            return Err(ApiError::WithCookies(Box::new(e), cookies));
+            return Err(e.with_cookies(cookies));
         }
         session.expires_at = expires_at;
         session.updated_at = now;
@@ -202,9 +202,9 @@ fn last_per_name(cookies: Vec<Cookie<'static>>) -> Vec<Cookie<'static>> {
 
 /// `disableCookieCache=<anything non-empty>` is true, as JavaScript coerces it (§2.1).
 fn flag(req: &HttpRequest, name: &str) -> bool {
-    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map(|q| q.0.iter().any(|(k, v)| k == name && !v.is_empty()))
-        .unwrap_or(false)
+    super::extract::query_pairs(req)
+        .iter()
+        .any(|(k, v)| k == name && !v.is_empty())
 }
 
 #[tracing::instrument(name = "get_session", skip_all)]
