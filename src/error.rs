@@ -282,17 +282,6 @@ impl ApiError {
             ApiError::WithCookies(Box::new(self), cookies)
         }
     }
-
-    /// The code clients branch on, if any.
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            ApiError::Code(c) => Some(c.code()),
-            ApiError::Custom { code, .. } => Some(code),
-            ApiError::Unavailable(_) => Some(ErrorCode::ServiceUnavailable.code()),
-            ApiError::WithCookies(inner, _) => inner.code(),
-            _ => None,
-        }
-    }
 }
 
 /// Better Auth uses the status *name* as the reason phrase (errors.md §1).

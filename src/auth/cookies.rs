@@ -113,10 +113,6 @@ impl CookieJar {
         }
         names.iter().map(|n| self.removal(n)).collect()
     }
-
-    pub fn cache_max_age(&self) -> i64 {
-        self.cache_max_age
-    }
 }
 
 /// The request's `Cookie` header, parsed like Better Auth: first occurrence wins, one pair of
@@ -167,10 +163,6 @@ impl RequestCookies {
         self.order.iter().map(String::as_str)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
-    }
-
     /// A cookie that may have been split in chunks: `<name>` or `<name>.0`, `<name>.1`, …
     pub fn chunked(&self, name: &str) -> Option<String> {
         if let Some(v) = self.get(name) {
@@ -200,15 +192,6 @@ impl RequestCookies {
             Some(v) => verify_signed(secret, v),
             None => Signed::Absent,
         }
-    }
-
-    /// The same cookies with one replaced (bearer: the token becomes the session cookie).
-    pub fn with(mut self, name: &str, value: String) -> Self {
-        if !self.pairs.contains_key(name) {
-            self.order.push(name.to_owned());
-        }
-        self.pairs.insert(name.to_owned(), value);
-        self
     }
 }
 

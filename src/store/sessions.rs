@@ -132,19 +132,4 @@ impl Store {
             .to_owned();
         exec(&self.db, self.stmt(&q)).await
     }
-
-    /// Deletes the user's sessions, except the one whose token is `keep`.
-    pub async fn delete_user_sessions(
-        &self,
-        user_id: &str,
-        keep: Option<&str>,
-    ) -> StoreResult<u64> {
-        let mut q = Query::delete();
-        q.from_table(Entity)
-            .and_where(Expr::col(Column::UserId).eq(user_id));
-        if let Some(keep) = keep {
-            q.and_where(Expr::col(Column::Token).ne(keep));
-        }
-        exec(&self.db, self.stmt(&q)).await
-    }
 }

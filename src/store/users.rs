@@ -119,40 +119,6 @@ impl Store {
             .to_owned();
         exec(c, self.stmt(&q)).await.map(|_| ())
     }
-
-    /// Sets the given columns (core by JSON name, or custom) and `updatedAt`.
-    pub async fn update_user(
-        &self,
-        id: &str,
-        core: &[(&str, Value)],
-        extra: &Map<String, serde_json::Value>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        let mut q = Query::update();
-        q.table(table())
-            .value(Alias::new("updatedAt"), self.ts(now));
-        for (col, v) in core {
-            q.value(Alias::new(*col), v.clone());
-        }
-        for (name, value) in extra {
-            if let Some(def) = self.user_fields.get(name) {
-                q.value(
-                    Alias::new(name),
-                    write_field(self.backend, def.field_type, value),
-                );
-            }
-        }
-        q.and_where(Expr::col(Alias::new("id")).eq(id));
-        exec(&self.db, self.stmt(&q)).await
-    }
-
-    pub async fn delete_user(&self, id: &str) -> StoreResult<u64> {
-        let q = Query::delete()
-            .from_table(table())
-            .and_where(Expr::col(Alias::new("id")).eq(id))
-            .to_owned();
-        exec(&self.db, self.stmt(&q)).await
-    }
 }
 
 /// A custom value as stored: JSON text on SQLite/MySQL, `jsonb` on PostgreSQL.
