@@ -40,7 +40,7 @@ BETTER_AUTH_BIN="$root/target/debug/better-auth-rs" node --test tests/node/ 2>&1
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
 
 step "end-to-end: the same assertions against the real Better Auth (reference)"
-E2E_TARGET=reference node --test tests/node/e2e.test.mjs 2>&1 | tee "$log_dir/node-ref.log"
+E2E_TARGET=reference node --test tests/node/e2e*.test.mjs 2>&1 | tee "$log_dir/node-ref.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
 
 # --- summary ----------------------------------------------------------------------------
