@@ -817,12 +817,6 @@ fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     if s.update_age < 0 || s.fresh_age < 0 {
         errors.push("session.update_age / session.fresh_age: must not be negative".into());
     }
-    if s.cookie_cache.enabled && s.cookie_cache.strategy == CacheStrategy::Jwe {
-        errors.push(
-            "session.cookie_cache.strategy: `jwe` is not available yet; use `compact` or `jwt`"
-                .into(),
-        );
-    }
     if s.cookie_cache.max_age <= 0 || s.cookie_cache.max_age > 34_560_000 {
         errors.push("session.cookie_cache.max_age: must be between 1 second and 400 days".into());
     }

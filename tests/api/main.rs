@@ -3,8 +3,10 @@
 
 mod helpers;
 
+mod account;
 mod errors;
 mod existing_database;
 mod session;
+mod sessions;
 mod sign_in;
 mod sign_up;
