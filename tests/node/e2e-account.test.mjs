@@ -391,6 +391,30 @@ for (const strategy of ["compact", "jwt", "jwe"]) {
   });
 }
 
+test("a revoked session still reads from its cookie cache but can no longer revoke anything", async () => {
+  const cached = await startServer({ target: TARGET, cookieCache: "compact", logName: "revoked" });
+  try {
+    const first = await signedUpBrowser(cached);
+    const other = newBrowser(cached);
+    const signIn = await other.client.signIn.email({ email: first.email, password: PASSWORD });
+    assert.equal(signIn.error, null);
+
+    const revoked = await first.client.revokeOtherSessions();
+    assert.equal(revoked.error, null);
+
+    // get-session trusts the cache cookie until it expires (Better Auth does not re-read).
+    const stale = await other.client.getSession();
+    assert.equal(stale.data.session.token, signIn.data.token);
+    // Sensitive routes re-read the database: the revoked session is refused and cleared.
+    const { error } = await other.client.revokeSessions();
+    assertApiError(error, { status: 401, code: "UNAUTHORIZED", message: "Unauthorized" });
+    assertExpired(other.lastResponse("/revoke-sessions"), SESSION_COOKIE);
+    assert.equal((await first.client.getSession()).data.session.token, first.signUp.token);
+  } finally {
+    await cached.stop();
+  }
+});
+
 // Needs both servers; runs with the Rust binary as the target, the reference as its peer.
 test("Better Auth and better-auth-rs accept each other's jwe cookie cache", { skip: TARGET !== "rust" && "needs the Rust target" }, async () => {
   assert.ok(rustBinary());
