@@ -75,6 +75,34 @@ pub async fn update_user(
     Ok(current.respond(cookies, &json!({ "status": true })))
 }
 
+/// Change-password's checks in Better Auth's order (endpoints.md §1.7): lengths, a credential
+/// account with a password, then the current password, hashing the new one first so that a
+/// wrong password costs the same. Returns the credential account's id and the new hash.
+async fn new_password_hash(
+    state: &AppState,
+    user_id: &str,
+    current_password: String,
+    new_password: String,
+) -> Result<(String, String), ApiError> {
+    check_password_length(state, &new_password)?;
+    if js_length(&current_password) > state.settings.email_and_password.max_password_length {
+        return Err(ErrorCode::PasswordTooLong.into());
+    }
+    let account = state.store.find_credential_account(user_id).await?;
+    let Some((account, stored)) = account.and_then(|a| a.password.clone().map(|p| (a, p))) else {
+        return Err(ErrorCode::CredentialAccountNotFound.into());
+    };
+    let hash = state.hasher.hash(SecretString::from(new_password)).await?;
+    let verdict = state
+        .hasher
+        .verify(SecretString::from(current_password), Some(stored))
+        .await?;
+    if !verdict.matches {
+        return Err(ErrorCode::InvalidPassword.into());
+    }
+    Ok((account.id, hash))
+}
+
 #[tracing::instrument(name = "change_password", skip_all)]
 pub async fn change_password(
     state: web::Data<AppState>,
@@ -90,38 +118,17 @@ pub async fn change_password(
     let revoke = v.opt_bool("revokeOtherSessions").unwrap_or(false);
     v.finish()?;
     let current = Current::require(&state, &req, Need::Sensitive).await?;
-    check_password_length(&state, &new_password).map_err(|e| current.fail(e))?;
-    if js_length(&current_password) > state.settings.email_and_password.max_password_length {
-        return Err(current.fail(ErrorCode::PasswordTooLong));
-    }
-    let account = state
-        .store
-        .find_credential_account(&current.user.id)
-        .await
-        .map_err(|e| current.fail(e))?;
-    let Some((account, stored)) = account.and_then(|a| a.password.clone().map(|p| (a, p))) else {
-        return Err(current.fail(ErrorCode::CredentialAccountNotFound));
-    };
-    let hash = state
-        .hasher
-        .hash(SecretString::from(new_password))
-        .await
-        .map_err(|e| current.fail(e))?;
-    let verdict = state
-        .hasher
-        .verify(SecretString::from(current_password), Some(stored))
-        .await
-        .map_err(|e| current.fail(e))?;
-    if !verdict.matches {
-        return Err(current.fail(ErrorCode::InvalidPassword));
-    }
+    let (account_id, hash) =
+        new_password_hash(&state, &current.user.id, current_password, new_password)
+            .await
+            .map_err(|e| current.fail(e))?;
     let now = state.clock.now();
     // Revoking replaces every session, the caller's included, by a new one (endpoints.md §1.7).
     let new_session =
         revoke.then(|| super::sign_in::new_session(&state, &current.user.id, &client, false));
     state
         .store
-        .change_password(&account.id, &hash, now, new_session.as_ref())
+        .change_password(&account_id, &hash, now, new_session.as_ref())
         .await
         .map_err(|e| current.fail(e))?;
     let user = user_json(&current.user, state.store.user_fields());

@@ -208,6 +208,7 @@ pub struct UserUpdate {
 }
 
 impl UserUpdate {
+    /// Nothing to change: update-user answers "No fields to update".
     pub fn is_empty(&self) -> bool {
         self.name.is_none() && self.image.is_none() && self.extra.is_empty()
     }
