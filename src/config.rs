@@ -58,6 +58,7 @@ pub struct Settings {
     pub advanced: Advanced,
     pub plugins: Plugins,
     pub email: EmailSettings,
+    pub redis: RedisSettings,
     pub password_hashing: PasswordHashing,
     /// Warnings found while loading, logged once telemetry is up.
     pub warnings: Vec<String>,
@@ -97,6 +98,12 @@ pub struct SessionSettings {
     pub fresh_age: i64,
     pub disable_session_refresh: bool,
     pub cookie_cache: CookieCache,
+    /// With Redis, also write sessions to the `session` table (Better Auth's
+    /// `session.storeSessionInDatabase`, sessions.md §1, §8).
+    pub store_session_in_database: bool,
+    /// With Redis and the table, revoked rows stay with `expiresAt = now` (Better Auth's
+    /// `session.preserveSessionInDatabase`).
+    pub preserve_session_in_database: bool,
 }
 
 impl Default for SessionSettings {
@@ -107,6 +114,24 @@ impl Default for SessionSettings {
             fresh_age: 86_400,
             disable_session_refresh: false,
             cookie_cache: CookieCache::default(),
+            store_session_in_database: false,
+            preserve_session_in_database: false,
+        }
+    }
+}
+
+/// `[redis]`: the secondary storage used when `REDIS_URL` is set (sessions.md §8).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSettings {
+    /// Put before every key, as the official Redis adapter does (`better-auth:` by default).
+    pub key_prefix: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            key_prefix: "better-auth:".into(),
         }
     }
 }
@@ -367,6 +392,7 @@ struct FileConfig {
     advanced: Advanced,
     plugins: Plugins,
     email: EmailSettings,
+    redis: RedisSettings,
     danger_password_hashing: Option<PasswordHashing>,
 }
 
@@ -571,6 +597,7 @@ impl Settings {
             rate_limit: file.rate_limit,
             advanced: file.advanced,
             plugins: file.plugins,
+            redis: file.redis,
             email: file.email,
             password_hashing: file
                 .danger_password_hashing

@@ -388,6 +388,7 @@ impl From<crate::store::StoreError> for ApiError {
         use crate::store::StoreError;
         match e {
             StoreError::Unavailable(e) => ApiError::Unavailable(e.into()),
+            StoreError::Redis(e) => ApiError::Unavailable(e.into()),
             StoreError::Conflict => {
                 ApiError::Internal(anyhow::anyhow!("unexpected unique constraint violation"))
             }

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::keys::KeyRing;
 use crate::routes;
+use crate::store::secondary::{Secondary, SessionStorage};
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -44,6 +45,22 @@ impl AppState {
                 .await
                 .context("reading the database schema")?;
         }
+        let clock = Clock::default();
+        if let Some(url) = &settings.redis_url {
+            let storage = SessionStorage {
+                in_database: settings.session.store_session_in_database,
+                preserve: settings.session.preserve_session_in_database,
+            };
+            let secondary = Secondary::new(
+                url,
+                &settings.redis.key_prefix,
+                clock.clone(),
+                storage,
+                settings.session.expires_in,
+            )
+            .context("REDIS_URL is not a Redis URL")?;
+            store.set_secondary(secondary);
+        }
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -56,7 +73,6 @@ impl AppState {
             settings.session.expires_in,
             settings.session.cookie_cache.max_age,
         );
-        let clock = Clock::default();
         let keys = if settings.plugins.jwt.enabled {
             let ring = KeyRing::load(&settings, &store, clock.now())
                 .await

@@ -7,6 +7,16 @@ use crate::auth::fields::parse_date;
 use crate::store::{Account, Session, User, UserFields};
 
 pub fn user_json(user: &User, fields: &UserFields) -> Value {
+    user_value(user, fields, false)
+}
+
+/// The whole user row, custom fields not returned to clients included, as Better Auth keeps
+/// it in secondary storage (sessions.md §8).
+pub fn stored_user_json(user: &User, fields: &UserFields) -> Value {
+    user_value(user, fields, true)
+}
+
+fn user_value(user: &User, fields: &UserFields, all: bool) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), user.id.clone().into());
     m.insert("name".into(), user.name.clone().into());
@@ -19,7 +29,7 @@ pub fn user_json(user: &User, fields: &UserFields) -> Value {
     m.insert("createdAt".into(), iso(&user.created_at).into());
     m.insert("updatedAt".into(), iso(&user.updated_at).into());
     for (name, def) in fields.iter() {
-        if def.returned {
+        if all || def.returned {
             m.insert(
                 name.clone(),
                 user.extra.get(name).cloned().unwrap_or(Value::Null),

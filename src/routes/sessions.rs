@@ -27,6 +27,9 @@ pub async fn list_sessions(
         .list_sessions(&current.user.id)
         .await
         .map_err(|e| {
+            if e.is_unavailable() {
+                return current.fail(ApiError::from(e));
+            }
             tracing::error!(error = %e, "listing sessions failed");
             current.fail(ApiError::Empty(StatusCode::INTERNAL_SERVER_ERROR))
         })?;
@@ -38,8 +41,12 @@ pub async fn list_sessions(
     Ok(current.respond(Vec::new(), &Value::Array(active)))
 }
 
-/// Revocation storage failures are a coded 500 (endpoints.md §2.3).
+/// Revocation storage failures are a coded 500 (endpoints.md §2.3); an unreachable storage
+/// is the 503 of every route.
 fn revoke_failed(e: crate::store::StoreError) -> ApiError {
+    if e.is_unavailable() {
+        return e.into();
+    }
     tracing::error!(error = %e, "revoking sessions failed");
     ErrorCode::InternalServerError.into()
 }

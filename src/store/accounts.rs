@@ -163,7 +163,8 @@ impl Store {
     ) -> StoreResult<()> {
         let txn = self.begin().await?;
         if let Some(session) = new_session {
-            self.delete_user_sessions(&txn, &session.user_id).await?;
+            self.revoke_user_sessions(&txn, &session.user_id, Some(session.created_at))
+                .await?;
         }
         self.set_account_password(&txn, account_id, hash, now)
             .await?;

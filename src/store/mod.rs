@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod jwks;
 pub mod schema;
+pub mod secondary;
 pub mod sessions;
 pub mod users;
 
@@ -39,6 +40,16 @@ pub enum StoreError {
     Conflict,
     #[error("database error")]
     Other(#[source] DbErr),
+    /// Redis (the secondary storage) failed or cannot be reached: 503.
+    #[error("redis unavailable")]
+    Redis(#[from] redis::RedisError),
+}
+
+impl StoreError {
+    /// The storage cannot answer now (503), as opposed to a fault of ours.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Redis(_))
+    }
 }
 
 impl From<DbErr> for StoreError {
@@ -82,6 +93,8 @@ pub struct Store {
     url: SecretString,
     /// Whether `account` has the `issuer` column of newer Better Auth schemas.
     account_has_issuer: bool,
+    /// Redis for sessions, when `REDIS_URL` is set (sessions.md §8).
+    secondary: Option<Arc<secondary::Secondary>>,
 }
 
 impl Store {
@@ -119,6 +132,7 @@ impl Store {
             url: SecretString::from(url.to_owned()),
             user_fields,
             account_has_issuer: false,
+            secondary: None,
         })
     }
 
@@ -141,6 +155,18 @@ impl Store {
         }
         self.account_has_issuer = schema::has_column(&self.db, "account", "issuer").await?;
         Ok(())
+    }
+
+    /// Sessions go to Redis from now on (and to the table only as `storage` says).
+    pub fn set_secondary(&mut self, secondary: secondary::Secondary) {
+        self.secondary = Some(Arc::new(secondary));
+    }
+
+    /// Whether sessions are written to the `session` table.
+    fn session_table(&self) -> bool {
+        self.secondary
+            .as_ref()
+            .is_none_or(|r| r.storage.in_database)
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

@@ -1,7 +1,9 @@
-//! The `session` table.
+//! The `session` table, and Redis in front of it when configured (sessions.md §8): each
+//! function does what Better Auth's internal adapter does with `secondaryStorage`.
 
 use chrono::{DateTime, Utc};
 use entity::session::{Column, Entity};
+use sea_orm::sea_query::SimpleExpr;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
@@ -56,6 +58,17 @@ fn from_row(row: &QueryResult) -> Result<Session, DbErr> {
 
 impl Store {
     pub async fn insert_session<C: ConnectionTrait>(&self, c: &C, s: &Session) -> StoreResult<()> {
+        if self.session_table() {
+            self.insert_session_row(c, s).await?;
+        }
+        if let Some(r) = &self.secondary {
+            let user = self.find_user_by_id(&s.user_id).await?;
+            r.create(s, user.as_ref(), &self.user_fields).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_session_row<C: ConnectionTrait>(&self, c: &C, s: &Session) -> StoreResult<()> {
         let q = Query::insert()
             .into_table(Entity)
             .columns(COLUMNS)
@@ -90,6 +103,14 @@ impl Store {
         &self,
         token: &str,
     ) -> StoreResult<Option<(Session, User)>> {
+        if let Some(r) = &self.secondary {
+            if let Some(found) = r.find(token, &self.user_fields).await? {
+                return Ok(found);
+            }
+            if !r.storage.database_fallback() {
+                return Ok(None);
+            }
+        }
         let Some(session) = self.find_session(token).await? else {
             return Ok(None);
         };
@@ -100,6 +121,13 @@ impl Store {
     }
 
     pub async fn list_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+        if let Some(r) = self
+            .secondary
+            .as_ref()
+            .filter(|r| !r.storage.database_fallback())
+        {
+            return r.list(user_id).await;
+        }
         let q = Query::select()
             .columns(COLUMNS)
             .from(Entity)
@@ -116,13 +144,53 @@ impl Store {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
+        let mut n = 0;
+        if let Some(r) = &self.secondary {
+            n = u64::from(r.refresh(token, expires_at, now).await?);
+        }
+        if self.session_table() {
+            let q = Query::update()
+                .table(Entity)
+                .value(Column::ExpiresAt, self.ts(expires_at))
+                .value(Column::UpdatedAt, self.ts(now))
+                .and_where(Expr::col(Column::Token).eq(token))
+                .to_owned();
+            n = exec(&self.db, self.stmt(&q)).await?;
+        }
+        Ok(n)
+    }
+
+    /// With `preserveSessionInDatabase`: the live rows matched by `cond` end now instead of
+    /// being deleted (Better Auth's `endPreservedSessions`).
+    async fn end_session_rows<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        cond: SimpleExpr,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         let q = Query::update()
             .table(Entity)
-            .value(Column::ExpiresAt, self.ts(expires_at))
-            .value(Column::UpdatedAt, self.ts(now))
-            .and_where(Expr::col(Column::Token).eq(token))
+            .value(Column::ExpiresAt, self.ts(now))
+            .and_where(cond)
+            .and_where(Expr::col(Column::ExpiresAt).gt(self.ts(now)))
             .to_owned();
-        exec(&self.db, self.stmt(&q)).await
+        exec(c, self.stmt(&q)).await
+    }
+
+    /// Deletes the rows matched by `cond`, or ends them when they are preserved.
+    async fn remove_session_rows<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        cond: SimpleExpr,
+    ) -> StoreResult<u64> {
+        if let Some(r) = self.secondary.as_ref().filter(|r| r.storage.preserve) {
+            return self.end_session_rows(c, cond, r.now()).await;
+        }
+        let q = Query::delete()
+            .from_table(Entity)
+            .and_where(cond)
+            .to_owned();
+        exec(c, self.stmt(&q)).await
     }
 
     /// Every session of the user, including the caller's (revoke-sessions, change-password).
@@ -131,11 +199,27 @@ impl Store {
         c: &C,
         user_id: &str,
     ) -> StoreResult<u64> {
-        let q = Query::delete()
-            .from_table(Entity)
-            .and_where(Expr::col(Column::UserId).eq(user_id))
-            .to_owned();
-        exec(c, self.stmt(&q)).await
+        self.revoke_user_sessions(c, user_id, None).await
+    }
+
+    /// As `delete_user_sessions`; in Redis, entries created before `revoked_at` (default now)
+    /// are revoked, so a session created for the caller at that instant survives.
+    pub(crate) async fn revoke_user_sessions<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        user_id: &str,
+        revoked_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<u64> {
+        let mut n = 0;
+        if self.session_table() {
+            n = self
+                .remove_session_rows(c, Expr::col(Column::UserId).eq(user_id))
+                .await?;
+        }
+        if let Some(r) = &self.secondary {
+            n = n.max(r.revoke_user(user_id, revoked_at).await?);
+        }
+        Ok(n)
     }
 
     /// The user's sessions with these tokens; a token of another user is left alone.
@@ -147,19 +231,30 @@ impl Store {
         if tokens.is_empty() {
             return Ok(0);
         }
-        let q = Query::delete()
-            .from_table(Entity)
-            .and_where(Expr::col(Column::UserId).eq(user_id))
-            .and_where(Expr::col(Column::Token).is_in(tokens.iter().cloned()))
-            .to_owned();
-        exec(&self.db, self.stmt(&q)).await
+        let mut n = 0;
+        if let Some(r) = &self.secondary {
+            for token in tokens {
+                n += u64::from(r.remove(token, Some(user_id)).await?);
+            }
+        }
+        if self.session_table() {
+            let cond = Expr::col(Column::UserId)
+                .eq(user_id)
+                .and(Expr::col(Column::Token).is_in(tokens.iter().cloned()));
+            n = n.max(self.remove_session_rows(&self.db, cond).await?);
+        }
+        Ok(n)
     }
 
     pub async fn delete_session(&self, token: &str) -> StoreResult<u64> {
-        let q = Query::delete()
-            .from_table(Entity)
-            .and_where(Expr::col(Column::Token).eq(token))
-            .to_owned();
-        exec(&self.db, self.stmt(&q)).await
+        let mut n = 0;
+        if let Some(r) = &self.secondary {
+            n = u64::from(r.remove(token, None).await?);
+        }
+        if self.session_table() {
+            let cond = Expr::col(Column::Token).eq(token);
+            n = n.max(self.remove_session_rows(&self.db, cond).await?);
+        }
+        Ok(n)
     }
 }

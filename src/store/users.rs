@@ -241,7 +241,11 @@ impl Store {
             }
         }
         exec(&self.db, self.stmt(&q)).await?;
-        self.find_user_by_id(id).await
+        let user = self.find_user_by_id(id).await?;
+        if let (Some(r), Some(user)) = (&self.secondary, &user) {
+            r.rewrite_user(user, &self.user_fields).await?;
+        }
+        Ok(user)
     }
 
     /// User and credential account in one transaction (endpoints.md §1.1).

@@ -119,21 +119,7 @@ pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
                 Err(_) => "timed out".into(),
                 Ok(Ok(_)) => unreachable!(),
             };
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{backend:?} is unreachable at {admin_url} ({why}) and CI=true: failing");
-            }
-            let line = format!("SKIPPED {backend:?}: server unreachable at {admin_url} ({why})");
-            eprintln!("{line}");
-            if let Ok(path) = std::env::var("TEST_SKIP_LOG") {
-                use std::io::Write;
-                if let Ok(mut f) = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                {
-                    let _ = writeln!(f, "{line}");
-                }
-            }
+            skip_unreachable(&format!("{backend:?}"), &admin_url, &why);
             return None;
         }
     };
@@ -154,6 +140,26 @@ pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
         admin: Some((admin_url, name)),
         _dir: dir,
     })
+}
+
+/// A test service is unreachable: a `SKIPPED` line (also appended to `TEST_SKIP_LOG`), or a
+/// failure when `CI=true`.
+pub fn skip_unreachable(what: &str, url: &str, why: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what} is unreachable at {url} ({why}) and CI=true: failing");
+    }
+    let line = format!("SKIPPED {what}: server unreachable at {url} ({why})");
+    eprintln!("{line}");
+    if let Ok(path) = std::env::var("TEST_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
 }
 
 pub struct TestApp {

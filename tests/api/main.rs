@@ -6,6 +6,7 @@ mod helpers;
 mod account;
 mod errors;
 mod existing_database;
+mod redis_sessions;
 mod session;
 mod sessions;
 mod sign_in;

@@ -49,6 +49,43 @@ export async function openDatabase(url) {
   throw new Error(`unsupported DATABASE_URL scheme: ${url}`);
 }
 
+/**
+ * Better Auth's `secondaryStorage` on Redis, as the official Redis storage does it: every key
+ * under `prefix` (`better-auth:` by default), values as strings, TTLs in seconds.
+ * Returns `{ storage, close }`; the connection opens on first use.
+ */
+export function redisStorage(url, prefix = "better-auth:") {
+  let client;
+  const connected = async () => {
+    if (!client) {
+      const { createClient } = await import("redis");
+      client = createClient({ url });
+      client.on("error", () => {});
+      await client.connect();
+    }
+    return client;
+  };
+  const storage = {
+    get: async (key) => (await connected()).get(prefix + key),
+    set: async (key, value, ttl) => {
+      const c = await connected();
+      if (ttl) await c.set(prefix + key, value, { expiration: { type: "EX", value: ttl } });
+      else await c.set(prefix + key, value);
+    },
+    delete: async (key) => {
+      await (await connected()).del(prefix + key);
+    },
+    getAndDelete: async (key) => (await connected()).getDel(prefix + key),
+    increment: async (key, ttl) => {
+      const c = await connected();
+      const n = await c.incr(prefix + key);
+      if (n === 1 && ttl) await c.expire(prefix + key, ttl);
+      return n;
+    },
+  };
+  return { storage, close: async () => client?.quit() };
+}
+
 /** The additional user fields declared on both sides (see e2e.toml). */
 export const userAdditionalFields = {
   role: {
@@ -67,7 +104,7 @@ export const userAdditionalFields = {
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
  */
-export function buildAuthOptions({ env = process.env, database, rateLimitStorage } = {}) {
+export function buildAuthOptions({ env = process.env, database, rateLimitStorage, secondaryStorage } = {}) {
   const baseURL = env.BETTER_AUTH_URL || `http://127.0.0.1:${env.PORT || 3001}`;
   const trustedOrigins = (env.BETTER_AUTH_TRUSTED_ORIGINS || "")
     .split(",")
@@ -88,6 +125,8 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       enabled: env.RATE_LIMIT === "1",
       storage: rateLimitStorage ?? env.RATE_LIMIT_STORAGE ?? "memory",
     },
+    // REDIS_URL: sessions in Redis (redisStorage above), as better-auth-rs does with REDIS_URL.
+    ...(secondaryStorage ? { secondaryStorage } : {}),
     plugins: [jwt(), bearer()],
     telemetry: { enabled: false },
   };

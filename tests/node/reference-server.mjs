@@ -5,7 +5,9 @@
 //   PORT (3001), HOST (127.0.0.1), BETTER_AUTH_URL (http://HOST:PORT),
 //   BETTER_AUTH_SECRET, DATABASE_URL (sqlite://better-auth.db?mode=rwc),
 //   BETTER_AUTH_TRUSTED_ORIGINS (comma list), RATE_LIMIT=1 to enable rate
-//   limiting (RATE_LIMIT_STORAGE=memory|database, default memory).
+//   limiting (RATE_LIMIT_STORAGE=memory|database, default memory), REDIS_URL
+//   for sessions in Redis (secondaryStorage) under REDIS_KEY_PREFIX
+//   (default better-auth:).
 //
 // Plugins jwt() and bearer(), email+password enabled, additional user fields
 // `role` (default "user", input:false) and `nickname`. Runs Better Auth's own
@@ -15,7 +17,7 @@ import http from "node:http";
 import { betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
-import { buildAuthOptions, openDatabase } from "./reference-config.mjs";
+import { buildAuthOptions, openDatabase, redisStorage } from "./reference-config.mjs";
 
 const env = process.env;
 const host = env.HOST || "127.0.0.1";
@@ -23,7 +25,8 @@ const port = Number(env.PORT || 3001);
 if (!env.BETTER_AUTH_URL) env.BETTER_AUTH_URL = `http://${host}:${port}`;
 
 const db = await openDatabase(env.DATABASE_URL || "sqlite://better-auth.db?mode=rwc");
-const options = buildAuthOptions({ env, database: db.database });
+const redis = env.REDIS_URL ? redisStorage(env.REDIS_URL, env.REDIS_KEY_PREFIX) : null;
+const options = buildAuthOptions({ env, database: db.database, secondaryStorage: redis?.storage });
 
 const { runMigrations } = await getMigrations(options);
 await runMigrations();
@@ -50,6 +53,7 @@ async function shutdown() {
   server.close();
   server.closeAllConnections?.();
   await db.close().catch(() => {});
+  await redis?.close().catch(() => {});
   process.exit(0);
 }
 process.on("SIGINT", shutdown);
