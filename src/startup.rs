@@ -47,7 +47,9 @@ impl AppState {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let hasher = PasswordHasher::new(settings.password_hashing, cores, cores * 64)
+        // A burst of a few hundred sign-ins queues (at standard cost that is a wait of about
+        // 256 × 15 ms ÷ cores); beyond that the service sheds load with 503.
+        let hasher = PasswordHasher::new(settings.password_hashing, cores, (cores * 64).max(256))
             .map_err(|e| anyhow::anyhow!(e))
             .context("preparing the password hasher")?;
         let cookies = CookieJar::new(
