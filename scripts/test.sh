@@ -32,8 +32,25 @@ step "installing the Node test dependencies (better-auth, official client)"
 
 # --- tests ------------------------------------------------------------------------------
 step "Rust unit tests and black-box API tests"
-TEST_SKIP_LOG="$log_dir/skipped.txt" cargo test --locked --workspace 2>&1 | tee "$log_dir/cargo.log"
+TEST_SKIP_LOG="$log_dir/skipped.txt" TEST_LOG_FILE="$log_dir/service.log" \
+  TEST_SECRETS_LOG="$log_dir/secrets.txt" \
+  cargo test --locked --workspace 2>&1 | tee "$log_dir/cargo.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
+
+step "log scan: no password, token, cookie value or secret used by the API tests appears in the service's logs"
+if [ ! -s "$log_dir/secrets.txt" ] || [ ! -s "$log_dir/service.log" ]; then
+  echo "FAILED: the API tests recorded no secrets or no logs to scan"
+  failed=1
+else
+  sort -u "$log_dir/secrets.txt" -o "$log_dir/secrets.txt"
+  leaks=$(grep -c -F -f "$log_dir/secrets.txt" "$log_dir/service.log")
+  echo "scanned $(wc -l < "$log_dir/service.log") log lines for $(wc -l < "$log_dir/secrets.txt") secrets: $leaks lines leak"
+  if [ "$leaks" != 0 ]; then
+    echo "FAILED: log lines holding a secret (secrets masked):"
+    grep -n -F -f "$log_dir/secrets.txt" "$log_dir/service.log" | cut -c1-80 | sed -E 's/[A-Za-z0-9_-]{12,}/<masked>/g' | head -20
+    failed=1
+  fi
+fi
 
 step "end-to-end: official client against better-auth-rs, and a database shared with the real Better Auth"
 BETTER_AUTH_BIN="$root/target/debug/better-auth-rs" node --test tests/node/ 2>&1 | tee "$log_dir/node-rs.log"

@@ -29,11 +29,114 @@ type = "string"
 required = false
 "#;
 
+/// `TEST_LOG=1`: the services' logs on stdout. `TEST_LOG_FILE=<path>`: every service log line
+/// of the run, at debug level, in that file, for the log scan of `scripts/test.sh`.
 static TELEMETRY: LazyLock<()> = LazyLock::new(|| {
-    if std::env::var("TEST_LOG").is_ok() {
+    if let Ok(path) = std::env::var("TEST_LOG_FILE") {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("open TEST_LOG_FILE");
+        let _ = tracing_subscriber::fmt()
+            // The test's own HTTP client (reqwest, hyper, cookie_store) logs the cookies it
+            // receives; only the service's lines are scanned.
+            .with_env_filter("debug,cookie_store=off,reqwest=off,hyper=off,hyper_util=off")
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init();
+        remember_secrets([SECRET, PASSWORD]);
+    } else if std::env::var("TEST_LOG").is_ok() {
         better_auth_rs::telemetry::init(better_auth_rs::config::LogFormat::Pretty, "debug");
     }
 });
+
+/// Appends secrets this run used to `$TEST_SECRETS_LOG`, one per line: the log scan of
+/// `scripts/test.sh` fails when any of them appears in `$TEST_LOG_FILE`.
+pub fn remember_secrets<S: AsRef<str>>(secrets: impl IntoIterator<Item = S>) {
+    use std::io::Write;
+    let Ok(path) = std::env::var("TEST_SECRETS_LOG") else {
+        return;
+    };
+    let mut lines = String::new();
+    for secret in secrets {
+        let secret = secret.as_ref();
+        if secret.len() < 8 || secret.contains('\n') {
+            continue;
+        }
+        lines.push_str(secret);
+        lines.push('\n');
+        // A signed cookie value is `<token>.<signature>`, percent-encoded: the token alone too.
+        if let Some((token, _)) = secret.split_once('.').filter(|(t, _)| t.len() >= 16) {
+            if !secret.starts_with("ey") {
+                lines.push_str(token);
+                lines.push('\n');
+            }
+        }
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(lines.as_bytes());
+    }
+}
+
+const SECRET_FIELDS: [&str; 4] = ["token", "password", "newPassword", "currentPassword"];
+
+fn secret_fields(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match inner {
+                    Value::String(s) if SECRET_FIELDS.contains(&key.as_str()) => {
+                        out.push(s.clone())
+                    }
+                    _ => secret_fields(inner, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| secret_fields(v, out)),
+        _ => {}
+    }
+}
+
+/// Records the secrets a request sent and its response carried (cookie values, `set-auth-*`
+/// headers, token fields of a JSON body) and hands the response back unchanged.
+pub async fn remember_exchange(sent: Option<&Value>, res: Response) -> Response {
+    if std::env::var_os("TEST_SECRETS_LOG").is_none() {
+        return res;
+    }
+    let mut found = Vec::new();
+    if let Some(body) = sent {
+        secret_fields(body, &mut found);
+    }
+    for value in res.headers().get_all("set-cookie") {
+        let value = value.to_str().unwrap_or_default();
+        let value = value.split(';').next().unwrap_or_default();
+        if let Some((_, v)) = value.split_once('=') {
+            found.push(v.to_owned());
+            found.push(v.replace("%2B", "+").replace("%2F", "/").replace("%3D", "="));
+        }
+    }
+    for name in ["set-auth-token", "set-auth-jwt"] {
+        if let Some(v) = res.headers().get(name).and_then(|v| v.to_str().ok()) {
+            found.push(v.to_owned());
+        }
+    }
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await.expect("response body");
+    if let Ok(json) = serde_json::from_slice::<Value>(&bytes) {
+        secret_fields(&json, &mut found);
+    }
+    remember_secrets(found);
+    let mut rebuilt = http::Response::new(bytes);
+    *rebuilt.status_mut() = status;
+    *rebuilt.headers_mut() = headers;
+    Response::from(rebuilt)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -237,21 +340,25 @@ impl TestApp {
 
     /// A browser-like POST: JSON body and a trusted Origin.
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        self.client
+        let res = self
+            .client
             .post(self.url(path))
             .header("origin", ORIGIN)
             .json(body)
             .send()
             .await
-            .expect("request")
+            .expect("request");
+        remember_exchange(Some(body), res).await
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client
+        let res = self
+            .client
             .get(self.url(path))
             .send()
             .await
-            .expect("request")
+            .expect("request");
+        remember_exchange(None, res).await
     }
 
     pub async fn sign_up(&self, email: &str) -> Response {

@@ -14,6 +14,7 @@ import {
   DONT_REMEMBER_COOKIE,
   PASSWORD,
   SESSION_COOKIE,
+  assertLogsHoldNoSecret,
   findSetCookie,
   newBrowser as newBrowserAt,
   signedCookieValue,
@@ -407,4 +408,9 @@ test("a bearer token with a forged signature is ignored", async () => {
 
   assert.equal(response.status, 200);
   assert.equal(await response.json(), null);
+});
+
+// Last: node:test runs a file's tests in order, so every secret of the scenarios above was seen.
+test("the server's log holds none of the passwords, tokens, cookies and secrets of this run", async () => {
+  await assertLogsHoldNoSecret(server);
 });
