@@ -60,6 +60,10 @@ step "end-to-end: the same assertions against the real Better Auth (reference)"
 E2E_TARGET=reference node --test tests/node/e2e*.test.mjs 2>&1 | tee "$log_dir/node-ref.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
 
+step "schemathesis: generated requests against the service's own OpenAPI document"
+bash scripts/schemathesis.sh 2>&1 | tee "$log_dir/schemathesis.log"
+if [ "${PIPESTATUS[0]}" = 0 ]; then schemathesis_pass=1; schemathesis_fail=0; else schemathesis_pass=0; schemathesis_fail=1; failed=1; fi
+
 # --- summary ----------------------------------------------------------------------------
 passed=$(cat "$log_dir/cargo.log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 fails=$(cat "$log_dir/cargo.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
@@ -67,6 +71,8 @@ for f in "$log_dir"/node-*.log; do
   passed=$((passed + $(grep -Eo '^# pass [0-9]+' "$f" | awk '{s+=$3} END {print s+0}')))
   fails=$((fails + $(grep -Eo '^# fail [0-9]+' "$f" | awk '{s+=$3} END {print s+0}')))
 done
+passed=$((passed + schemathesis_pass))
+fails=$((fails + schemathesis_fail))
 echo
 if [ -s "$log_dir/skipped.txt" ]; then
   echo "tests skipped because a database server was unreachable (count, reason):"

@@ -5,6 +5,7 @@ pub mod extract;
 pub mod health;
 pub mod json;
 pub mod jwt;
+pub mod openapi;
 pub mod session;
 pub mod sign_in;
 pub mod sign_out;
@@ -66,6 +67,7 @@ pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
         )
         .service(get("/ok", health::ok))
         .service(get("/error", health::error_page))
+        .service(get("/open-api/generate-schema", openapi::generate_schema))
         .configure(|cfg| {
             if jwt_enabled {
                 cfg.service(get("/token", jwt::token))

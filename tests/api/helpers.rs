@@ -117,7 +117,11 @@ pub async fn remember_exchange(sent: Option<&Value>, res: Response) -> Response 
         let value = value.split(';').next().unwrap_or_default();
         if let Some((_, v)) = value.split_once('=') {
             found.push(v.to_owned());
-            found.push(v.replace("%2B", "+").replace("%2F", "/").replace("%3D", "="));
+            found.push(
+                v.replace("%2B", "+")
+                    .replace("%2F", "/")
+                    .replace("%3D", "="),
+            );
         }
     }
     for name in ["set-auth-token", "set-auth-jwt"] {

@@ -5,6 +5,7 @@ mod helpers;
 
 mod errors;
 mod existing_database;
+mod openapi;
 mod outage;
 mod session;
 mod sign_in;
