@@ -5,6 +5,8 @@ mod helpers;
 
 mod errors;
 mod existing_database;
+mod origin;
+mod rate_limit;
 mod session;
 mod sign_in;
 mod sign_up;
