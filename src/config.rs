@@ -850,12 +850,16 @@ fn validate_rate_limit_storage(
                 "rate_limit.storage: `redis` needs REDIS_URL (or redis_url in the TOML file)"
                     .into(),
             ),
+            // No TLS client is built in: `rediss://` would only fail at the first request.
             Some(url)
-                if !["redis://", "rediss://", "redis+unix://", "unix://"]
+                if !["redis://", "redis+unix://", "unix://"]
                     .iter()
                     .any(|p| url.starts_with(p)) =>
             {
-                errors.push("REDIS_URL: expected a redis://, rediss:// or unix:// URL".into())
+                errors.push(
+                    "REDIS_URL: expected a redis:// or unix:// URL (rediss:// is not supported)"
+                        .into(),
+                )
             }
             Some(_) => {}
         },

@@ -105,7 +105,7 @@ impl MemoryCounters {
             .iter()
             .filter_map(|k| {
                 self.cells
-                    .measure_and_replace(k, |cell| Err::<((), Nanos), _>(cell))
+                    .measure_and_replace(k, Err::<((), Nanos), _>)
                     .err()
                     .flatten()
                     .map(Nanos::as_u64)
