@@ -400,6 +400,25 @@ async fn an_unreachable_redis_fails_over_to_counting_in_this_process() {
     assert_eq!(hit(&app, "/ok", None).await.status(), 200);
 }
 
+#[tokio::test]
+async fn a_failing_database_storage_fails_over_to_counting_in_this_process() {
+    let toml = "[rate_limit]\nenabled = true\nstorage = \"database\"\nmax = 2\n";
+    let Some(app) = spawn_app_with(Backend::Sqlite, toml, &[]).await else {
+        return;
+    };
+    use sea_orm::ConnectionTrait;
+    app.state
+        .store
+        .connection()
+        .execute_unprepared(r#"DROP TABLE "rateLimit""#)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(hit(&app, "/ok", None).await.status(), 200);
+    }
+    assert_limited(hit(&app, "/ok", None).await).await;
+}
+
 /// The real binary as a child process on a random port, killed when dropped.
 struct Process {
     _child: tokio::process::Child,
