@@ -27,6 +27,11 @@ fi
 step "building (debug) the service and its tests"
 cargo build --locked --workspace --bins --tests || exit 1
 
+step "checking the build without the governor feature (no actix-governor, no memory rate-limit storage)"
+no_default_ok=0
+cargo check --locked --no-default-features --bins --lib 2>&1 | tail -n 3
+if [ "${PIPESTATUS[0]}" = 0 ]; then no_default_ok=1; else failed=1; fi
+
 step "installing the Node test dependencies (better-auth, official client)"
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || exit 1
 
@@ -67,6 +72,7 @@ if [ "${PIPESTATUS[0]}" = 0 ]; then schemathesis_pass=1; schemathesis_fail=0; el
 # --- summary ----------------------------------------------------------------------------
 passed=$(cat "$log_dir/cargo.log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 fails=$(cat "$log_dir/cargo.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+if [ "$no_default_ok" = 1 ]; then passed=$((passed + 1)); else fails=$((fails + 1)); fi
 for f in "$log_dir"/node-*.log; do
   passed=$((passed + $(grep -Eo '^# pass [0-9]+' "$f" | awk '{s+=$3} END {print s+0}')))
   fails=$((fails + $(grep -Eo '^# fail [0-9]+' "$f" | awk '{s+=$3} END {print s+0}')))

@@ -217,13 +217,25 @@ pub enum RateLimitStorage {
     Redis,
 }
 
+/// A `[[rate_limit.rules]]` entry: Better Auth's `rateLimit.customRules[path]` (rate-limit.md §2).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitRule {
+    /// An exact path under the base path (`/get-session`) or a pattern (`/sign-in/*`, `/**`).
     pub path: String,
-    pub window: u64,
-    pub max: u64,
+    /// Seconds; when omitted, the window of the rule that would apply otherwise.
+    #[serde(default)]
+    pub window: Option<u64>,
+    /// Requests per window; when omitted, the max of the rule that would apply otherwise.
+    #[serde(default)]
+    pub max: Option<u64>,
+    /// `false`: no rate limiting for these paths (Better Auth's `customRules[path] = false`).
+    #[serde(default = "yes")]
+    pub enabled: bool,
 }
+
+/// Largest `max` accepted: the in-memory counter keeps the count in 20 bits.
+pub const RATE_LIMIT_MAX_LIMIT: u64 = 1_000_000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -232,7 +244,10 @@ pub struct RateLimitSettings {
     pub enabled: Option<bool>,
     pub window: u64,
     pub max: u64,
+    /// `memory` by default; `database` in a build without the `governor` feature.
     pub storage: RateLimitStorage,
+    /// Prefix of the counters in Redis; Better Auth's Redis storage uses `better-auth:`.
+    pub key_prefix: String,
     pub rules: Vec<RateLimitRule>,
 }
 
@@ -242,7 +257,12 @@ impl Default for RateLimitSettings {
             enabled: None,
             window: 10,
             max: 100,
-            storage: RateLimitStorage::Memory,
+            storage: if cfg!(feature = "governor") {
+                RateLimitStorage::Memory
+            } else {
+                RateLimitStorage::Database
+            },
+            key_prefix: "better-auth:".into(),
             rules: Vec::new(),
         }
     }
@@ -359,6 +379,7 @@ struct FileConfig {
     base_path: Option<String>,
     trusted_origins: Vec<String>,
     database_url: Option<String>,
+    redis_url: Option<String>,
     auto_migrate: Option<bool>,
     email_and_password: EmailAndPassword,
     session: SessionSettings,
@@ -546,6 +567,18 @@ impl Settings {
 
         validate_file(&file, &mut errors);
 
+        let redis_url = src
+            .get("REDIS_URL")
+            .map(str::to_owned)
+            .or(file.redis_url.clone());
+        let rate_limit_on = file
+            .rate_limit
+            .enabled
+            .unwrap_or(environment == Environment::Production);
+        if rate_limit_on {
+            validate_rate_limit_storage(file.rate_limit.storage, redis_url.as_deref(), &mut errors);
+        }
+
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
@@ -558,9 +591,7 @@ impl Settings {
             base_path,
             trusted_origins,
             database_url: SecretString::from(database_url),
-            redis_url: src
-                .get("REDIS_URL")
-                .map(|s| SecretString::from(s.to_owned())),
+            redis_url: redis_url.map(SecretString::from),
             host,
             port,
             log_format,
@@ -804,6 +835,38 @@ pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(path))
 }
 
+/// The storage must exist in this build and have what it needs (rate-limit.md §5).
+fn validate_rate_limit_storage(
+    storage: RateLimitStorage,
+    redis_url: Option<&str>,
+    errors: &mut Vec<String>,
+) {
+    match storage {
+        RateLimitStorage::Memory if !cfg!(feature = "governor") => errors.push(
+            "rate_limit.storage: `memory` needs a build with the `governor` feature; use `database` or `redis`, or set rate_limit.enabled = false".into(),
+        ),
+        RateLimitStorage::Redis => match redis_url {
+            None => errors.push(
+                "rate_limit.storage: `redis` needs REDIS_URL (or redis_url in the TOML file)"
+                    .into(),
+            ),
+            // No TLS client is built in: `rediss://` would only fail at the first request.
+            Some(url)
+                if !["redis://", "redis+unix://", "unix://"]
+                    .iter()
+                    .any(|p| url.starts_with(p)) =>
+            {
+                errors.push(
+                    "REDIS_URL: expected a redis:// or unix:// URL (rediss:// is not supported)"
+                        .into(),
+                )
+            }
+            Some(_) => {}
+        },
+        _ => {}
+    }
+}
+
 fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     let ep = &file.email_and_password;
     if ep.min_password_length == 0 || ep.max_password_length < ep.min_password_length {
@@ -850,13 +913,24 @@ fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
         }
     }
     let rl = &file.rate_limit;
-    if rl.window == 0 || rl.max == 0 {
-        errors.push("rate_limit.window / rate_limit.max: must be positive".into());
+    if rl.window == 0 || rl.max == 0 || rl.max > RATE_LIMIT_MAX_LIMIT {
+        errors.push(format!(
+            "rate_limit.window / rate_limit.max: must be positive, max at most {RATE_LIMIT_MAX_LIMIT}"
+        ));
     }
     for (i, rule) in rl.rules.iter().enumerate() {
-        if !rule.path.starts_with('/') || rule.window == 0 {
+        if !rule.path.starts_with('/') {
             errors.push(format!(
-                "rate_limit.rules[{i}]: path must start with `/` and window be positive"
+                "rate_limit.rules[{i}].path: `{}` must start with `/`",
+                rule.path
+            ));
+        }
+        if rule.window == Some(0)
+            || rule.max == Some(0)
+            || rule.max.is_some_and(|m| m > RATE_LIMIT_MAX_LIMIT)
+        {
+            errors.push(format!(
+                "rate_limit.rules[{i}]: window and max must be positive, max at most {RATE_LIMIT_MAX_LIMIT}"
             ));
         }
     }
@@ -962,6 +1036,43 @@ mod tests {
         assert_eq!(s.base_origin, "https://auth.example.com");
         assert_eq!(s.base_path, "/custom/auth");
         assert!(s.secure_cookies());
+    }
+
+    fn load_with_toml(toml: &str, extra: &[(&'static str, &'static str)]) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("better-auth.toml");
+        std::fs::write(&path, toml).unwrap();
+        let path = path.display().to_string();
+        let mut vars: Vec<(&str, &str)> = base();
+        vars.push(("BETTER_AUTH_CONFIG", &path));
+        vars.extend_from_slice(extra);
+        Settings::load(&Sources::from_map(vars))
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn rate_limit_storage_and_rules_are_checked_when_limiting_is_on() {
+        let redis = "[rate_limit]\nstorage = \"redis\"\n";
+        assert!(load_with_toml(redis, &[]).is_empty(), "off in development");
+        let err = load_with_toml(redis, &[("BETTER_AUTH_ENV", "production")]);
+        assert!(err.iter().any(|e| e.contains("REDIS_URL")), "{err:?}");
+        let ok = load_with_toml(
+            redis,
+            &[
+                ("BETTER_AUTH_ENV", "production"),
+                ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ],
+        );
+        assert!(ok.is_empty(), "{ok:?}");
+        let err = load_with_toml(
+            "[rate_limit]\nmax = 2000000\n[[rate_limit.rules]]\npath = \"sign-in\"\nmax = 0\n",
+            &[],
+        );
+        assert_eq!(err.len(), 3, "{err:?}");
+        let memory = load_with_toml("[rate_limit]\nenabled = true\nstorage = \"memory\"\n", &[]);
+        assert_eq!(memory.is_empty(), cfg!(feature = "governor"), "{memory:?}");
     }
 
     #[test]

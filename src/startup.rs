@@ -15,6 +15,7 @@ use crate::auth::password::PasswordHasher;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::keys::KeyRing;
+use crate::rate_limit::RateLimiter;
 use crate::routes;
 use crate::store::Store;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub cookies: CookieJar,
     /// JWT plugin signing keys, loaded when the plugin is enabled.
     pub keys: Option<Arc<KeyRing>>,
+    /// The rate limiter and its counters, when rate limiting is on.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
 }
 
 impl AppState {
@@ -67,6 +70,8 @@ impl AppState {
         } else {
             None
         };
+        let rate_limiter =
+            RateLimiter::from_settings(&settings, &store).context("preparing the rate limiter")?;
         Ok(Self {
             settings: Arc::new(settings),
             store,
@@ -74,6 +79,7 @@ impl AppState {
             clock,
             cookies,
             keys,
+            rate_limiter,
         })
     }
 }

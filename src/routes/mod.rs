@@ -54,8 +54,12 @@ where
 /// Everything under the base path.
 pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
     let jwt_enabled = settings.plugins.jwt.enabled;
+    // The last `wrap` runs first: rate limiting comes before everything else (README §1.6).
     web::scope(&settings.base_path)
         .wrap(actix_web::middleware::from_fn(bearer::middleware))
+        .wrap(actix_web::middleware::from_fn(
+            crate::rate_limit::middleware,
+        ))
         .service(post("/sign-up/email", sign_up::sign_up_email))
         .service(post("/sign-in/email", sign_in::sign_in_email))
         .service(post("/sign-out", sign_out::sign_out))

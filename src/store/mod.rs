@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod jwks;
+pub mod rate_limits;
 pub mod schema;
 pub mod sessions;
 pub mod users;

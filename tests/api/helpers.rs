@@ -200,6 +200,47 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Notes a test skipped because a server is unreachable, or fails it when `CI=true`.
+pub fn skip(what: &str, url: &str, why: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what} is unreachable at {url} ({why}) and CI=true: failing");
+    }
+    let line = format!("SKIPPED {what}: server unreachable at {url} ({why})");
+    eprintln!("{line}");
+    if let Ok(path) = std::env::var("TEST_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
+/// The test Redis (`TEST_REDIS_URL`, default `redis://127.0.0.1:6379`), or `None` (skipped,
+/// named) when it does not answer.
+pub async fn redis_url() -> Option<String> {
+    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let ping = async {
+        let client = redis::Client::open(url.as_str())?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), ping).await {
+        Ok(Ok(_)) => Some(url),
+        Ok(Err(e)) => {
+            skip("Redis", &url, &e.to_string());
+            None
+        }
+        Err(_) => {
+            skip("Redis", &url, "timed out");
+            None
+        }
+    }
+}
+
 /// Creates a fresh database, or `None` (with a line saying what was skipped) when the server is
 /// unreachable. With `CI=true` an unreachable server fails the test instead.
 pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
@@ -226,21 +267,7 @@ pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
                 Err(_) => "timed out".into(),
                 Ok(Ok(_)) => unreachable!(),
             };
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{backend:?} is unreachable at {admin_url} ({why}) and CI=true: failing");
-            }
-            let line = format!("SKIPPED {backend:?}: server unreachable at {admin_url} ({why})");
-            eprintln!("{line}");
-            if let Ok(path) = std::env::var("TEST_SKIP_LOG") {
-                use std::io::Write;
-                if let Ok(mut f) = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                {
-                    let _ = writeln!(f, "{line}");
-                }
-            }
+            skip(&format!("{backend:?}"), &admin_url, &why);
             return None;
         }
     };
@@ -431,15 +458,19 @@ pub fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
     h
 }
 
-/// Runs each scenario against SQLite, PostgreSQL and MySQL/MariaDB, each in its own database.
+/// Runs each scenario against SQLite, PostgreSQL and MySQL/MariaDB, each in its own database;
+/// `config: "<toml>";` first adds TOML to every app's configuration.
 #[macro_export]
 macro_rules! on_every_backend {
     ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $crate::on_every_backend! { config: ""; $(async fn $name($app) $body)* }
+    };
+    (config: $toml:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
         mod sqlite {
             #[allow(unused_imports)]
             use super::*;
             $( #[tokio::test] async fn $name() {
-                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await else { return };
+                let Some($app) = $crate::helpers::spawn_app_with($crate::helpers::Backend::Sqlite, $toml, &[]).await else { return };
                 $body
             } )*
         }
@@ -447,7 +478,7 @@ macro_rules! on_every_backend {
             #[allow(unused_imports)]
             use super::*;
             $( #[tokio::test] async fn $name() {
-                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await else { return };
+                let Some($app) = $crate::helpers::spawn_app_with($crate::helpers::Backend::Postgres, $toml, &[]).await else { return };
                 $body
             } )*
         }
@@ -455,7 +486,7 @@ macro_rules! on_every_backend {
             #[allow(unused_imports)]
             use super::*;
             $( #[tokio::test] async fn $name() {
-                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::MySql).await else { return };
+                let Some($app) = $crate::helpers::spawn_app_with($crate::helpers::Backend::MySql, $toml, &[]).await else { return };
                 $body
             } )*
         }

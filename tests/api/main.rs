@@ -7,6 +7,8 @@ mod errors;
 mod existing_database;
 mod openapi;
 mod outage;
+mod origin;
+mod rate_limit;
 mod session;
 mod sign_in;
 mod sign_up;
