@@ -15,6 +15,8 @@ need_apt=()
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then
@@ -30,6 +32,11 @@ cargo build --locked --workspace --bins --tests || exit 1
 step "installing the Node test dependencies (better-auth, official client)"
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || exit 1
 
+step "installing the Python test dependencies (examples/python/requirements.txt, pinned)"
+venv="$root/target/python-venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv" || exit 1
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r examples/python/requirements.txt || exit 1
+
 # --- tests ------------------------------------------------------------------------------
 step "Rust unit tests and black-box API tests"
 TEST_SKIP_LOG="$log_dir/skipped.txt" cargo test --locked --workspace 2>&1 | tee "$log_dir/cargo.log"
@@ -43,6 +50,10 @@ step "end-to-end: the same assertions against the real Better Auth (reference)"
 E2E_TARGET=reference node --test tests/node/e2e*.test.mjs 2>&1 | tee "$log_dir/node-ref.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
 
+step "Python: the example service, and PyJWT's JWKS client, against better-auth-rs"
+BETTER_AUTH_BIN="$root/target/debug/better-auth-rs" "$venv/bin/python" -m pytest -p no:cacheprovider examples/python/tests 2>&1 | tee "$log_dir/pytest.log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed=1
+
 # --- summary ----------------------------------------------------------------------------
 passed=$(cat "$log_dir/cargo.log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 fails=$(cat "$log_dir/cargo.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
@@ -50,6 +61,9 @@ for f in "$log_dir"/node-*.log; do
   passed=$((passed + $(grep -Eo '^# pass [0-9]+' "$f" | awk '{s+=$3} END {print s+0}')))
   fails=$((fails + $(grep -Eo '^# fail [0-9]+' "$f" | awk '{s+=$3} END {print s+0}')))
 done
+pytest_summary=$(tail -n 1 "$log_dir/pytest.log")
+passed=$((passed + $(echo "$pytest_summary" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')))
+fails=$((fails + $(echo "$pytest_summary" | grep -Eo '[0-9]+ (failed|errors?)' | awk '{s+=$1} END {print s+0}')))
 echo
 if [ -s "$log_dir/skipped.txt" ]; then
   echo "tests skipped because a database server was unreachable (count, reason):"

@@ -14,7 +14,7 @@ use crate::auth::origin::is_trusted_origin;
 use crate::auth::password::PasswordHasher;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::keys::KeyRing;
+use crate::keys::JwtIssuer;
 use crate::routes;
 use crate::store::Store;
 
@@ -25,8 +25,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub clock: Clock,
     pub cookies: CookieJar,
-    /// JWT plugin signing keys, loaded when the plugin is enabled.
-    pub keys: Option<Arc<KeyRing>>,
+    /// JWT plugin signing (key ring or shared secret), loaded when the plugin is enabled.
+    pub jwt: Option<Arc<JwtIssuer>>,
 }
 
 impl AppState {
@@ -57,11 +57,11 @@ impl AppState {
             settings.session.cookie_cache.max_age,
         );
         let clock = Clock::default();
-        let keys = if settings.plugins.jwt.enabled {
-            let ring = KeyRing::load(&settings, &store, clock.now())
+        let jwt = if settings.plugins.jwt.enabled {
+            let issuer = JwtIssuer::load(&settings, &store, clock.now())
                 .await
                 .context("loading the JWT signing keys")?;
-            Some(Arc::new(ring))
+            Some(Arc::new(issuer))
         } else {
             None
         };
@@ -71,7 +71,7 @@ impl AppState {
             hasher,
             clock,
             cookies,
-            keys,
+            jwt,
         })
     }
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod errors;
 mod existing_database;
+mod jwt;
 mod session;
 mod sign_in;
 mod sign_up;
