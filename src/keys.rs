@@ -45,7 +45,9 @@ impl JwtIssuer {
         if settings.plugins.jwt.alg == HS256 {
             return Ok(Self::SharedSecret(SharedSecret::new(settings)?));
         }
-        Ok(Self::Keys(Arc::new(KeyRing::load(settings, store, now).await?)))
+        Ok(Self::Keys(Arc::new(
+            KeyRing::load(settings, store, now).await?,
+        )))
     }
 
     /// A token for the user (`user` = the User JSON object).
@@ -848,7 +850,11 @@ mod tests {
 
         rotated.secrets.truncate(1);
         load(&rotated, &db.store, t0()).await.unwrap();
-        assert_eq!(db.store.list_jwks().await.unwrap().len(), 1, "opens with the new secret alone");
+        assert_eq!(
+            db.store.list_jwks().await.unwrap().len(),
+            1,
+            "opens with the new secret alone"
+        );
     }
 
     #[tokio::test]
@@ -856,8 +862,9 @@ mod tests {
         let db = db(SECRET).await;
         let mut settings = db.settings.clone();
         settings.plugins.jwt.alg = "HS256".into();
-        settings.plugins.jwt.jwt_secret =
-            Some(SecretString::from("shared-hs256-secret-0123456789abcdef".to_owned()));
+        settings.plugins.jwt.jwt_secret = Some(SecretString::from(
+            "shared-hs256-secret-0123456789abcdef".to_owned(),
+        ));
         let issuer = JwtIssuer::load(&settings, &db.store, t0()).await.unwrap();
         assert_eq!(
             issuer.jwks(&db.store, t0()).await,

@@ -332,10 +332,7 @@ pub fn hs256_claims(
     audience: &str,
 ) -> Map<String, Value> {
     let mut m = Map::new();
-    m.insert(
-        "sub".into(),
-        user.get("id").cloned().unwrap_or(Value::Null),
-    );
+    m.insert("sub".into(), user.get("id").cloned().unwrap_or(Value::Null));
     for name in ["email", "name"] {
         m.insert(name.into(), user.get(name).cloned().unwrap_or(Value::Null));
     }

@@ -173,7 +173,9 @@ impl TestDatabase {
 /// The service binary (`target/debug/better-auth-rs`) on this database, with the test secret,
 /// `toml` as its configuration file and `env` on top, its output captured.
 pub fn binary(db: &TestDatabase, toml: &str, env: &[(&str, &str)]) -> std::process::Command {
-    let config = db.dir().join(format!("{}.toml", uuid::Uuid::new_v4().simple()));
+    let config = db
+        .dir()
+        .join(format!("{}.toml", uuid::Uuid::new_v4().simple()));
     std::fs::write(&config, toml).expect("write config");
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_better-auth-rs"));
     cmd.env_clear()

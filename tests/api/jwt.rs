@@ -11,7 +11,7 @@ use better_auth_rs::auth::cookie_cache::hs256_decode;
 use better_auth_rs::auth::crypto::b64url_decode;
 use better_auth_rs::auth::jwt::{verify, Alg, Expected, JwtError, VerifyingKey};
 use better_auth_rs::startup::Application;
-use better_auth_rs::store::{JwkRow, Store};
+use better_auth_rs::store::{JwkRow, JwksChange, Store};
 use chrono::Duration;
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
@@ -23,11 +23,11 @@ macro_rules! per_backend {
     ($($name:ident),* $(,)?) => {
         $(mod $name {
             use crate::helpers::Backend;
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() { super::$name(Backend::Sqlite).await }
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() { super::$name(Backend::Postgres).await }
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn mysql() { super::$name(Backend::MySql).await }
         })*
     };
@@ -39,6 +39,7 @@ per_backend!(
     an_old_token_verifies_against_jwks_during_the_grace_period_and_not_after,
     jwks_rotate_creates_a_key_that_the_running_service_picks_up,
     replicas_starting_together_on_an_empty_table_sign_with_one_key,
+    writers_of_the_jwks_table_take_turns_across_connection_pools,
     secret_rotation_keeps_tokens_and_keys_and_a_foreign_secret_refuses_to_start,
 );
 
@@ -157,10 +158,7 @@ async fn validate_session_answers_for_a_cookie_or_a_bearer_token_and_401_otherwi
         return;
     };
     let res = app.sign_up(&unique_email()).await;
-    let signed = res.headers()["set-auth-token"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let signed = res.headers()["set-auth-token"].to_str().unwrap().to_owned();
     let bare = json_of(res).await["token"].as_str().unwrap().to_owned();
     let url = format!("{}/api/validate-session", app.address);
 
@@ -220,7 +218,7 @@ async fn an_old_token_verifies_against_jwks_during_the_grace_period_and_not_afte
     assert_eq!(app.sign_up(&unique_email()).await.status(), 200);
     let old = token(&app).await;
     let old_kid = segment(&old, 0)["kid"].as_str().unwrap().to_owned();
-    assert_eq!(kids(&fetch_jwks(&app.address).await), [old_kid.clone()]);
+    assert_eq!(kids(&fetch_jwks(&app.address).await), [old_kid.as_str()]);
 
     app.state.clock.advance(Duration::seconds(3600));
     let new = token(&app).await;
@@ -234,7 +232,11 @@ async fn an_old_token_verifies_against_jwks_during_the_grace_period_and_not_afte
 
     app.state.clock.advance(Duration::seconds(600));
     let jwks = fetch_jwks(&app.address).await;
-    assert_eq!(kids(&jwks), [new_kid], "the old key is gone after the grace period");
+    assert_eq!(
+        kids(&jwks),
+        [new_kid],
+        "the old key is gone after the grace period"
+    );
     assert_eq!(verify_with_jwks(&jwks, &old), Err(JwtError::UnknownKey));
     verify_with_jwks(&jwks, &new).unwrap();
 }
@@ -269,13 +271,17 @@ async fn jwks_rotate_creates_a_key_that_the_running_service_picks_up(backend: Ba
     assert!(old_row.expires_at.is_some(), "the previous key expires now");
 
     // Within the refresh interval the service still answers from memory...
-    assert_eq!(kids(&fetch_jwks(&app.address).await), [old_kid.clone()]);
+    assert_eq!(kids(&fetch_jwks(&app.address).await), [old_kid.as_str()]);
     // ...then reads the table again.
     app.state.clock.advance(Duration::seconds(30));
     let jwks = fetch_jwks(&app.address).await;
     assert_eq!(kids(&jwks), [old_kid.clone(), new_kid.clone()]);
     let new = token(&app).await;
-    assert_eq!(segment(&new, 0)["kid"], new_kid.as_str(), "signs with the new key");
+    assert_eq!(
+        segment(&new, 0)["kid"],
+        new_kid.as_str(),
+        "signs with the new key"
+    );
     verify_with_jwks(&jwks, &old).expect("old token verifies during the grace period");
     verify_with_jwks(&jwks, &new).unwrap();
 
@@ -366,6 +372,46 @@ async fn replicas_starting_together_on_an_empty_table_sign_with_one_key(backend:
     store.close().await.unwrap();
 }
 
+/// The database lock itself: two pools (two processes, in effect) each read the table, take
+/// their time deciding, and insert only into an empty table. Without the lock both would read
+/// it empty.
+async fn writers_of_the_jwks_table_take_turns_across_connection_pools(backend: Backend) {
+    let Some(db) = create_database(backend).await else {
+        return;
+    };
+    let url = SecretString::from(db.url.clone());
+    let mut first = Store::connect(&url, Arc::default()).await.unwrap();
+    first.migrate().await.unwrap();
+    let second = Store::connect(&url, Arc::default()).await.unwrap();
+    let attempt = |store: Store, id: &'static str| {
+        tokio::spawn(async move {
+            let row = JwkRow {
+                id: id.into(),
+                public_key: "{}".into(),
+                private_key: "{}".into(),
+                created_at: chrono::Utc::now(),
+                expires_at: None,
+                alg: Some("EdDSA".into()),
+                crv: Some("Ed25519".into()),
+            };
+            store
+                .change_jwks_exclusively(|rows| {
+                    std::thread::sleep(StdDuration::from_millis(300));
+                    rows.is_empty().then(|| JwksChange {
+                        insert: Some(row),
+                        ..JwksChange::default()
+                    })
+                })
+                .await
+                .unwrap()
+        })
+    };
+    let (a, b) = tokio::join!(attempt(first.clone(), "a"), attempt(second, "b"));
+    let written = [a.unwrap(), b.unwrap()];
+    assert_eq!(written.iter().filter(|w| **w).count(), 1, "{written:?}");
+    assert_eq!(first.list_jwks().await.unwrap().len(), 1);
+}
+
 // --- secret rotation -----------------------------------------------------------------------
 
 const SECRET_B: &str = "second-secret-abcdefghijklmnopqrstuvwxyz0123";
@@ -386,7 +432,12 @@ async fn secret_rotation_keeps_tokens_and_keys_and_a_foreign_secret_refuses_to_s
 
     // Secret B is current, A is still listed.
     let rotated = format!("2:{SECRET_B},1:{SECRET}");
-    let app = start(app._db, JWT_ON, &[("BETTER_AUTH_SECRETS", rotated.as_str())]).await;
+    let app = start(
+        app._db,
+        JWT_ON,
+        &[("BETTER_AUTH_SECRETS", rotated.as_str())],
+    )
+    .await;
     let rows = jwks_rows(&app).await;
     assert_eq!(rows.len(), 1, "no new key");
     assert!(
@@ -450,5 +501,9 @@ async fn secret_rotation_keeps_tokens_and_keys_and_a_foreign_secret_refuses_to_s
         "{err}"
     );
     assert!(!err.contains(SECRET) && !err.contains(SECRET_B));
-    assert_eq!(jwks_rows(&other).await, before, "the jwks table is unchanged");
+    assert_eq!(
+        jwks_rows(&other).await,
+        before,
+        "the jwks table is unchanged"
+    );
 }

@@ -93,14 +93,9 @@ for (const alg of ALGORITHMS) {
         await assert.rejects(jwtVerify(withFlippedSignatureBit(token), jwks, expected), {
           code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
         });
-        await assert.rejects(jwtVerify(unsigned(token), jwks, expected), (err) => {
-          assert.match(err.code, /^ERR_(JOSE_ALG_NOT_ALLOWED|JWS_INVALID|JOSE_NOT_SUPPORTED)$/);
-          return true;
-        });
-        await assert.rejects(jwtVerify(keyedWithPublicKey, jwks, expected), (err) => {
-          assert.match(err.code, /^ERR_(JWKS_NO_MATCHING_KEY|JOSE_ALG_NOT_ALLOWED)$/);
-          return true;
-        });
+        // A JWKS-backed verifier takes neither `none` nor a symmetric algorithm.
+        await assert.rejects(jwtVerify(unsigned(token), jwks, expected), { code: "ERR_JOSE_NOT_SUPPORTED" });
+        await assert.rejects(jwtVerify(keyedWithPublicKey, jwks, expected), { code: "ERR_JOSE_NOT_SUPPORTED" });
         // The same token once its `exp` has passed (jose's clock moved, not the server's).
         await assert.rejects(
           jwtVerify(token, jwks, { ...expected, currentDate: new Date((payload.exp + 1) * 1000) }),

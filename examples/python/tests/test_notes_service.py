@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
+import httpx
 import jwt
 import pytest
-from fastapi.testclient import TestClient
 from notes_service import Settings, create_app
 
 JWT_SECRET = "notes-shared-jwt-secret-0123456789abcdef"
 
 
-def notes_client(service, mode: str, **extra) -> TestClient:
-    return TestClient(create_app(Settings(auth_url=service.base, mode=mode, **extra)))
+class NotesClient:
+    """Calls the example app in-process through httpx's ASGI transport; the app itself talks to
+    the real better-auth-rs over HTTP."""
+
+    def __init__(self, settings: Settings):
+        self.app = create_app(settings)
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        async def call() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://notes") as client:
+                return await client.get(path, headers=headers)
+
+        return asyncio.run(call())
+
+
+def notes_client(service, mode: str, **extra) -> NotesClient:
+    return NotesClient(Settings(auth_url=service.base, mode=mode, **extra))
 
 
 @pytest.mark.parametrize("token_source", ["token endpoint", "set-auth-jwt header"])
