@@ -253,8 +253,8 @@ pub async fn validate_session(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let lookup = Lookup {
-        disable_cache: false,
         disable_refresh: true,
+        ..Lookup::default()
     };
     let Some((session, user)) = resolve(&state, &req, lookup).await?.found else {
         return Err(ErrorCode::Unauthorized.into());
