@@ -15,8 +15,13 @@ need_apt=()
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
-command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
-python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+# The Python tests' venv; creating it is the real test of python3-venv (Debian splits it off).
+venv="$root/target/python-venv"
+mkdir -p "$root/target"
+if [ ! -x "$venv/bin/python" ] && ! python3 -m venv "$venv" >/dev/null 2>&1; then
+  rm -rf "$venv"
+  need_apt+=(python3 python3-venv)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then
@@ -33,7 +38,6 @@ step "installing the Node test dependencies (better-auth, official client)"
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || exit 1
 
 step "installing the Python test dependencies (examples/python/requirements.txt, pinned)"
-venv="$root/target/python-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || exit 1
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r examples/python/requirements.txt || exit 1
 
