@@ -15,6 +15,13 @@ need_apt=()
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# The Python tests' venv; creating it is the real test of python3-venv (Debian splits it off).
+venv="$root/target/python-venv"
+mkdir -p "$root/target"
+if [ ! -x "$venv/bin/python" ] && ! python3 -m venv "$venv" >/dev/null 2>&1; then
+  rm -rf "$venv"
+  need_apt+=(python3 python3-venv)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then
@@ -34,6 +41,10 @@ if [ "${PIPESTATUS[0]}" = 0 ]; then no_default_ok=1; else failed=1; fi
 
 step "installing the Node test dependencies (better-auth, official client)"
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || exit 1
+
+step "installing the Python test dependencies (examples/python/requirements.txt, pinned)"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv" || exit 1
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r examples/python/requirements.txt || exit 1
 
 # --- tests ------------------------------------------------------------------------------
 step "Rust unit tests and black-box API tests"
@@ -65,6 +76,10 @@ step "end-to-end: the same assertions against the real Better Auth (reference)"
 E2E_TARGET=reference node --test tests/node/e2e*.test.mjs 2>&1 | tee "$log_dir/node-ref.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
 
+step "Python: the example service, and PyJWT's JWKS client, against better-auth-rs"
+BETTER_AUTH_BIN="$root/target/debug/better-auth-rs" "$venv/bin/python" -m pytest -p no:cacheprovider examples/python/tests 2>&1 | tee "$log_dir/pytest.log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed=1
+
 step "schemathesis: generated requests against the service's own OpenAPI document"
 bash scripts/schemathesis.sh 2>&1 | tee "$log_dir/schemathesis.log"
 if [ "${PIPESTATUS[0]}" = 0 ]; then schemathesis_pass=1; schemathesis_fail=0; else schemathesis_pass=0; schemathesis_fail=1; failed=1; fi
@@ -79,6 +94,9 @@ for f in "$log_dir"/node-*.log; do
 done
 passed=$((passed + schemathesis_pass))
 fails=$((fails + schemathesis_fail))
+pytest_summary=$(tail -n 1 "$log_dir/pytest.log")
+passed=$((passed + $(echo "$pytest_summary" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')))
+fails=$((fails + $(echo "$pytest_summary" | grep -Eo '[0-9]+ (failed|errors?)' | awk '{s+=$1} END {print s+0}')))
 echo
 if [ -s "$log_dir/skipped.txt" ]; then
   echo "tests skipped because a database server was unreachable (count, reason):"

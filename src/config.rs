@@ -308,6 +308,11 @@ pub struct JwtSettings {
     pub key_encryption: String,
     pub rotation_interval: i64,
     pub grace_period: i64,
+    /// How old the in-memory copy of the `jwks` table may get before it is read again, so that
+    /// a key made by `better-auth-rs jwks rotate` (or another replica) is picked up (seconds).
+    pub key_refresh_interval: i64,
+    /// The shared HMAC key when `alg = "HS256"` (also `BETTER_AUTH_JWT_SECRET`).
+    pub jwt_secret: Option<SecretString>,
 }
 
 impl Default for JwtSettings {
@@ -321,6 +326,8 @@ impl Default for JwtSettings {
             key_encryption: "aes-256-gcm".into(),
             rotation_interval: 0,
             grace_period: 2_592_000,
+            key_refresh_interval: 30,
+            jwt_secret: None,
         }
     }
 }
@@ -400,6 +407,7 @@ const KNOWN_VARS: &[&str] = &[
     "BETTER_AUTH_ENV",
     "BETTER_AUTH_CONFIG",
     "BETTER_AUTH_AUTO_MIGRATE",
+    "BETTER_AUTH_JWT_SECRET",
 ];
 
 /// Where configuration values come from; tests pass their own map instead of the process env.
@@ -452,7 +460,7 @@ impl Settings {
         let mut warnings = Vec::new();
 
         let config_path = src.get("BETTER_AUTH_CONFIG").map(PathBuf::from);
-        let file = match &config_path {
+        let mut file = match &config_path {
             Some(p) => read_toml(p, &mut errors),
             None if Path::new("better-auth.toml").exists() => {
                 read_toml(Path::new("better-auth.toml"), &mut errors)
@@ -565,6 +573,9 @@ impl Settings {
         let (secret, secrets, versioned_secrets) =
             load_secrets(src, environment, &database_url, &mut errors, &mut warnings);
 
+        if let Some(s) = src.get("BETTER_AUTH_JWT_SECRET") {
+            file.plugins.jwt.jwt_secret = Some(SecretString::from(s.to_owned()));
+        }
         validate_file(&file, &mut errors);
 
         let redis_url = src
@@ -947,6 +958,21 @@ fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     if jwt.expiration_time <= 0 || jwt.rotation_interval < 0 || jwt.grace_period < 0 {
         errors.push("plugins.jwt: expiration_time must be positive, rotation_interval and grace_period not negative".into());
     }
+    if jwt.key_refresh_interval <= 0 {
+        errors.push("plugins.jwt.key_refresh_interval: must be positive".into());
+    }
+    if jwt.alg == "HS256" {
+        // The length only: the value itself never appears in a message.
+        match jwt.jwt_secret.as_ref().map(|s| s.expose_secret().chars().count()) {
+            None | Some(0) => errors.push(
+                "plugins.jwt.jwt_secret / BETTER_AUTH_JWT_SECRET: required when plugins.jwt.alg is HS256".into(),
+            ),
+            Some(n) if n < MIN_SECRET_LEN => errors.push(format!(
+                "plugins.jwt.jwt_secret / BETTER_AUTH_JWT_SECRET: must be at least {MIN_SECRET_LEN} characters"
+            )),
+            Some(_) => {}
+        }
+    }
     if !["log", "file", "smtp", "webhook"].contains(&file.email.transport.as_str()) {
         errors.push("email.transport: expected log, file, smtp or webhook".into());
     }
@@ -1024,6 +1050,40 @@ mod tests {
             s.secrets.iter().map(|s| s.version).collect::<Vec<_>>(),
             vec![2, 1]
         );
+    }
+
+    #[test]
+    fn hs256_needs_its_own_long_secret_which_no_message_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("hs.toml");
+        std::fs::write(&config, "[plugins.jwt]\nenabled = true\nalg = \"HS256\"\n").unwrap();
+        let load = |jwt_secret: Option<&str>| {
+            let mut vars: Vec<(String, String)> = base()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            vars.push(("BETTER_AUTH_CONFIG".into(), config.display().to_string()));
+            if let Some(s) = jwt_secret {
+                vars.push(("BETTER_AUTH_JWT_SECRET".into(), s.to_owned()));
+            }
+            Settings::load(&Sources::from_map(vars))
+        };
+        let missing = load(None).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(missing.contains("BETTER_AUTH_JWT_SECRET") && missing.contains("required"));
+        let short = load(Some("short-jwt-secret"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(short.contains("at least 32"), "{short}");
+        assert!(!short.contains("short-jwt-secret"));
+        let ok = load(Some("a-long-enough-shared-secret-0123456789"))
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert!(!format!("{ok:?}").contains("a-long-enough-shared-secret"));
+        let off = Settings::load(&Sources::from_map(base()))
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert!(!off.plugins.jwt.enabled && off.plugins.jwt.jwt_secret.is_none());
     }
 
     #[test]

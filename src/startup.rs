@@ -14,7 +14,7 @@ use crate::auth::origin::is_trusted_origin;
 use crate::auth::password::PasswordHasher;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::keys::KeyRing;
+use crate::keys::JwtIssuer;
 use crate::rate_limit::RateLimiter;
 use crate::routes;
 use crate::store::Store;
@@ -26,8 +26,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub clock: Clock,
     pub cookies: CookieJar,
-    /// JWT plugin signing keys, loaded when the plugin is enabled.
-    pub keys: Option<Arc<KeyRing>>,
+    /// JWT plugin signing (key ring or shared secret), loaded when the plugin is enabled.
+    pub jwt: Option<Arc<JwtIssuer>>,
     /// The rate limiter and its counters, when rate limiting is on.
     pub rate_limiter: Option<Arc<RateLimiter>>,
 }
@@ -62,11 +62,11 @@ impl AppState {
             settings.session.cookie_cache.max_age,
         );
         let clock = Clock::default();
-        let keys = if settings.plugins.jwt.enabled {
-            let ring = KeyRing::load(&settings, &store, clock.now())
+        let jwt = if settings.plugins.jwt.enabled {
+            let issuer = JwtIssuer::load(&settings, &store, clock.now())
                 .await
                 .context("loading the JWT signing keys")?;
-            Some(Arc::new(ring))
+            Some(Arc::new(issuer))
         } else {
             None
         };
@@ -78,7 +78,7 @@ impl AppState {
             hasher,
             clock,
             cookies,
-            keys,
+            jwt,
             rate_limiter,
         })
     }

@@ -82,9 +82,14 @@ pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
         .default_service(web::to(not_found))
 }
 
-/// Outside the base path: liveness and readiness.
+/// Outside the base path: liveness, readiness, and session validation for other backends
+/// (which reads `Authorization: Bearer` as every route under the base path does).
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
     cfg.service(get("/health", health::health))
         .service(get("/ready", health::ready))
+        .service(
+            get("/api/validate-session", session::validate_session)
+                .wrap(actix_web::middleware::from_fn(bearer::middleware)),
+        )
         .service(auth_scope(settings));
 }

@@ -230,7 +230,7 @@ pub async fn get_session(
         None => Value::Null,
     };
     // The JWT plugin's after-hook (jwt-jwks.md §1.3).
-    let jwt = match (&resolved.found, &state.keys) {
+    let jwt = match (&resolved.found, &state.jwt) {
         (Some((_, user)), Some(_)) => Some(super::jwt::mint(&state, user).await?),
         _ => None,
     };
@@ -241,6 +241,27 @@ pub async fn get_session(
         expose_header(res.headers_mut(), SET_AUTH_JWT.as_str());
     }
     Ok(res)
+}
+
+/// `GET /api/validate-session`, outside the base path: for backends that forward their caller's
+/// `Cookie` or `Authorization: Bearer` header. The session is read as get-session reads it but
+/// never refreshed (the answer goes to a backend, not to the browser): 200 `{session, user}`,
+/// else 401.
+#[tracing::instrument(name = "validate_session", skip_all)]
+pub async fn validate_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let lookup = Lookup {
+        disable_refresh: true,
+        ..Lookup::default()
+    };
+    let Some((session, user)) = resolve(&state, &req, lookup).await?.found else {
+        return Err(ErrorCode::Unauthorized.into());
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(serde_json::json!({ "session": session_json(&session), "user": user_json(&user, state.store.user_fields()) })))
 }
 
 /// `POST /get-session` exists only with `deferSessionRefresh`, which we do not offer.

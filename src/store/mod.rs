@@ -25,7 +25,7 @@ use crate::auth::crypto::iso;
 use crate::config::AdditionalField;
 
 pub use accounts::Account;
-pub use jwks::JwkRow;
+pub use jwks::{JwkRow, JwksChange};
 pub use sessions::Session;
 pub use users::User;
 

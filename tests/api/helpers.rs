@@ -297,6 +297,39 @@ pub struct TestApp {
     pub _db: TestDatabase,
 }
 
+impl TestDatabase {
+    /// A scratch directory that lives as long as the database.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
+/// The service binary (`target/debug/better-auth-rs`) on this database, with the test secret,
+/// `toml` as its configuration file and `env` on top, its output captured.
+pub fn binary(db: &TestDatabase, toml: &str, env: &[(&str, &str)]) -> std::process::Command {
+    let config = db
+        .dir()
+        .join(format!("{}.toml", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&config, toml).expect("write config");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_better-auth-rs"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BETTER_AUTH_SECRET", SECRET)
+        .env("DATABASE_URL", &db.url)
+        .env("BETTER_AUTH_URL", "http://localhost:3001")
+        .env("BETTER_AUTH_CONFIG", &config)
+        .env("HOST", "127.0.0.1")
+        .env("RUST_LOG", "warn")
+        .current_dir(db.dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
 /// Settings for a test app: the base TOML plus `extra_toml`, and `env` on top.
 pub fn settings(db: &TestDatabase, extra_toml: &str, env: &[(&str, &str)]) -> Settings {
     let config = db._dir.path().join("better-auth.toml");

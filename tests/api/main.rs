@@ -5,9 +5,10 @@ mod helpers;
 
 mod errors;
 mod existing_database;
+mod jwt;
 mod openapi;
-mod outage;
 mod origin;
+mod outage;
 mod rate_limit;
 mod session;
 mod sign_in;

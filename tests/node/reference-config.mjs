@@ -64,6 +64,15 @@ export const userAdditionalFields = {
 };
 
 /**
+ * The JWT plugin's key pair settings: `JWT_ALG` (EdDSA, ES256, ES512, RS256,
+ * PS256) picks the algorithm, as `[plugins.jwt] alg` does for the Rust service.
+ */
+export function jwtPluginOptions(env = process.env) {
+  const alg = env.JWT_ALG || "EdDSA";
+  return { jwks: { keyPairConfig: alg === "EdDSA" ? { alg, crv: "Ed25519" } : { alg } } };
+}
+
+/**
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
  */
@@ -85,7 +94,7 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       enabled: env.RATE_LIMIT === "1",
       storage: rateLimitStorage ?? env.RATE_LIMIT_STORAGE ?? "memory",
     },
-    plugins: [jwt(), bearer()],
+    plugins: [jwt(jwtPluginOptions(env)), bearer()],
     telemetry: { enabled: false },
   };
 }
