@@ -54,6 +54,7 @@ pub struct Settings {
     pub email_and_password: EmailAndPassword,
     pub session: SessionSettings,
     pub user: UserSettings,
+    pub account: AccountSettings,
     pub rate_limit: RateLimitSettings,
     pub advanced: Advanced,
     pub plugins: Plugins,
@@ -184,6 +185,20 @@ pub struct UserSettings {
     pub additional_fields: IndexMap<String, AdditionalField>,
     pub delete_user: DeleteUser,
     pub change_email: ChangeEmail,
+}
+
+/// Better Auth's `account` options that apply here.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountSettings {
+    pub account_linking: AccountLinking,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountLinking {
+    /// Lets unlink-account remove a user's last account (endpoints.md §5.2).
+    pub allow_unlinking_all: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -363,6 +378,7 @@ struct FileConfig {
     email_and_password: EmailAndPassword,
     session: SessionSettings,
     user: UserSettings,
+    account: AccountSettings,
     rate_limit: RateLimitSettings,
     advanced: Advanced,
     plugins: Plugins,
@@ -568,6 +584,7 @@ impl Settings {
             email_and_password: file.email_and_password,
             session: file.session,
             user: file.user,
+            account: file.account,
             rate_limit: file.rate_limit,
             advanced: file.advanced,
             plugins: file.plugins,
