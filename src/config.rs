@@ -54,6 +54,7 @@ pub struct Settings {
     pub email_and_password: EmailAndPassword,
     pub session: SessionSettings,
     pub user: UserSettings,
+    pub account: AccountSettings,
     pub rate_limit: RateLimitSettings,
     pub advanced: Advanced,
     pub plugins: Plugins,
@@ -184,6 +185,20 @@ pub struct UserSettings {
     pub additional_fields: IndexMap<String, AdditionalField>,
     pub delete_user: DeleteUser,
     pub change_email: ChangeEmail,
+}
+
+/// Better Auth's `account` options that apply here.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountSettings {
+    pub account_linking: AccountLinking,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountLinking {
+    /// Lets unlink-account remove a user's last account (endpoints.md §5.2).
+    pub allow_unlinking_all: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -391,6 +406,7 @@ struct FileConfig {
     email_and_password: EmailAndPassword,
     session: SessionSettings,
     user: UserSettings,
+    account: AccountSettings,
     rate_limit: RateLimitSettings,
     advanced: Advanced,
     plugins: Plugins,
@@ -610,6 +626,7 @@ impl Settings {
             email_and_password: file.email_and_password,
             session: file.session,
             user: file.user,
+            account: file.account,
             rate_limit: file.rate_limit,
             advanced: file.advanced,
             plugins: file.plugins,
@@ -890,12 +907,6 @@ fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     }
     if s.update_age < 0 || s.fresh_age < 0 {
         errors.push("session.update_age / session.fresh_age: must not be negative".into());
-    }
-    if s.cookie_cache.enabled && s.cookie_cache.strategy == CacheStrategy::Jwe {
-        errors.push(
-            "session.cookie_cache.strategy: `jwe` is not available yet; use `compact` or `jwt`"
-                .into(),
-        );
     }
     if s.cookie_cache.max_age <= 0 || s.cookie_cache.max_age > 34_560_000 {
         errors.push("session.cookie_cache.max_age: must be between 1 second and 400 days".into());

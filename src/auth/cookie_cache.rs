@@ -1,5 +1,6 @@
 //! The `session_data` cookie cache (`spec/cookies.md` §5). `compact` must be byte-exact with
-//! JavaScript's `JSON.stringify`, because the reader re-serialises before checking the HMAC.
+//! JavaScript's `JSON.stringify`, because the reader re-serialises before checking the HMAC;
+//! `jwe` is Better Auth's encrypted JWT (`super::jwe`).
 
 use std::sync::LazyLock;
 
@@ -7,6 +8,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::crypto::{b64url, b64url_decode, ct_eq, hmac_sha256, iso};
+use super::jwe;
 use crate::config::CacheStrategy;
 
 /// What a decoded cache holds: the payload `{session, user, updatedAt, version}` and when the
@@ -48,16 +50,17 @@ fn compact_signature(secret: &[u8], payload: &Map<String, Value>, expires_at_ms:
     b64url(&hmac_sha256(secret, text.as_bytes()))
 }
 
-/// Encodes a payload that stays valid for `max_age` seconds from `now_ms`.
+/// Encodes a payload that stays valid for `max_age` seconds from `now_ms`; `None` only if the
+/// encryption library fails.
 pub fn encode(
     strategy: CacheStrategy,
     secret: &[u8],
     payload: Map<String, Value>,
     now_ms: i64,
     max_age: i64,
-) -> String {
+) -> Option<String> {
     let expires_at_ms = now_ms + max_age * 1000;
-    match strategy {
+    Some(match strategy {
         CacheStrategy::Compact => {
             let signature = compact_signature(secret, &payload, expires_at_ms);
             let mut cookie = Map::new();
@@ -71,14 +74,23 @@ pub fn encode(
             let iat = now_ms / 1000;
             claims.insert("iat".into(), Value::from(iat));
             claims.insert("exp".into(), Value::from(iat + max_age));
-            hs256_encode(secret, &claims)
+            if strategy == CacheStrategy::Jwt {
+                hs256_encode(secret, &claims)
+            } else {
+                let jti = uuid::Uuid::new_v4().to_string();
+                claims.insert("jti".into(), Value::String(jti));
+                jwe::encrypt(secret, jwe::SESSION_SALT, &claims)?
+            }
         }
-    }
+    })
 }
 
-/// Decodes and verifies; `None` when the value is not a cache we (or Better Auth) wrote with
-/// this secret. Lifetime and content checks are the caller's.
-pub fn decode(strategy: CacheStrategy, secret: &[u8], value: &str) -> Option<CachePayload> {
+/// Decodes and verifies; `None` when the value is not a cache we (or Better Auth) wrote.
+/// `secrets` holds the current secret first: `compact` and `jwt` use only it, `jwe` also reads
+/// caches written under older versioned secrets (crypto.md §4). Lifetime and content checks are
+/// the caller's.
+pub fn decode(strategy: CacheStrategy, secrets: &[&[u8]], value: &str) -> Option<CachePayload> {
+    let secret = *secrets.first()?;
     match strategy {
         CacheStrategy::Compact => {
             let raw = b64url_decode(value)?;
@@ -101,10 +113,15 @@ pub fn decode(strategy: CacheStrategy, secret: &[u8], value: &str) -> Option<Cac
             })
         }
         CacheStrategy::Jwt | CacheStrategy::Jwe => {
-            let mut claims = hs256_decode(secret, value)?;
+            let mut claims = if strategy == CacheStrategy::Jwt {
+                hs256_decode(secret, value)?
+            } else {
+                jwe::decrypt(secrets, jwe::SESSION_SALT, value)?
+            };
             let exp = claims.get("exp")?.as_i64()?;
-            claims.remove("iat");
-            claims.remove("exp");
+            for claim in ["iat", "exp", "jti"] {
+                claims.remove(claim);
+            }
             Some(CachePayload {
                 payload: claims,
                 expires_at_ms: exp * 1000,
@@ -157,7 +174,7 @@ mod tests {
 
     #[test]
     fn compact_reads_and_rewrites_the_spec_example_byte_for_byte() {
-        let decoded = decode(CacheStrategy::Compact, SECRET, SPEC_COOKIE).expect("valid");
+        let decoded = decode(CacheStrategy::Compact, &[SECRET], SPEC_COOKIE).expect("valid");
         assert_eq!(decoded.expires_at_ms, 1_893_456_300_000);
         let again = encode(
             CacheStrategy::Compact,
@@ -166,10 +183,10 @@ mod tests {
             1_893_456_000_000,
             300,
         );
-        assert_eq!(again, SPEC_COOKIE);
+        assert_eq!(again.as_deref(), Some(SPEC_COOKIE));
         assert!(decode(
             CacheStrategy::Compact,
-            b"another-secret-0123456789abcdef0123",
+            &[b"another-secret-0123456789abcdef0123"],
             SPEC_COOKIE
         )
         .is_none());
@@ -188,5 +205,26 @@ mod tests {
             hs256_decode(b"wrong-secret-0123456789abcdef0123456", &t),
             None
         );
+    }
+
+    #[test]
+    fn jwe_caches_round_trip_with_iat_exp_and_jti() {
+        let mut payload = Map::new();
+        payload.insert("version".into(), "1".into());
+        let token = encode(
+            CacheStrategy::Jwe,
+            SECRET,
+            payload.clone(),
+            1_700_000_000_500,
+            300,
+        )
+        .unwrap();
+        let claims = jwe::decrypt(&[SECRET], jwe::SESSION_SALT, &token).unwrap();
+        assert_eq!(claims["iat"], 1_700_000_000);
+        assert_eq!(claims["exp"], 1_700_000_300);
+        assert!(uuid::Uuid::parse_str(claims["jti"].as_str().unwrap()).is_ok());
+        let decoded = decode(CacheStrategy::Jwe, &[SECRET], &token).unwrap();
+        assert_eq!(decoded.payload, payload);
+        assert_eq!(decoded.expires_at_ms, 1_700_000_300_000);
     }
 }

@@ -6,6 +6,7 @@ pub mod cookies;
 pub mod crypto;
 pub mod email;
 pub mod fields;
+pub mod jwe;
 pub mod jwks;
 pub mod jwt;
 pub mod keyseal;

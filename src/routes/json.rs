@@ -1,10 +1,10 @@
-//! Wire shapes of User and Session (endpoints.md §0), and back from a cookie cache.
+//! Wire shapes of User, Session and Account (endpoints.md §0), and back from a cookie cache.
 
 use serde_json::{Map, Value};
 
 use crate::auth::crypto::iso;
 use crate::auth::fields::parse_date;
-use crate::store::{Session, User, UserFields};
+use crate::store::{Account, Session, User, UserFields};
 
 pub fn user_json(user: &User, fields: &UserFields) -> Value {
     let mut m = Map::new();
@@ -52,6 +52,28 @@ pub fn session_json(s: &Session) -> Value {
             .unwrap_or(Value::Null),
     );
     Value::Object(m)
+}
+
+/// An account as listed to its owner (endpoints.md §0.3): no secrets, `scope` as `scopes`.
+pub fn account_json(a: &Account) -> Value {
+    let scopes: Vec<Value> = a
+        .scope
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| Value::String(s.to_owned()))
+        .collect();
+    serde_json::json!({
+        "id": a.id,
+        "providerId": a.provider_id,
+        "accountId": a.account_id,
+        "userId": a.user_id,
+        "createdAt": iso(&a.created_at),
+        "updatedAt": iso(&a.updated_at),
+        "scopes": scopes,
+    })
 }
 
 fn str_of(m: &Map<String, Value>, k: &str) -> Option<String> {

@@ -1,5 +1,6 @@
 //! The whole URL map on one screen.
 
+pub mod account;
 pub mod bearer;
 pub mod extract;
 pub mod health;
@@ -7,6 +8,7 @@ pub mod json;
 pub mod jwt;
 pub mod openapi;
 pub mod session;
+pub mod sessions;
 pub mod sign_in;
 pub mod sign_out;
 pub mod sign_up;
@@ -69,6 +71,18 @@ pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
                 .route(web::post().to(session::post_get_session))
                 .default_service(web::to(not_found)),
         )
+        .service(get("/list-sessions", sessions::list_sessions))
+        .service(post("/revoke-session", sessions::revoke_session))
+        .service(post("/revoke-sessions", sessions::revoke_sessions))
+        .service(post(
+            "/revoke-other-sessions",
+            sessions::revoke_other_sessions,
+        ))
+        .service(post("/update-session", sessions::update_session))
+        .service(post("/update-user", account::update_user))
+        .service(post("/change-password", account::change_password))
+        .service(get("/list-accounts", account::list_accounts))
+        .service(post("/unlink-account", account::unlink_account))
         .service(get("/ok", health::ok))
         .service(get("/error", health::error_page))
         .service(get("/open-api/generate-schema", openapi::generate_schema))

@@ -13,7 +13,7 @@ use super::json::{session_from_json, session_json, user_from_json, user_json};
 use crate::auth::cookie_cache;
 use crate::auth::cookies::{RequestCookies, DONT_REMEMBER, SESSION_DATA, SESSION_TOKEN};
 use crate::auth::crypto::Signed;
-use crate::auth::session::{new_expiry, refresh_due};
+use crate::auth::session::{is_fresh, new_expiry, refresh_due};
 use crate::error::{ApiError, ErrorCode};
 use crate::startup::AppState;
 use crate::store::{Session, User};
@@ -83,7 +83,11 @@ fn cache_cookie(
         (true, _) => 300,
     };
     let secret = state.settings.secret.expose_secret().as_bytes();
-    let value = cookie_cache::encode(cache.strategy, secret, payload, now_ms, lifetime);
+    let Some(value) = cookie_cache::encode(cache.strategy, secret, payload, now_ms, lifetime)
+    else {
+        tracing::error!("could not encode the session cookie cache");
+        return None;
+    };
     Some(state.cookies.session_data(value, dont_remember))
 }
 
@@ -97,8 +101,11 @@ fn read_cache(
     let Some(raw) = jar.chunked(&state.cookies.name(SESSION_DATA)) else {
         return Ok(None);
     };
-    let secret = state.settings.secret.expose_secret().as_bytes();
-    let decoded = cookie_cache::decode(cache.strategy, secret, &raw).ok_or(())?;
+    let secrets: Vec<&[u8]> = std::iter::once(&state.settings.secret)
+        .chain(state.settings.secrets.iter().map(|s| &s.value))
+        .map(|s| s.expose_secret().as_bytes())
+        .collect();
+    let decoded = cookie_cache::decode(cache.strategy, &secrets, &raw).ok_or(())?;
     let now = state.clock.now();
     let p = &decoded.payload;
     let version = p.get("version").and_then(Value::as_str).unwrap_or("1");
@@ -119,6 +126,15 @@ fn read_cache(
     }
 }
 
+/// Whether the request carries a valid signed `dont_remember` cookie (cookies.md §4).
+fn dont_remember(state: &AppState, jar: &RequestCookies) -> bool {
+    let secret = state.settings.secret.expose_secret().as_bytes();
+    matches!(
+        jar.signed(secret, &state.cookies.name(DONT_REMEMBER)),
+        Signed::Valid(_)
+    )
+}
+
 /// Resolves the caller's session (sessions.md §4), deciding refreshes and cookie changes.
 pub async fn resolve(
     state: &AppState,
@@ -134,10 +150,7 @@ pub async fn resolve(
         });
     };
     let mut cookies = Vec::new();
-    let dont_remember = matches!(
-        jar.signed(secret, &state.cookies.name(DONT_REMEMBER)),
-        Signed::Valid(_)
-    );
+    let dont_remember = dont_remember(state, &jar);
 
     if state.settings.session.cookie_cache.enabled {
         match read_cache(state, &jar, token) {
@@ -198,6 +211,85 @@ fn last_per_name(cookies: Vec<Cookie<'static>>) -> Vec<Cookie<'static>> {
         out.push(c);
     }
     out
+}
+
+/// What a protected route asks of the caller's session (endpoints.md §0.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Any valid session; the cookie cache may answer.
+    Session,
+    /// Re-read from the database, never the cookie cache, so a revoked session cannot act.
+    Sensitive,
+    /// A session created less than `session.fresh_age` seconds ago.
+    Fresh,
+}
+
+/// The caller's session on a protected route, with the cookies that resolving it queued (a
+/// refresh may re-issue them): every response, errors included, carries them.
+pub struct Current {
+    pub session: Session,
+    pub user: User,
+    /// The request's `dont_remember` flag: re-issued cookies keep the browser-session lifetime.
+    pub dont_remember: bool,
+    pub jar: RequestCookies,
+    cookies: Vec<Cookie<'static>>,
+}
+
+impl Current {
+    /// Resolves the session the way Better Auth's session middlewares do: the full get-session
+    /// procedure (query flags included), 401 `UNAUTHORIZED` without one, 403
+    /// `SESSION_NOT_FRESH` when a fresh one is needed and it is older than `fresh_age`.
+    pub async fn require(
+        state: &AppState,
+        req: &HttpRequest,
+        need: Need,
+    ) -> Result<Self, ApiError> {
+        let lookup = Lookup {
+            disable_cache: need == Need::Sensitive || flag(req, "disableCookieCache"),
+            disable_refresh: flag(req, "disableRefresh"),
+        };
+        let resolved = match resolve(state, req, lookup).await {
+            Ok(r) => r,
+            // Better Auth's middleware turns a failed lookup into "no session".
+            Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => return Err(e),
+            Err(_) => return Err(ErrorCode::Unauthorized.into()),
+        };
+        let Some((session, user)) = resolved.found else {
+            return Err(ApiError::from(ErrorCode::Unauthorized).with_cookies(resolved.cookies));
+        };
+        let jar = request_cookies(req);
+        let current = Self {
+            session,
+            user,
+            dont_remember: dont_remember(state, &jar),
+            jar,
+            cookies: resolved.cookies,
+        };
+        let s = &state.settings.session;
+        if need == Need::Fresh
+            && !is_fresh(current.session.created_at, state.clock.now(), s.fresh_age)
+        {
+            return Err(current.fail(ErrorCode::SessionNotFresh));
+        }
+        Ok(current)
+    }
+
+    /// An error response that still carries the queued cookies (errors.md §1).
+    pub fn fail(&self, e: impl Into<ApiError>) -> ApiError {
+        e.into().with_cookies(self.cookies.clone())
+    }
+
+    /// A 200 JSON response with the queued cookies, then `more` (a later cookie of the same
+    /// name wins).
+    pub fn respond(self, more: Vec<Cookie<'static>>, body: &Value) -> HttpResponse {
+        let mut res = HttpResponse::Ok();
+        let mut cookies = self.cookies;
+        cookies.extend(more);
+        for c in last_per_name(cookies) {
+            res.cookie(c);
+        }
+        res.json(body)
+    }
 }
 
 /// `disableCookieCache=<anything non-empty>` is true, as JavaScript coerces it (§2.1).

@@ -15,14 +15,15 @@ use crate::startup::AppState;
 use crate::store::Session;
 
 /// Creates and stores a session for the user (sessions.md §2).
-pub async fn create_session(
+/// A new session for the user, not yet stored (sessions.md §2).
+pub fn new_session(
     state: &AppState,
     user_id: &str,
     client: &ClientInfo,
     dont_remember: bool,
-) -> Result<Session, ApiError> {
+) -> Session {
     let now = state.clock.now();
-    let session = Session {
+    Session {
         id: generate_id(),
         token: random_alphanumeric(32),
         user_id: user_id.to_owned(),
@@ -31,7 +32,16 @@ pub async fn create_session(
         updated_at: now,
         ip_address: Some(client.ip.clone().unwrap_or_default()),
         user_agent: Some(client.user_agent.clone()),
-    };
+    }
+}
+
+pub async fn create_session(
+    state: &AppState,
+    user_id: &str,
+    client: &ClientInfo,
+    dont_remember: bool,
+) -> Result<Session, ApiError> {
+    let session = new_session(state, user_id, client, dont_remember);
     state
         .store
         .insert_session(state.store.connection(), &session)
@@ -114,7 +124,12 @@ fn rehash_in_background(state: &AppState, account_id: String, password: SecretSt
                 let hash = state.hasher.hash(password).await?;
                 state
                     .store
-                    .set_account_password(&account_id, &hash, state.clock.now())
+                    .set_account_password(
+                        state.store.connection(),
+                        &account_id,
+                        &hash,
+                        state.clock.now(),
+                    )
                     .await?;
                 Ok::<_, ApiError>(())
             }

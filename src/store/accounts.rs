@@ -1,4 +1,5 @@
-//! The `account` table: for now the credential account that holds the password hash.
+//! The `account` table: the credential account that holds the password hash, and the
+//! user's linked accounts.
 
 use chrono::{DateTime, Utc};
 use entity::account::{Column, Entity};
@@ -124,8 +125,9 @@ impl Store {
         Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
     }
 
-    pub async fn set_account_password(
+    pub async fn set_account_password<C: ConnectionTrait>(
         &self,
+        c: &C,
         account_id: &str,
         hash: &str,
         now: DateTime<Utc>,
@@ -136,6 +138,39 @@ impl Store {
             .value(Column::UpdatedAt, self.ts(now))
             .and_where(Expr::col(Column::Id).eq(account_id))
             .to_owned();
+        exec(c, self.stmt(&q)).await
+    }
+
+    /// Deletes one of the user's accounts by row id; 0 when the user has no such account.
+    pub async fn delete_account(&self, user_id: &str, id: &str) -> StoreResult<u64> {
+        let q = Query::delete()
+            .from_table(Entity)
+            .and_where(Expr::col(Column::UserId).eq(user_id))
+            .and_where(Expr::col(Column::Id).eq(id))
+            .to_owned();
         exec(&self.db, self.stmt(&q)).await
+    }
+
+    /// Stores a new password hash; with `new_session`, first deletes every session of the user
+    /// and then inserts that one. One transaction, as Better Auth's change-password
+    /// (endpoints.md §1.7).
+    pub async fn change_password(
+        &self,
+        account_id: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+        new_session: Option<&super::Session>,
+    ) -> StoreResult<()> {
+        let txn = self.begin().await?;
+        if let Some(session) = new_session {
+            self.delete_user_sessions(&txn, &session.user_id).await?;
+        }
+        self.set_account_password(&txn, account_id, hash, now)
+            .await?;
+        if let Some(session) = new_session {
+            self.insert_session(&txn, session).await?;
+        }
+        txn.commit().await?;
+        Ok(())
     }
 }

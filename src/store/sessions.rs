@@ -125,6 +125,36 @@ impl Store {
         exec(&self.db, self.stmt(&q)).await
     }
 
+    /// Every session of the user, including the caller's (revoke-sessions, change-password).
+    pub async fn delete_user_sessions<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        user_id: &str,
+    ) -> StoreResult<u64> {
+        let q = Query::delete()
+            .from_table(Entity)
+            .and_where(Expr::col(Column::UserId).eq(user_id))
+            .to_owned();
+        exec(c, self.stmt(&q)).await
+    }
+
+    /// The user's sessions with these tokens; a token of another user is left alone.
+    pub async fn delete_user_sessions_by_token(
+        &self,
+        user_id: &str,
+        tokens: &[String],
+    ) -> StoreResult<u64> {
+        if tokens.is_empty() {
+            return Ok(0);
+        }
+        let q = Query::delete()
+            .from_table(Entity)
+            .and_where(Expr::col(Column::UserId).eq(user_id))
+            .and_where(Expr::col(Column::Token).is_in(tokens.iter().cloned()))
+            .to_owned();
+        exec(&self.db, self.stmt(&q)).await
+    }
+
     pub async fn delete_session(&self, token: &str) -> StoreResult<u64> {
         let q = Query::delete()
             .from_table(Entity)

@@ -125,6 +125,15 @@ impl Store {
 fn write_field(backend: DatabaseBackend, ty: FieldType, v: &serde_json::Value) -> Value {
     use serde_json::Value as J;
     match (ty, v) {
+        // A NULL typed like its column: PostgreSQL refuses a text NULL for a boolean column.
+        (FieldType::Number, J::Null) => Value::BigInt(None),
+        (FieldType::Boolean, J::Null) => Value::Bool(None),
+        (FieldType::Date, J::Null) if backend != DatabaseBackend::Sqlite => {
+            Value::ChronoDateTimeUtc(None)
+        }
+        (_, J::Null) if backend == DatabaseBackend::Postgres && ty != FieldType::String => {
+            Value::Json(None)
+        }
         (_, J::Null) => Value::String(None),
         (FieldType::String, J::String(s)) => s.clone().into(),
         (FieldType::Number, J::Number(n)) => match n.as_i64() {
@@ -188,7 +197,53 @@ fn read_field(
     })
 }
 
+/// What update-user may change (endpoints.md §3.1); `None` leaves a column as it is.
+#[derive(Debug, Default)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    /// `Some(None)` clears the image.
+    pub image: Option<Option<String>>,
+    /// Custom fields, already checked against their declarations.
+    pub extra: Map<String, serde_json::Value>,
+}
+
+impl UserUpdate {
+    /// Nothing to change: update-user answers "No fields to update".
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.image.is_none() && self.extra.is_empty()
+    }
+}
+
 impl Store {
+    /// Applies `update` and `updatedAt = now`; the user as stored afterwards, `None` if gone.
+    pub async fn update_user(
+        &self,
+        id: &str,
+        update: &UserUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let mut q = Query::update();
+        q.table(table())
+            .value(Alias::new("updatedAt"), self.ts(now))
+            .and_where(Expr::col(Alias::new("id")).eq(id));
+        if let Some(name) = &update.name {
+            q.value(Alias::new("name"), name.clone());
+        }
+        if let Some(image) = &update.image {
+            q.value(Alias::new("image"), image.clone());
+        }
+        for (name, value) in &update.extra {
+            if let Some(def) = self.user_fields.get(name) {
+                q.value(
+                    Alias::new(name),
+                    write_field(self.backend, def.field_type, value),
+                );
+            }
+        }
+        exec(&self.db, self.stmt(&q)).await?;
+        self.find_user_by_id(id).await
+    }
+
     /// User and credential account in one transaction (endpoints.md §1.1).
     pub async fn create_user_with_account(
         &self,

@@ -404,8 +404,12 @@ impl TestApp {
 
     /// A browser-like POST: JSON body and a trusted Origin.
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        let res = self
-            .client
+        self.post_as(&self.client, path, body).await
+    }
+
+    /// The same POST from another browser (see `browser`).
+    pub async fn post_as(&self, client: &reqwest::Client, path: &str, body: &Value) -> Response {
+        let res = client
             .post(self.url(path))
             .header("origin", ORIGIN)
             .json(body)
@@ -416,12 +420,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        let res = self
-            .client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request");
+        self.get_as(&self.client, path).await
+    }
+
+    pub async fn get_as(&self, client: &reqwest::Client, path: &str) -> Response {
+        let res = client.get(self.url(path)).send().await.expect("request");
         remember_exchange(None, res).await
     }
 
@@ -445,6 +448,15 @@ impl TestApp {
         let res = self.get("/get-session").await;
         assert_eq!(res.status(), 200);
         res.json().await.expect("json")
+    }
+
+    /// Another browser: a cookie-keeping client of its own, to hold a second session.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("client")
     }
 
     /// A fresh client with no cookies, for the "another browser" view.

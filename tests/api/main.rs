@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod account;
 mod errors;
 mod existing_database;
 mod jwt;
@@ -11,5 +12,6 @@ mod origin;
 mod outage;
 mod rate_limit;
 mod session;
+mod sessions;
 mod sign_in;
 mod sign_up;

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -128,7 +128,7 @@ export function serverCommand(target) {
 /** Child environment: ours only, minus anything that would switch Better Auth into test mode. */
 export function childEnv(extra) {
   const env = { ...process.env, ...extra };
-  for (const key of ["NODE_ENV", "TEST", "NODE_TEST_CONTEXT", "NODE_OPTIONS", "RATE_LIMIT"]) delete env[key];
+  for (const key of ["NODE_ENV", "TEST", "NODE_TEST_CONTEXT", "NODE_OPTIONS", "RATE_LIMIT", "COOKIE_CACHE"]) delete env[key];
   return env;
 }
 
@@ -174,6 +174,10 @@ export async function stopAllServers() {
  *
  * `env` is merged last into the child's environment; a key set to undefined
  * is removed from it.
+ *
+ * `cookieCache` ("compact" | "jwt" | "jwe") turns the session cookie cache on:
+ * `COOKIE_CACHE` for the reference (reference-config.mjs), the same settings
+ * as a `[session.cookie_cache]` section appended to a copy of `config` for Rust.
  */
 export async function startServer({
   target,
@@ -183,6 +187,7 @@ export async function startServer({
   logName,
   env = {},
   config = join(here, "e2e.toml"),
+  cookieCache,
 } = {}) {
   rememberSecret(secret);
   for (const [key, value] of Object.entries(env)) if (/SECRET/.test(key)) rememberSecret(value);
@@ -194,6 +199,15 @@ export async function startServer({
   const prefix = logName ? `${logName}.` : "";
   const stdoutLog = join(workDir, `${prefix}stdout.log`);
   const stderrLog = join(workDir, `${prefix}stderr.log`);
+  if (cookieCache) {
+    env = { COOKIE_CACHE: cookieCache, ...env };
+    const withCache = join(workDir, `${prefix}cookie-cache.toml`);
+    writeFileSync(
+      withCache,
+      `${readFileSync(config, "utf8")}\n[session.cookie_cache]\nenabled = true\nstrategy = "${cookieCache}"\n`,
+    );
+    config = withCache;
+  }
   const childEnvironment = childEnv({
     PORT: String(port),
     HOST: "127.0.0.1",

@@ -90,6 +90,9 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     trustedOrigins,
     emailAndPassword: { enabled: true },
     user: { additionalFields: userAdditionalFields },
+    // COOKIE_CACHE=compact|jwt|jwe turns the session cookie cache on with that strategy; the
+    // Rust side gets the same from `[session.cookie_cache]` (see cookieCacheToml in harness.mjs).
+    ...(env.COOKIE_CACHE ? { session: { cookieCache: { enabled: true, strategy: env.COOKIE_CACHE } } } : {}),
     rateLimit: {
       enabled: env.RATE_LIMIT === "1",
       storage: rateLimitStorage ?? env.RATE_LIMIT_STORAGE ?? "memory",
