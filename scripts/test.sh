@@ -15,6 +15,7 @@ need_apt=()
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then
@@ -29,6 +30,14 @@ cargo build --locked --workspace --bins --tests || exit 1
 
 step "installing the Node test dependencies (better-auth, official client)"
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || exit 1
+
+step "Python venv for the SMTP test: a real SMTP server (aiosmtpd) in target/venv-mail"
+if ! target/venv-mail/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
+  rm -rf target/venv-mail
+  python3 -m venv target/venv-mail \
+    && target/venv-mail/bin/pip install -q --disable-pip-version-check \
+      aiosmtpd==1.4.6 atpublic==9.0.0 attrs==26.1.0 || exit 1
+fi
 
 # --- tests ------------------------------------------------------------------------------
 step "Rust unit tests and black-box API tests"
@@ -52,7 +61,7 @@ for f in "$log_dir"/node-*.log; do
 done
 echo
 if [ -s "$log_dir/skipped.txt" ]; then
-  echo "tests skipped because a database server was unreachable (count, reason):"
+  echo "tests skipped because a server or tool was unavailable (count, reason):"
   sed -E 's/ \(.*//' "$log_dir/skipped.txt" | sort | uniq -c
 fi
 rm -rf "$log_dir"

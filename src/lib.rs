@@ -5,6 +5,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod keys;
+pub mod mail;
 pub mod routes;
 pub mod startup;
 pub mod store;

@@ -15,6 +15,7 @@ use crate::auth::password::PasswordHasher;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::keys::KeyRing;
+use crate::mail::Mailer;
 use crate::routes;
 use crate::store::Store;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub cookies: CookieJar,
     /// JWT plugin signing keys, loaded when the plugin is enabled.
     pub keys: Option<Arc<KeyRing>>,
+    /// Delivers the verification, reset and deletion mails.
+    pub mailer: Mailer,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             settings.session.expires_in,
             settings.session.cookie_cache.max_age,
         );
+        let mailer = Mailer::new(&settings.email).context("preparing mail delivery")?;
         let clock = Clock::default();
         let keys = if settings.plugins.jwt.enabled {
             let ring = KeyRing::load(&settings, &store, clock.now())
@@ -72,6 +76,7 @@ impl AppState {
             clock,
             cookies,
             keys,
+            mailer,
         })
     }
 }

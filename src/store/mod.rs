@@ -7,6 +7,7 @@ pub mod jwks;
 pub mod schema;
 pub mod sessions;
 pub mod users;
+pub mod verifications;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -93,6 +93,26 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Says that `what` was skipped and why (also into `$TEST_SKIP_LOG`), or fails the test when
+/// `CI=true`: CI must run everything.
+pub fn skip_or_fail(what: &str, why: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what}: {why}, and CI=true: failing");
+    }
+    let line = format!("SKIPPED {what}: {why}");
+    eprintln!("{line}");
+    if let Ok(path) = std::env::var("TEST_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
 /// Creates a fresh database, or `None` (with a line saying what was skipped) when the server is
 /// unreachable. With `CI=true` an unreachable server fails the test instead.
 pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
@@ -119,21 +139,7 @@ pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
                 Err(_) => "timed out".into(),
                 Ok(Ok(_)) => unreachable!(),
             };
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{backend:?} is unreachable at {admin_url} ({why}) and CI=true: failing");
-            }
-            let line = format!("SKIPPED {backend:?}: server unreachable at {admin_url} ({why})");
-            eprintln!("{line}");
-            if let Ok(path) = std::env::var("TEST_SKIP_LOG") {
-                use std::io::Write;
-                if let Ok(mut f) = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                {
-                    let _ = writeln!(f, "{line}");
-                }
-            }
+            skip_or_fail(&format!("{backend:?}"), &format!("server unreachable at {admin_url} ({why})"));
             return None;
         }
     };
@@ -321,14 +327,18 @@ pub fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
 }
 
 /// Runs each scenario against SQLite, PostgreSQL and MySQL/MariaDB, each in its own database.
+/// `on_every_backend! { mail(CONFIG); async fn ... }` starts the apps with `spawn_mail_app`.
 #[macro_export]
 macro_rules! on_every_backend {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
+    (mail($config:expr); $($rest:tt)*) => {
+        $crate::on_every_backend!(@spawn |b| $crate::helpers::spawn_mail_app(b, $config); $($rest)*);
+    };
+    (@spawn $spawn:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
         mod sqlite {
             #[allow(unused_imports)]
             use super::*;
             $( #[tokio::test] async fn $name() {
-                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await else { return };
+                let Some($app) = ($spawn)($crate::helpers::Backend::Sqlite).await else { return };
                 $body
             } )*
         }
@@ -336,7 +346,7 @@ macro_rules! on_every_backend {
             #[allow(unused_imports)]
             use super::*;
             $( #[tokio::test] async fn $name() {
-                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await else { return };
+                let Some($app) = ($spawn)($crate::helpers::Backend::Postgres).await else { return };
                 $body
             } )*
         }
@@ -344,9 +354,59 @@ macro_rules! on_every_backend {
             #[allow(unused_imports)]
             use super::*;
             $( #[tokio::test] async fn $name() {
-                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::MySql).await else { return };
+                let Some($app) = ($spawn)($crate::helpers::Backend::MySql).await else { return };
                 $body
             } )*
         }
     };
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $crate::on_every_backend!(@spawn $crate::helpers::spawn_app; $(async fn $name($app) $body)*);
+    };
+}
+
+/// An app whose mails go to `outbox.jsonl` in its temp dir (the `file` transport), with
+/// `extra_toml` appended to the base configuration.
+pub async fn spawn_mail_app(backend: Backend, extra_toml: &str) -> Option<TestApp> {
+    LazyLock::force(&TELEMETRY);
+    let db = create_database(backend).await?;
+    let outbox = db._dir.path().join("outbox.jsonl");
+    let toml = format!(
+        "[email]\ntransport = \"file\"\nfile = \"{}\"\n\n{extra_toml}",
+        outbox.display()
+    );
+    Some(start(db, &toml, &[]).await)
+}
+
+impl TestApp {
+    /// Every mail written to the `file` outbox so far, oldest first.
+    pub fn mails(&self) -> Vec<Value> {
+        let path = self._db._dir.path().join("outbox.jsonl");
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("outbox lines are JSON"))
+            .collect()
+    }
+
+    /// The newest mail of `kind` to `email`; fails the test when there is none.
+    pub fn last_mail(&self, kind: &str, email: &str) -> Value {
+        self.mails()
+            .into_iter()
+            .rev()
+            .find(|m| m["type"] == kind && m["email"] == email)
+            .unwrap_or_else(|| panic!("no {kind} mail to {email} in {:?}", self.mails()))
+    }
+
+    /// Moves the service's clock forward.
+    pub fn advance(&self, seconds: i64) {
+        self.state.clock.advance(chrono::Duration::seconds(seconds));
+    }
+
+    /// The path and query of one of our absolute links, for the test client.
+    pub fn path_of(&self, link: &str) -> String {
+        let prefix = format!("{}/api/auth", self.state.settings.base_origin);
+        link.strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{link} is not under {prefix}"))
+            .to_owned()
+    }
 }

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -129,6 +129,7 @@ export async function startServer({
     DATABASE_URL: databaseUrl ?? `sqlite://${join(workDir, "auth.db")}?mode=rwc`,
     BETTER_AUTH_TRUSTED_ORIGINS: TRUSTED_ORIGIN,
     BETTER_AUTH_CONFIG: config,
+    BETTER_AUTH_EMAIL_FILE: join(workDir, "outbox.jsonl"),
   });
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete childEnvironment[key];
@@ -146,6 +147,7 @@ export async function startServer({
     dir: workDir,
     stdoutLog,
     stderrLog,
+    outbox: childEnvironment.BETTER_AUTH_EMAIL_FILE,
     child,
     stop() {
       stopping ??= (async () => {
@@ -172,6 +174,15 @@ export async function startServer({
     throw err;
   }
   return server;
+}
+
+/** Every mail the server has written to its outbox (BETTER_AUTH_EMAIL_FILE), oldest first. */
+export function readOutbox(server) {
+  if (!existsSync(server.outbox)) return [];
+  return readFileSync(server.outbox, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 // ---------------------------------------------------------------------------

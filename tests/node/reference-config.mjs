@@ -5,6 +5,7 @@
 // tests/node/e2e.toml for the Rust service, so both sides expose the same
 // schema and endpoints.
 
+import { appendFileSync } from "node:fs";
 import { bearer, jwt } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
@@ -64,6 +65,24 @@ export const userAdditionalFields = {
 };
 
 /**
+ * The hooks that would send mail append one JSON line per mail to the file
+ * named by BETTER_AUTH_EMAIL_FILE, exactly as the Rust service's `file`
+ * transport does (CONFIG.md): type, email, userId, url, token, at.
+ */
+function mailHooks(env) {
+  const outbox = (type) => async ({ user, url, token }) => {
+    const line = JSON.stringify({ type, email: user.email, userId: user.id, url, token, at: new Date().toISOString() });
+    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+  };
+  return {
+    sendResetPassword: outbox("reset-password"),
+    sendVerificationEmail: outbox("verify-email"),
+    sendChangeEmailConfirmation: outbox("change-email-verification"),
+    sendDeleteAccountVerification: outbox("delete-account"),
+  };
+}
+
+/**
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
  */
@@ -73,14 +92,20 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
+  const mail = mailHooks(env);
   return {
     baseURL,
     basePath: "/api/auth",
     secret: env.BETTER_AUTH_SECRET || TEST_SECRET,
     database,
     trustedOrigins,
-    emailAndPassword: { enabled: true },
-    user: { additionalFields: userAdditionalFields },
+    emailAndPassword: { enabled: true, sendResetPassword: mail.sendResetPassword },
+    emailVerification: { sendVerificationEmail: mail.sendVerificationEmail },
+    user: {
+      additionalFields: userAdditionalFields,
+      changeEmail: { enabled: true, sendChangeEmailConfirmation: mail.sendChangeEmailConfirmation },
+      deleteUser: { enabled: true, sendDeleteAccountVerification: mail.sendDeleteAccountVerification },
+    },
     rateLimit: {
       enabled: env.RATE_LIMIT === "1",
       storage: rateLimitStorage ?? env.RATE_LIMIT_STORAGE ?? "memory",
