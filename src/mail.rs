@@ -63,7 +63,8 @@ impl MailKind {
             }
             MailKind::DeleteAccount => "To delete your account, open this link:",
         };
-        format!("{what}\n\n{url}\n\nIf you did not ask for this, ignore this mail.\n")
+        // CRLF: lettre encodes a bare LF in quoted-printable as `=0A`.
+        format!("{what}\r\n\r\n{url}\r\n\r\nIf you did not ask for this, ignore this mail.\r\n")
     }
 }
 

@@ -114,11 +114,13 @@ async fn the_smtp_transport_delivers_a_reset_mail_to_a_real_smtp_server() {
         );
         return;
     };
-    let maildir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A maildir that does not exist yet: the Mailbox handler creates it with new/, cur/, tmp/.
+    let maildir = dir.path().join("maildir");
     let port = free_port();
     let _server = tokio::process::Command::new(python)
         .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(maildir.path())
+        .arg(&maildir)
         .kill_on_drop(true)
         .spawn()
         .expect("start aiosmtpd");
@@ -137,11 +139,13 @@ async fn the_smtp_transport_delivers_a_reset_mail_to_a_real_smtp_server() {
     let res = app.post("/request-password-reset", &json!({"email": email, "redirectTo": "/reset"})).await;
     assert_eq!(res.status(), 200);
 
-    let inbox = maildir.path().join("new");
+    let inbox = maildir.join("new");
     let message = loop {
         let found = std::fs::read_dir(&inbox).ok().and_then(|mut d| d.next()).and_then(Result::ok);
         if let Some(entry) = found {
-            break std::fs::read_to_string(entry.path()).unwrap();
+            // Long lines come quoted-printable: undo soft breaks and `=3D`.
+            let raw = std::fs::read_to_string(entry.path()).unwrap();
+            break raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
         }
         assert!(tokio::time::Instant::now() < deadline + ARRIVAL, "no mail arrived");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -150,7 +154,7 @@ async fn the_smtp_transport_delivers_a_reset_mail_to_a_real_smtp_server() {
     assert!(message.contains("From: Auth <auth@example.com>"), "{message}");
     assert!(message.contains("Subject: Reset your password"), "{message}");
     let prefix = "http://localhost:3001/api/auth/reset-password/";
-    let at = message.find(prefix).expect("the link is in the mail");
+    let at = message.find(prefix).unwrap_or_else(|| panic!("no link in {message}"));
     let token = &message[at + prefix.len()..at + prefix.len() + 24];
     assert!(message.contains(&format!("{prefix}{token}?callbackURL=%2Freset")), "{message}");
     let row = app.state.store.find_verification(&format!("reset-password:{token}"), app.state.clock.now()).await.unwrap();
