@@ -913,10 +913,17 @@ fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     let mail = &file.email;
     match mail.transport.as_str() {
         "log" | "file" => {}
-        "smtp" if mail.smtp_url.starts_with("smtp://") || mail.smtp_url.starts_with("smtps://") => {}
-        "smtp" => errors.push("email.smtp_url: transport smtp needs an smtp:// or smtps:// URL".into()),
-        "webhook" if mail.webhook_url.starts_with("http://") || mail.webhook_url.starts_with("https://") => {}
-        "webhook" => errors.push("email.webhook_url: transport webhook needs an http(s) URL".into()),
+        "smtp" if mail.smtp_url.starts_with("smtp://") || mail.smtp_url.starts_with("smtps://") => {
+        }
+        "smtp" => {
+            errors.push("email.smtp_url: transport smtp needs an smtp:// or smtps:// URL".into())
+        }
+        "webhook"
+            if mail.webhook_url.starts_with("http://")
+                || mail.webhook_url.starts_with("https://") => {}
+        "webhook" => {
+            errors.push("email.webhook_url: transport webhook needs an http(s) URL".into())
+        }
         _ => errors.push("email.transport: expected log, file, smtp or webhook".into()),
     }
     if mail.from.parse::<lettre::message::Mailbox>().is_err() {
@@ -1002,6 +1009,51 @@ mod tests {
             s.secrets.iter().map(|s| s.version).collect::<Vec<_>>(),
             vec![2, 1]
         );
+    }
+
+    #[test]
+    fn mail_transports_need_their_address_and_the_outbox_can_come_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("c.toml");
+        let load = |toml: &str, extra: Vec<(&'static str, &'static str)>| {
+            std::fs::write(&config, toml).unwrap();
+            let mut vars = base();
+            vars.push(("BETTER_AUTH_CONFIG", config.to_str().unwrap()));
+            vars.extend(extra);
+            Settings::load(&Sources::from_map(vars))
+        };
+        let err = load("[email]\ntransport = \"smtp\"", vec![])
+            .err()
+            .unwrap()
+            .0;
+        assert!(
+            err.iter().any(|e| e.starts_with("email.smtp_url")),
+            "{err:?}"
+        );
+        let err = load(
+            "[email]\ntransport = \"webhook\"\nwebhook_url = \"ftp://x\"",
+            vec![],
+        )
+        .err()
+        .unwrap()
+        .0;
+        assert!(
+            err.iter().any(|e| e.starts_with("email.webhook_url")),
+            "{err:?}"
+        );
+        let err = load("[email]\nfrom = \"not a mailbox\"", vec![])
+            .err()
+            .unwrap()
+            .0;
+        assert!(err.iter().any(|e| e.starts_with("email.from")), "{err:?}");
+        let s = load(
+            "[email]\ntransport = \"file\"",
+            vec![("BETTER_AUTH_EMAIL_FILE", "/tmp/outbox.jsonl")],
+        )
+        .map_err(|e| e.to_string())
+        .unwrap();
+        assert_eq!(s.email.file, "/tmp/outbox.jsonl");
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     }
 
     #[test]

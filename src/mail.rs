@@ -111,7 +111,7 @@ enum Transport {
         lock: std::sync::Mutex<()>,
     },
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         from: Mailbox,
     },
     Webhook {
@@ -143,10 +143,12 @@ impl Mailer {
                 lock: std::sync::Mutex::new(()),
             },
             "smtp" => Transport::Smtp {
-                transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.smtp_url)
-                    .context("email.smtp_url")?
-                    .timeout(Some(DELIVERY_TIMEOUT))
-                    .build(),
+                transport: Box::new(
+                    AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.smtp_url)
+                        .context("email.smtp_url")?
+                        .timeout(Some(DELIVERY_TIMEOUT))
+                        .build(),
+                ),
                 from: settings.from.parse().context("email.from")?,
             },
             "webhook" => Transport::Webhook {
@@ -229,7 +231,9 @@ impl Mailer {
                 let mut line = mail.to_json().to_string();
                 line.push('\n');
                 let path = path.clone();
-                let _guard = lock.lock().map_err(|_| anyhow::anyhow!("outbox lock poisoned"))?;
+                let _guard = lock
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("outbox lock poisoned"))?;
                 // One `write` of the whole line on an `O_APPEND` file: lines never interleave.
                 let mut f = std::fs::OpenOptions::new()
                     .create(true)
@@ -248,10 +252,7 @@ impl Mailer {
                     .header(ContentType::TEXT_PLAIN)
                     .body(mail.kind.text(&mail.url))
                     .context("building the message")?;
-                transport
-                    .send(message)
-                    .await
-                    .context("sending over SMTP")?;
+                transport.send(message).await.context("sending over SMTP")?;
                 Ok(())
             }
             Transport::Webhook { client, url } => {

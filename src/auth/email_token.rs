@@ -111,10 +111,7 @@ mod tests {
         let got = verify(SECRET, &t, 1_700_003_599).unwrap();
         assert_eq!(got.email, "ada@example.com");
         assert_eq!(got.user_id.as_deref(), Some("u1"));
-        assert_eq!(
-            verify(SECRET, &t, 1_700_003_600),
-            Err(TokenError::Expired)
-        );
+        assert_eq!(verify(SECRET, &t, 1_700_003_600), Err(TokenError::Expired));
         assert_eq!(
             verify(b"another-secret-0123456789abcdef0123", &t, 1_700_000_000),
             Err(TokenError::Invalid)

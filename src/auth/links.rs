@@ -68,7 +68,12 @@ pub fn append_query(input: &str, key: &str, value: &str) -> Option<String> {
 
 /// `new URL(callbackURL, baseURL)` with `searchParams.set(key, value)` (password.mjs
 /// `redirectCallback`): an absolute URL.
-pub fn resolve_with_param(base_url: &str, callback: &str, key: &str, value: &str) -> Option<String> {
+pub fn resolve_with_param(
+    base_url: &str,
+    callback: &str,
+    key: &str,
+    value: &str,
+) -> Option<String> {
     let mut url = Url::parse(base_url).ok()?.join(callback).ok()?;
     // URLSearchParams.set: the first `key` takes the value in place, later ones go.
     let mut pairs: Vec<(String, String)> = Vec::new();

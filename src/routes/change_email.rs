@@ -65,7 +65,12 @@ pub async fn change_email(
     if without_verification {
         let updated = match state
             .store
-            .update_user_email(&user.id, Some(&new_email), user.email_verified, state.clock.now())
+            .update_user_email(
+                &user.id,
+                Some(&new_email),
+                user.email_verified,
+                state.clock.now(),
+            )
             .await
         {
             Ok(Some(u)) => u,
@@ -74,7 +79,12 @@ pub async fn change_email(
             Err(StoreError::Conflict) => return ok(cookies),
             Err(e) => return Err(ApiError::from(e).with_cookies(cookies)),
         };
-        cookies.extend(session_cookies(&state, &auth.session, &updated, auth.dont_remember));
+        cookies.extend(session_cookies(
+            &state,
+            &auth.session,
+            &updated,
+            auth.dont_remember,
+        ));
         state
             .mailer
             .send(verify_email_mail(&state, &updated, callback))

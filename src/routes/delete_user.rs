@@ -44,7 +44,7 @@ async fn delete_with_token(
         .store
         .consume_verification(&format!("{IDENTIFIER_PREFIX}{token}"), state.clock.now())
         .await?;
-    if !consumed.is_some_and(|v| v.value == user.id) {
+    if consumed.is_none_or(|v| v.value != user.id) {
         return Err(ApiError::with_status(
             ErrorCode::InvalidToken,
             StatusCode::NOT_FOUND,
@@ -135,7 +135,13 @@ async fn mail_or_delete(
         state.mailer.send(mail).await;
         return Ok(deleted(Vec::new(), "Verification email sent"));
     }
-    if !password_checked && !is_fresh(auth.session.created_at, now, state.settings.session.fresh_age) {
+    if !password_checked
+        && !is_fresh(
+            auth.session.created_at,
+            now,
+            state.settings.session.fresh_age,
+        )
+    {
         return Err(ErrorCode::SessionExpired.into());
     }
     Ok(deleted(delete(state, req, user).await?, "User deleted"))

@@ -126,7 +126,8 @@ impl<'a> Validator<'a> {
 
     fn issue(&mut self, key: &str, message: impl std::fmt::Display) {
         if self.obj.is_some() {
-            self.issues.push(format!("[{}.{key}] {message}", self.scope));
+            self.issues
+                .push(format!("[{}.{key}] {message}", self.scope));
         }
     }
 
@@ -240,7 +241,9 @@ pub fn check_query_callback(state: &AppState, callback: Option<&str>) -> Result<
         return Ok(());
     }
     match callback {
-        Some(url) if !url.is_empty() && !is_trusted_callback(url, &state.settings.trusted_origins) => {
+        Some(url)
+            if !url.is_empty() && !is_trusted_callback(url, &state.settings.trusted_origins) =>
+        {
             tracing::warn!("untrusted callbackURL refused");
             Err(ErrorCode::InvalidCallbackUrl.into())
         }

@@ -7,9 +7,7 @@ use chrono::Duration;
 use secrecy::SecretString;
 use serde_json::json;
 
-use super::extract::{
-    check_origin, check_query_callback, query_object, read_body, Validator,
-};
+use super::extract::{check_origin, check_query_callback, query_object, read_body, Validator};
 use super::sign_up::check_password_length;
 use super::verification::redirect;
 use crate::auth::crypto::random_alphanumeric;
@@ -47,7 +45,10 @@ pub async fn request_password_reset(
         .await?
     {
         Some(user) => {
-            let ttl = state.settings.email_and_password.reset_password_token_expires_in;
+            let ttl = state
+                .settings
+                .email_and_password
+                .reset_password_token_expires_in;
             state
                 .store
                 .create_verification(&identifier, &user.id, now + Duration::seconds(ttl), now)
@@ -106,7 +107,7 @@ pub async fn reset_password_callback(
         .store
         .find_verification(&format!("{IDENTIFIER_PREFIX}{token}"), now)
         .await?;
-    if !found.is_some_and(|v| v.expires_at >= now) {
+    if found.is_none_or(|v| v.expires_at < now) {
         return redirect(&error_target()?, Vec::new());
     }
     let location = resolve_with_param(&base, &callback, "token", &token)
@@ -168,7 +169,10 @@ pub async fn reset_password(
         .reset_credential_password(
             &user.id,
             &hash,
-            state.settings.email_and_password.revoke_sessions_on_password_reset,
+            state
+                .settings
+                .email_and_password
+                .revoke_sessions_on_password_reset,
             state.clock.now(),
         )
         .await?;

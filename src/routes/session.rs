@@ -46,7 +46,10 @@ pub struct Authenticated {
 
 /// The "sensitive session" requirement (endpoints.md §0.4): the store is re-read, the cookie
 /// cache bypassed; no session is 401 `UNAUTHORIZED`.
-pub async fn sensitive_session(state: &AppState, req: &HttpRequest) -> Result<Authenticated, ApiError> {
+pub async fn sensitive_session(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Authenticated, ApiError> {
     let lookup = Lookup {
         disable_cache: true,
         disable_refresh: false,

@@ -82,7 +82,8 @@ pub async fn sign_in_email(
     }
     if state.settings.email_and_password.require_email_verification && !user.email_verified {
         if state.settings.email_verification.send_on_sign_in {
-            let mail = super::verification::verify_email_mail(&state, &user, callback_url.as_deref());
+            let mail =
+                super::verification::verify_email_mail(&state, &user, callback_url.as_deref());
             state.mailer.send(mail).await;
         }
         tracing::info!("sign-in refused: email not verified");
@@ -119,7 +120,12 @@ fn rehash_in_background(state: &AppState, account_id: String, password: SecretSt
                 let hash = state.hasher.hash(password).await?;
                 state
                     .store
-                    .set_account_password(state.store.connection(), &account_id, &hash, state.clock.now())
+                    .set_account_password(
+                        state.store.connection(),
+                        &account_id,
+                        &hash,
+                        state.clock.now(),
+                    )
                     .await?;
                 Ok::<_, ApiError>(())
             }

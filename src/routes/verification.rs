@@ -287,7 +287,11 @@ pub async fn verify_email(
     }
     tracing::Span::current().record("user_id", tracing::field::display(&user.id));
     if user.email_verified {
-        return done(callback, json!({ "status": true, "user": null }), Vec::new());
+        return done(
+            callback,
+            json!({ "status": true, "user": null }),
+            Vec::new(),
+        );
     }
     let Some(updated) = state
         .store
@@ -297,7 +301,11 @@ pub async fn verify_email(
         return fail(ErrorCode::UserNotFound, Vec::new());
     };
     let mut cookies = Vec::new();
-    if state.settings.email_verification.auto_sign_in_after_verification {
+    if state
+        .settings
+        .email_verification
+        .auto_sign_in_after_verification
+    {
         let resolved = resolve(&state, &req, Lookup::default()).await?;
         cookies = resolved.cookies;
         match resolved.found {

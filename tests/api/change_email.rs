@@ -16,9 +16,15 @@ async fn signed_up(app: &TestApp) -> (String, String) {
 
 /// Verifies the signed-in user's address through the mailed link.
 async fn verified(app: &TestApp, email: &str) {
-    app.post("/send-verification-email", &json!({"email": email})).await;
+    app.post("/send-verification-email", &json!({"email": email}))
+        .await;
     let mail = app.last_mail("verify-email", email);
-    assert_eq!(app.get(&app.path_of(mail["url"].as_str().unwrap())).await.status(), 302);
+    assert_eq!(
+        app.get(&app.path_of(mail["url"].as_str().unwrap()))
+            .await
+            .status(),
+        302
+    );
 }
 
 mod confirmation {

@@ -139,7 +139,10 @@ pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
                 Err(_) => "timed out".into(),
                 Ok(Ok(_)) => unreachable!(),
             };
-            skip_or_fail(&format!("{backend:?}"), &format!("server unreachable at {admin_url} ({why})"));
+            skip_or_fail(
+                &format!("{backend:?}"),
+                &format!("server unreachable at {admin_url} ({why})"),
+            );
             return None;
         }
     };

@@ -4,14 +4,18 @@ use crate::helpers::*;
 use crate::on_every_backend;
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
-const RESET_MESSAGE: &str = "If this email exists in our system, check your email for the reset link";
+const RESET_MESSAGE: &str =
+    "If this email exists in our system, check your email for the reset link";
 
 /// Signs up a user and asks for a reset link to `/reset`; returns the email and the mail.
 async fn requested_reset(app: &TestApp) -> (String, Value) {
     let email = unique_email();
     app.sign_up(&email).await;
     let res = app
-        .post("/request-password-reset", &json!({"email": email, "redirectTo": "/reset"}))
+        .post(
+            "/request-password-reset",
+            &json!({"email": email, "redirectTo": "/reset"}),
+        )
         .await;
     assert_eq!(res.status(), 200);
     let mail = app.last_mail("reset-password", &email);
@@ -19,8 +23,20 @@ async fn requested_reset(app: &TestApp) -> (String, Value) {
 }
 
 async fn password_hash(app: &TestApp, email: &str) -> String {
-    let user = app.state.store.find_user_by_email(email).await.unwrap().unwrap();
-    let account = app.state.store.find_credential_account(&user.id).await.unwrap().unwrap();
+    let user = app
+        .state
+        .store
+        .find_user_by_email(email)
+        .await
+        .unwrap()
+        .unwrap();
+    let account = app
+        .state
+        .store
+        .find_credential_account(&user.id)
+        .await
+        .unwrap()
+        .unwrap();
     account.password.unwrap()
 }
 

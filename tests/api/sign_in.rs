@@ -173,7 +173,12 @@ async fn a_successful_sign_in_replaces_a_better_auth_scrypt_hash_with_argon2id()
     .unwrap();
     app.state
         .store
-        .set_account_password(app.state.store.connection(), &account.id, &scrypt, app.state.clock.now())
+        .set_account_password(
+            app.state.store.connection(),
+            &account.id,
+            &scrypt,
+            app.state.clock.now(),
+        )
         .await
         .unwrap();
 

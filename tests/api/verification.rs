@@ -6,7 +6,12 @@ use crate::helpers::*;
 use crate::on_every_backend;
 
 async fn user_row(app: &TestApp, email: &str) -> better_auth_rs::store::User {
-    app.state.store.find_user_by_email(email).await.unwrap().unwrap()
+    app.state
+        .store
+        .find_user_by_email(email)
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 mod required {
