@@ -46,6 +46,14 @@ step "installing the Python test dependencies (examples/python/requirements.txt,
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || exit 1
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r examples/python/requirements.txt || exit 1
 
+step "Python venv for the SMTP test: a real SMTP server (aiosmtpd) in target/venv-mail"
+if ! target/venv-mail/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
+  rm -rf target/venv-mail
+  python3 -m venv target/venv-mail \
+    && target/venv-mail/bin/pip install -q --disable-pip-version-check \
+      aiosmtpd==1.4.6 atpublic==9.0.0 attrs==26.1.0 || exit 1
+fi
+
 # --- tests ------------------------------------------------------------------------------
 step "Rust unit tests and black-box API tests"
 TEST_SKIP_LOG="$log_dir/skipped.txt" TEST_LOG_FILE="$log_dir/service.log" \
@@ -99,7 +107,7 @@ passed=$((passed + $(echo "$pytest_summary" | grep -Eo '[0-9]+ passed' | awk '{s
 fails=$((fails + $(echo "$pytest_summary" | grep -Eo '[0-9]+ (failed|errors?)' | awk '{s+=$1} END {print s+0}')))
 echo
 if [ -s "$log_dir/skipped.txt" ]; then
-  echo "tests skipped because a database server was unreachable (count, reason):"
+  echo "tests skipped because a server or tool was unavailable (count, reason):"
   sed -E 's/ \(.*//' "$log_dir/skipped.txt" | sort | uniq -c
 fi
 rm -rf "$log_dir"

@@ -59,6 +59,7 @@ pub struct Settings {
     pub advanced: Advanced,
     pub plugins: Plugins,
     pub email: EmailSettings,
+    pub email_verification: EmailVerification,
     pub password_hashing: PasswordHashing,
     /// Warnings found while loading, logged once telemetry is up.
     pub warnings: Vec<String>,
@@ -86,6 +87,29 @@ impl Default for EmailAndPassword {
             auto_sign_in: true,
             reset_password_token_expires_in: 3600,
             revoke_sessions_on_password_reset: false,
+        }
+    }
+}
+
+/// Better Auth's `emailVerification` options (tokens-and-emails.md §1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailVerification {
+    /// `None`: follow `email_and_password.require_email_verification`.
+    pub send_on_sign_up: Option<bool>,
+    pub send_on_sign_in: bool,
+    pub auto_sign_in_after_verification: bool,
+    /// Lifetime of verification tokens, seconds.
+    pub expires_in: i64,
+}
+
+impl Default for EmailVerification {
+    fn default() -> Self {
+        Self {
+            send_on_sign_up: None,
+            send_on_sign_in: false,
+            auto_sign_in_after_verification: false,
+            expires_in: 3600,
         }
     }
 }
@@ -206,6 +230,8 @@ pub struct AccountLinking {
 pub struct DeleteUser {
     pub enabled: bool,
     pub delete_token_expires_in: i64,
+    /// Better Auth's `sendDeleteAccountVerification`: deletion waits for the mailed link.
+    pub send_delete_account_verification: bool,
 }
 
 impl Default for DeleteUser {
@@ -213,6 +239,7 @@ impl Default for DeleteUser {
         Self {
             enabled: false,
             delete_token_expires_in: 86_400,
+            send_delete_account_verification: false,
         }
     }
 }
@@ -222,6 +249,9 @@ impl Default for DeleteUser {
 pub struct ChangeEmail {
     pub enabled: bool,
     pub update_email_without_verification: bool,
+    /// Better Auth's `sendChangeEmailConfirmation`: a verified user first confirms the change
+    /// from the old address.
+    pub send_change_email_confirmation: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -411,6 +441,7 @@ struct FileConfig {
     advanced: Advanced,
     plugins: Plugins,
     email: EmailSettings,
+    email_verification: EmailVerification,
     danger_password_hashing: Option<PasswordHashing>,
 }
 
@@ -424,6 +455,7 @@ const KNOWN_VARS: &[&str] = &[
     "BETTER_AUTH_CONFIG",
     "BETTER_AUTH_AUTO_MIGRATE",
     "BETTER_AUTH_JWT_SECRET",
+    "BETTER_AUTH_EMAIL_FILE",
 ];
 
 /// Where configuration values come from; tests pass their own map instead of the process env.
@@ -593,6 +625,10 @@ impl Settings {
             file.plugins.jwt.jwt_secret = Some(SecretString::from(s.to_owned()));
         }
         validate_file(&file, &mut errors);
+        let mut email = file.email.clone();
+        if let Some(path) = src.get("BETTER_AUTH_EMAIL_FILE") {
+            email.file = path.to_owned();
+        }
 
         let redis_url = src
             .get("REDIS_URL")
@@ -630,7 +666,8 @@ impl Settings {
             rate_limit: file.rate_limit,
             advanced: file.advanced,
             plugins: file.plugins,
-            email: file.email,
+            email,
+            email_verification: file.email_verification,
             password_hashing: file
                 .danger_password_hashing
                 .unwrap_or(PasswordHashing::Standard),
@@ -984,8 +1021,30 @@ fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
             Some(_) => {}
         }
     }
-    if !["log", "file", "smtp", "webhook"].contains(&file.email.transport.as_str()) {
-        errors.push("email.transport: expected log, file, smtp or webhook".into());
+    let mail = &file.email;
+    match mail.transport.as_str() {
+        "log" | "file" => {}
+        "smtp" if mail.smtp_url.starts_with("smtp://") || mail.smtp_url.starts_with("smtps://") => {
+        }
+        "smtp" => {
+            errors.push("email.smtp_url: transport smtp needs an smtp:// or smtps:// URL".into())
+        }
+        "webhook"
+            if mail.webhook_url.starts_with("http://")
+                || mail.webhook_url.starts_with("https://") => {}
+        "webhook" => {
+            errors.push("email.webhook_url: transport webhook needs an http(s) URL".into())
+        }
+        _ => errors.push("email.transport: expected log, file, smtp or webhook".into()),
+    }
+    if mail.from.parse::<lettre::message::Mailbox>().is_err() {
+        errors.push("email.from: not a mailbox address".into());
+    }
+    if file.email_verification.expires_in <= 0
+        || file.user.delete_user.delete_token_expires_in <= 0
+        || file.email_and_password.reset_password_token_expires_in <= 0
+    {
+        errors.push("email_verification.expires_in, user.delete_user.delete_token_expires_in, email_and_password.reset_password_token_expires_in: must be positive".into());
     }
     if file.advanced.cookie_prefix.is_empty()
         || !file
@@ -1095,6 +1154,51 @@ mod tests {
             .map_err(|e| e.to_string())
             .unwrap();
         assert!(!off.plugins.jwt.enabled && off.plugins.jwt.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn mail_transports_need_their_address_and_the_outbox_can_come_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("c.toml");
+        let load = |toml: &str, extra: Vec<(&'static str, &'static str)>| {
+            std::fs::write(&config, toml).unwrap();
+            let mut vars = base();
+            vars.push(("BETTER_AUTH_CONFIG", config.to_str().unwrap()));
+            vars.extend(extra);
+            Settings::load(&Sources::from_map(vars))
+        };
+        let err = load("[email]\ntransport = \"smtp\"", vec![])
+            .err()
+            .unwrap()
+            .0;
+        assert!(
+            err.iter().any(|e| e.starts_with("email.smtp_url")),
+            "{err:?}"
+        );
+        let err = load(
+            "[email]\ntransport = \"webhook\"\nwebhook_url = \"ftp://x\"",
+            vec![],
+        )
+        .err()
+        .unwrap()
+        .0;
+        assert!(
+            err.iter().any(|e| e.starts_with("email.webhook_url")),
+            "{err:?}"
+        );
+        let err = load("[email]\nfrom = \"not a mailbox\"", vec![])
+            .err()
+            .unwrap()
+            .0;
+        assert!(err.iter().any(|e| e.starts_with("email.from")), "{err:?}");
+        let s = load(
+            "[email]\ntransport = \"file\"",
+            vec![("BETTER_AUTH_EMAIL_FILE", "/tmp/outbox.jsonl")],
+        )
+        .map_err(|e| e.to_string())
+        .unwrap();
+        assert_eq!(s.email.file, "/tmp/outbox.jsonl");
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod keys;
 pub mod rate_limit;
+pub mod mail;
 pub mod routes;
 pub mod startup;
 pub mod store;

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::keys::JwtIssuer;
 use crate::rate_limit::RateLimiter;
+use crate::mail::Mailer;
 use crate::routes;
 use crate::store::Store;
 
@@ -30,6 +31,8 @@ pub struct AppState {
     pub jwt: Option<Arc<JwtIssuer>>,
     /// The rate limiter and its counters, when rate limiting is on.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Delivers the verification, reset and deletion mails.
+    pub mailer: Mailer,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             settings.session.expires_in,
             settings.session.cookie_cache.max_age,
         );
+        let mailer = Mailer::new(&settings.email).context("preparing mail delivery")?;
         let clock = Clock::default();
         let jwt = if settings.plugins.jwt.enabled {
             let issuer = JwtIssuer::load(&settings, &store, clock.now())
@@ -80,6 +84,7 @@ impl AppState {
             cookies,
             jwt,
             rate_limiter,
+            mailer,
         })
     }
 }

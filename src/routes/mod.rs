@@ -2,16 +2,20 @@
 
 pub mod account;
 pub mod bearer;
+pub mod change_email;
+pub mod delete_user;
 pub mod extract;
 pub mod health;
 pub mod json;
 pub mod jwt;
 pub mod openapi;
+pub mod reset_password;
 pub mod session;
 pub mod sessions;
 pub mod sign_in;
 pub mod sign_out;
 pub mod sign_up;
+pub mod verification;
 
 use actix_web::dev::HttpServiceFactory;
 use actix_web::{web, FromRequest, Handler, HttpResponse, Resource, Responder};
@@ -83,6 +87,30 @@ pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
         .service(post("/change-password", account::change_password))
         .service(get("/list-accounts", account::list_accounts))
         .service(post("/unlink-account", account::unlink_account))
+        .service(post(
+            "/send-verification-email",
+            verification::send_verification_email,
+        ))
+        .service(get("/verify-email", verification::verify_email))
+        .service(post(
+            "/request-password-reset",
+            reset_password::request_password_reset,
+        ))
+        .service(post(
+            "/forget-password",
+            reset_password::request_password_reset,
+        ))
+        .service(get(
+            "/reset-password/{token}",
+            reset_password::reset_password_callback,
+        ))
+        .service(post("/reset-password", reset_password::reset_password))
+        .service(post("/change-email", change_email::change_email))
+        .service(post("/delete-user", delete_user::delete_user))
+        .service(get(
+            "/delete-user/callback",
+            delete_user::delete_user_callback,
+        ))
         .service(get("/ok", health::ok))
         .service(get("/error", health::error_page))
         .service(get("/open-api/generate-schema", openapi::generate_schema))

@@ -32,6 +32,38 @@ pub struct Lookup {
 pub struct Resolved {
     pub found: Option<(Session, User)>,
     pub cookies: Vec<Cookie<'static>>,
+    /// The request carries a valid `dont_remember` cookie.
+    pub dont_remember: bool,
+}
+
+/// A session a protected route requires, with the cookies its resolution queued.
+pub struct Authenticated {
+    pub session: Session,
+    pub user: User,
+    pub cookies: Vec<Cookie<'static>>,
+    pub dont_remember: bool,
+}
+
+/// The "sensitive session" requirement (endpoints.md §0.4): the store is re-read, the cookie
+/// cache bypassed; no session is 401 `UNAUTHORIZED`.
+pub async fn sensitive_session(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Authenticated, ApiError> {
+    let lookup = Lookup {
+        disable_cache: true,
+        disable_refresh: false,
+    };
+    let resolved = resolve(state, req, lookup).await?;
+    match resolved.found {
+        Some((session, user)) => Ok(Authenticated {
+            session,
+            user,
+            cookies: resolved.cookies,
+            dont_remember: resolved.dont_remember,
+        }),
+        None => Err(ApiError::from(ErrorCode::Unauthorized).with_cookies(resolved.cookies)),
+    }
 }
 
 pub fn request_cookies(req: &HttpRequest) -> RequestCookies {
@@ -147,6 +179,7 @@ pub async fn resolve(
         return Ok(Resolved {
             found: None,
             cookies: Vec::new(),
+            dont_remember: false,
         });
     };
     let mut cookies = Vec::new();
@@ -158,6 +191,7 @@ pub async fn resolve(
                 return Ok(Resolved {
                     found: Some(found),
                     cookies,
+                    dont_remember,
                 })
             }
             Ok(_) => {}
@@ -173,12 +207,14 @@ pub async fn resolve(
         return Ok(Resolved {
             found: None,
             cookies,
+            dont_remember,
         });
     };
     if dont_remember || lookup.disable_refresh {
         return Ok(Resolved {
             found: Some((session, user)),
             cookies,
+            dont_remember,
         });
     }
     let s = &state.settings.session;
@@ -200,11 +236,12 @@ pub async fn resolve(
     Ok(Resolved {
         found: Some((session, user)),
         cookies: last_per_name(cookies),
+        dont_remember,
     })
 }
 
 /// One `Set-Cookie` per name: a cookie rewritten after being expired is sent once, rewritten.
-fn last_per_name(cookies: Vec<Cookie<'static>>) -> Vec<Cookie<'static>> {
+pub fn last_per_name(cookies: Vec<Cookie<'static>>) -> Vec<Cookie<'static>> {
     let mut out: Vec<Cookie<'static>> = Vec::with_capacity(cookies.len());
     for c in cookies {
         out.retain(|o| o.name() != c.name());

@@ -8,6 +8,7 @@ pub mod rate_limits;
 pub mod schema;
 pub mod sessions;
 pub mod users;
+pub mod verifications;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -257,3 +257,41 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Sets `email` (when given) and `emailVerified`, refreshing `updatedAt`; the user as
+    /// stored afterwards, `None` if it is gone. A taken email is `StoreError::Conflict`.
+    pub async fn update_user_email(
+        &self,
+        id: &str,
+        email: Option<&str>,
+        email_verified: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let mut q = Query::update();
+        q.table(table())
+            .value(Alias::new("emailVerified"), email_verified)
+            .value(Alias::new("updatedAt"), self.ts(now))
+            .and_where(Expr::col(Alias::new("id")).eq(id));
+        if let Some(email) = email {
+            q.value(Alias::new("email"), email);
+        }
+        exec(&self.db, self.stmt(&q)).await?;
+        self.find_user_by_id(id).await
+    }
+
+    /// Deletes the user with its sessions and accounts, in one transaction.
+    pub async fn delete_user(&self, id: &str) -> StoreResult<()> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        for (t, col) in [("session", "userId"), ("account", "userId"), ("user", "id")] {
+            let q = Query::delete()
+                .from_table(Alias::new(t))
+                .and_where(Expr::col(Alias::new(col)).eq(id))
+                .to_owned();
+            exec(&txn, self.stmt(&q)).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+}

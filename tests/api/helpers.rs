@@ -200,12 +200,13 @@ impl Drop for TestDatabase {
     }
 }
 
-/// Notes a test skipped because a server is unreachable, or fails it when `CI=true`.
-pub fn skip(what: &str, url: &str, why: &str) {
+/// Says that `what` was skipped and why (also into `$TEST_SKIP_LOG`), or fails the test when
+/// `CI=true`: CI must run everything.
+pub fn skip_or_fail(what: &str, why: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{what} is unreachable at {url} ({why}) and CI=true: failing");
+        panic!("{what}: {why}, and CI=true: failing");
     }
-    let line = format!("SKIPPED {what}: server unreachable at {url} ({why})");
+    let line = format!("SKIPPED {what}: {why}");
     eprintln!("{line}");
     if let Ok(path) = std::env::var("TEST_SKIP_LOG") {
         use std::io::Write;
@@ -231,11 +232,11 @@ pub async fn redis_url() -> Option<String> {
     match tokio::time::timeout(std::time::Duration::from_secs(3), ping).await {
         Ok(Ok(_)) => Some(url),
         Ok(Err(e)) => {
-            skip("Redis", &url, &e.to_string());
+            skip_or_fail("Redis", &format!("server unreachable at {url} ({e})"));
             None
         }
         Err(_) => {
-            skip("Redis", &url, "timed out");
+            skip_or_fail("Redis", &format!("server unreachable at {url} (timed out)"));
             None
         }
     }
@@ -267,7 +268,10 @@ pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
                 Err(_) => "timed out".into(),
                 Ok(Ok(_)) => unreachable!(),
             };
-            skip(&format!("{backend:?}"), &admin_url, &why);
+            skip_or_fail(
+                &format!("{backend:?}"),
+                &format!("server unreachable at {admin_url} ({why})"),
+            );
             return None;
         }
     };
@@ -503,19 +507,26 @@ pub fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
     h
 }
 
-/// Runs each scenario against SQLite, PostgreSQL and MySQL/MariaDB, each in its own database;
-/// `config: "<toml>";` first adds TOML to every app's configuration.
+/// Runs each scenario against SQLite, PostgreSQL and MySQL/MariaDB, each in its own database.
+/// `config: "<toml>";` first adds TOML to every app's configuration;
+/// `mail(CONFIG);` starts the apps with `spawn_mail_app`.
 #[macro_export]
 macro_rules! on_every_backend {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
-        $crate::on_every_backend! { config: ""; $(async fn $name($app) $body)* }
+    (mail($config:expr); $($rest:tt)*) => {
+        $crate::on_every_backend!(@spawn |b| $crate::helpers::spawn_mail_app(b, $config); $($rest)*);
     };
-    (config: $toml:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
+    (config: $toml:expr; $($rest:tt)*) => {
+        $crate::on_every_backend!(@spawn |b| $crate::helpers::spawn_app_with(b, $toml, &[]); $($rest)*);
+    };
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $crate::on_every_backend!(config: ""; $(async fn $name($app) $body)*);
+    };
+    (@spawn $spawn:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
         mod sqlite {
             #[allow(unused_imports)]
             use super::*;
             $( #[tokio::test] async fn $name() {
-                let Some($app) = $crate::helpers::spawn_app_with($crate::helpers::Backend::Sqlite, $toml, &[]).await else { return };
+                let Some($app) = ($spawn)($crate::helpers::Backend::Sqlite).await else { return };
                 $body
             } )*
         }
@@ -523,7 +534,7 @@ macro_rules! on_every_backend {
             #[allow(unused_imports)]
             use super::*;
             $( #[tokio::test] async fn $name() {
-                let Some($app) = $crate::helpers::spawn_app_with($crate::helpers::Backend::Postgres, $toml, &[]).await else { return };
+                let Some($app) = ($spawn)($crate::helpers::Backend::Postgres).await else { return };
                 $body
             } )*
         }
@@ -531,9 +542,56 @@ macro_rules! on_every_backend {
             #[allow(unused_imports)]
             use super::*;
             $( #[tokio::test] async fn $name() {
-                let Some($app) = $crate::helpers::spawn_app_with($crate::helpers::Backend::MySql, $toml, &[]).await else { return };
+                let Some($app) = ($spawn)($crate::helpers::Backend::MySql).await else { return };
                 $body
             } )*
         }
     };
+}
+
+/// An app whose mails go to `outbox.jsonl` in its temp dir (the `file` transport), with
+/// `extra_toml` appended to the base configuration.
+pub async fn spawn_mail_app(backend: Backend, extra_toml: &str) -> Option<TestApp> {
+    LazyLock::force(&TELEMETRY);
+    let db = create_database(backend).await?;
+    let outbox = db._dir.path().join("outbox.jsonl");
+    let toml = format!(
+        "[email]\ntransport = \"file\"\nfile = \"{}\"\n\n{extra_toml}",
+        outbox.display()
+    );
+    Some(start(db, &toml, &[]).await)
+}
+
+impl TestApp {
+    /// Every mail written to the `file` outbox so far, oldest first.
+    pub fn mails(&self) -> Vec<Value> {
+        let path = self._db._dir.path().join("outbox.jsonl");
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("outbox lines are JSON"))
+            .collect()
+    }
+
+    /// The newest mail of `kind` to `email`; fails the test when there is none.
+    pub fn last_mail(&self, kind: &str, email: &str) -> Value {
+        self.mails()
+            .into_iter()
+            .rev()
+            .find(|m| m["type"] == kind && m["email"] == email)
+            .unwrap_or_else(|| panic!("no {kind} mail to {email} in {:?}", self.mails()))
+    }
+
+    /// Moves the service's clock forward.
+    pub fn advance(&self, seconds: i64) {
+        self.state.clock.advance(chrono::Duration::seconds(seconds));
+    }
+
+    /// The path and query of one of our absolute links, for the test client.
+    pub fn path_of(&self, link: &str) -> String {
+        let prefix = format!("{}/api/auth", self.state.settings.base_origin);
+        link.strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{link} is not under {prefix}"))
+            .to_owned()
+    }
 }

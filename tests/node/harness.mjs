@@ -218,6 +218,7 @@ export async function startServer({
     BETTER_AUTH_CONFIG: config,
     // Debug logs, so that the log scan at stop() sees everything the service might log.
     ...(target === "reference" ? {} : { RUST_LOG: "debug" }),
+    BETTER_AUTH_EMAIL_FILE: join(workDir, "outbox.jsonl"),
   });
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete childEnvironment[key];
@@ -235,6 +236,7 @@ export async function startServer({
     dir: workDir,
     stdoutLog,
     stderrLog,
+    outbox: childEnvironment.BETTER_AUTH_EMAIL_FILE,
     child,
     stop() {
       stopping ??= (async () => {
@@ -270,6 +272,15 @@ export async function startServer({
     throw err;
   }
   return server;
+}
+
+/** Every mail the server has written to its outbox (BETTER_AUTH_EMAIL_FILE), oldest first. */
+export function readOutbox(server) {
+  if (!existsSync(server.outbox)) return [];
+  return readFileSync(server.outbox, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 // ---------------------------------------------------------------------------

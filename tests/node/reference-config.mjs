@@ -5,6 +5,7 @@
 // tests/node/e2e.toml for the Rust service, so both sides expose the same
 // schema and endpoints.
 
+import { appendFileSync } from "node:fs";
 import { bearer, jwt } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
@@ -73,6 +74,24 @@ export function jwtPluginOptions(env = process.env) {
 }
 
 /**
+ * The hooks that would send mail append one JSON line per mail to the file
+ * named by BETTER_AUTH_EMAIL_FILE, exactly as the Rust service's `file`
+ * transport does (CONFIG.md): type, email, userId, url, token, at.
+ */
+function mailHooks(env) {
+  const outbox = (type) => async ({ user, url, token }) => {
+    const line = JSON.stringify({ type, email: user.email, userId: user.id, url, token, at: new Date().toISOString() });
+    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+  };
+  return {
+    sendResetPassword: outbox("reset-password"),
+    sendVerificationEmail: outbox("verify-email"),
+    sendChangeEmailConfirmation: outbox("change-email-verification"),
+    sendDeleteAccountVerification: outbox("delete-account"),
+  };
+}
+
+/**
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
  */
@@ -82,14 +101,20 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
+  const mail = mailHooks(env);
   return {
     baseURL,
     basePath: "/api/auth",
     secret: env.BETTER_AUTH_SECRET || TEST_SECRET,
     database,
     trustedOrigins,
-    emailAndPassword: { enabled: true },
-    user: { additionalFields: userAdditionalFields },
+    emailAndPassword: { enabled: true, sendResetPassword: mail.sendResetPassword },
+    emailVerification: { sendVerificationEmail: mail.sendVerificationEmail },
+    user: {
+      additionalFields: userAdditionalFields,
+      changeEmail: { enabled: true, sendChangeEmailConfirmation: mail.sendChangeEmailConfirmation },
+      deleteUser: { enabled: true, sendDeleteAccountVerification: mail.sendDeleteAccountVerification },
+    },
     // COOKIE_CACHE=compact|jwt|jwe turns the session cookie cache on with that strategy; the
     // Rust side gets the same from `[session.cookie_cache]` (see cookieCacheToml in harness.mjs).
     ...(env.COOKIE_CACHE ? { session: { cookieCache: { enabled: true, strategy: env.COOKIE_CACHE } } } : {}),
