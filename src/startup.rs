@@ -15,8 +15,8 @@ use crate::auth::password::PasswordHasher;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::keys::JwtIssuer;
-use crate::rate_limit::RateLimiter;
 use crate::mail::Mailer;
+use crate::rate_limit::RateLimiter;
 use crate::routes;
 use crate::store::Store;
 

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::extract::{check_origin, read_body, Validator};
-use super::session::{sensitive_session, session_cookies};
+use super::session::{session_cookies, Current, Need};
 use super::verification::{verification_mail, verify_email_mail};
 use crate::auth::email_token::{EmailClaims, CHANGE_EMAIL_CONFIRMATION, CHANGE_EMAIL_VERIFICATION};
 use crate::error::{ApiError, ErrorCode};
@@ -27,7 +27,7 @@ pub async fn change_email(
     let new_email = v.email("newEmail");
     let callback = v.opt_string("callbackURL");
     v.finish()?;
-    let auth = sensitive_session(&state, &req).await?;
+    let auth = Current::require(&state, &req, Need::Sensitive).await?;
     tracing::Span::current().record("user_id", tracing::field::display(&auth.user.id));
     let mut cookies = auth.cookies;
     let settings = &state.settings.user.change_email;

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::extract::{check_origin, check_query_callback, query_object, read_body, Validator};
-use super::session::{request_cookies, resolve, sensitive_session, Authenticated, Lookup};
+use super::session::{request_cookies, resolve, Current, Lookup, Need};
 use super::verification::redirect;
 use crate::auth::crypto::random_lower_alphanumeric;
 use crate::auth::links::delete_account_url;
@@ -67,7 +67,7 @@ async fn delete(
 async fn delete_or_mail(
     state: &AppState,
     req: &HttpRequest,
-    auth: &Authenticated,
+    auth: &Current,
     body: DeleteUserBody,
 ) -> Result<HttpResponse, ApiError> {
     let user = &auth.user;
@@ -106,7 +106,7 @@ async fn delete_or_mail(
 async fn mail_or_delete(
     state: &AppState,
     req: &HttpRequest,
-    auth: &Authenticated,
+    auth: &Current,
     callback: Option<&str>,
     password_checked: bool,
 ) -> Result<HttpResponse, ApiError> {
@@ -168,7 +168,7 @@ pub async fn delete_user(
         token: v.opt_string("token").filter(|t| !t.is_empty()),
     };
     v.finish()?;
-    let auth = sensitive_session(&state, &req).await?;
+    let auth = Current::require(&state, &req, Need::Sensitive).await?;
     tracing::Span::current().record("user_id", tracing::field::display(&auth.user.id));
     if !state.settings.user.delete_user.enabled {
         return Err(ApiError::Empty(StatusCode::NOT_FOUND).with_cookies(auth.cookies));

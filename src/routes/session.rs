@@ -36,36 +36,6 @@ pub struct Resolved {
     pub dont_remember: bool,
 }
 
-/// A session a protected route requires, with the cookies its resolution queued.
-pub struct Authenticated {
-    pub session: Session,
-    pub user: User,
-    pub cookies: Vec<Cookie<'static>>,
-    pub dont_remember: bool,
-}
-
-/// The "sensitive session" requirement (endpoints.md §0.4): the store is re-read, the cookie
-/// cache bypassed; no session is 401 `UNAUTHORIZED`.
-pub async fn sensitive_session(
-    state: &AppState,
-    req: &HttpRequest,
-) -> Result<Authenticated, ApiError> {
-    let lookup = Lookup {
-        disable_cache: true,
-        disable_refresh: false,
-    };
-    let resolved = resolve(state, req, lookup).await?;
-    match resolved.found {
-        Some((session, user)) => Ok(Authenticated {
-            session,
-            user,
-            cookies: resolved.cookies,
-            dont_remember: resolved.dont_remember,
-        }),
-        None => Err(ApiError::from(ErrorCode::Unauthorized).with_cookies(resolved.cookies)),
-    }
-}
-
 pub fn request_cookies(req: &HttpRequest) -> RequestCookies {
     RequestCookies::parse(
         req.headers()
@@ -269,7 +239,8 @@ pub struct Current {
     /// The request's `dont_remember` flag: re-issued cookies keep the browser-session lifetime.
     pub dont_remember: bool,
     pub jar: RequestCookies,
-    cookies: Vec<Cookie<'static>>,
+    /// Cookies queued while resolving the session; every response must carry them.
+    pub cookies: Vec<Cookie<'static>>,
 }
 
 impl Current {
@@ -298,7 +269,7 @@ impl Current {
         let current = Self {
             session,
             user,
-            dont_remember: dont_remember(state, &jar),
+            dont_remember: resolved.dont_remember,
             jar,
             cookies: resolved.cookies,
         };

@@ -163,18 +163,3 @@ impl Store {
         exec(&self.db, self.stmt(&q)).await
     }
 }
-
-impl Store {
-    /// Deletes every session of the user.
-    pub async fn delete_user_sessions<C: ConnectionTrait>(
-        &self,
-        c: &C,
-        user_id: &str,
-    ) -> StoreResult<u64> {
-        let q = Query::delete()
-            .from_table(Entity)
-            .and_where(Expr::col(Column::UserId).eq(user_id))
-            .to_owned();
-        exec(c, self.stmt(&q)).await
-    }
-}
