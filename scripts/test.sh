@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what it needs, then runs the Rust unit
 # and black-box API tests (SQLite, PostgreSQL, MariaDB), and the end-to-end tests with the
-# official Better Auth client, against this service and against the real Better Auth.
+# official Better Auth client, against this service and against the real Better Auth, and a
+# short smoke run of the benchmarks (bench/run.sh --smoke).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -43,6 +44,11 @@ step "end-to-end: the same assertions against the real Better Auth (reference)"
 E2E_TARGET=reference node --test tests/node/e2e*.test.mjs 2>&1 | tee "$log_dir/node-ref.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
 
+step "bench smoke: bench/run.sh --smoke (both servers start, every scenario gets answers)"
+bench_ok=1
+bash bench/run.sh --smoke --out "$log_dir/bench-smoke.json" 2>&1 | tee "$log_dir/bench.log"
+[ "${PIPESTATUS[0]}" = 0 ] || { bench_ok=0; failed=1; }
+
 # --- summary ----------------------------------------------------------------------------
 passed=$(cat "$log_dir/cargo.log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 fails=$(cat "$log_dir/cargo.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
@@ -50,6 +56,7 @@ for f in "$log_dir"/node-*.log; do
   passed=$((passed + $(grep -Eo '^# pass [0-9]+' "$f" | awk '{s+=$3} END {print s+0}')))
   fails=$((fails + $(grep -Eo '^# fail [0-9]+' "$f" | awk '{s+=$3} END {print s+0}')))
 done
+if [ "$bench_ok" = 1 ]; then passed=$((passed + 1)); else fails=$((fails + 1)); fi
 echo
 if [ -s "$log_dir/skipped.txt" ]; then
   echo "tests skipped because a database server was unreachable (count, reason):"

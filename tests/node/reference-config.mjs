@@ -73,6 +73,12 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
+  // USER_FIELDS=role keeps only the named additional fields; COOKIE_CACHE=1 turns the
+  // session cookie cache on (both used by bench/bench.mjs).
+  const only = (env.USER_FIELDS || "").split(",").filter(Boolean);
+  const additionalFields = only.length
+    ? Object.fromEntries(only.map((name) => [name, userAdditionalFields[name]]))
+    : userAdditionalFields;
   return {
     baseURL,
     basePath: "/api/auth",
@@ -80,7 +86,8 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     database,
     trustedOrigins,
     emailAndPassword: { enabled: true },
-    user: { additionalFields: userAdditionalFields },
+    user: { additionalFields },
+    ...(env.COOKIE_CACHE === "1" && { session: { cookieCache: { enabled: true, maxAge: 300 } } }),
     rateLimit: {
       enabled: env.RATE_LIMIT === "1",
       storage: rateLimitStorage ?? env.RATE_LIMIT_STORAGE ?? "memory",
