@@ -18,9 +18,7 @@ async fn main() -> anyhow::Result<()> {
     let mut times = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
         let start = Instant::now();
-        let verified = hasher
-            .verify(password(), Some(stored.clone()))
-            .await?;
+        let verified = hasher.verify(password(), Some(stored.clone())).await?;
         times.push(start.elapsed().as_secs_f64() * 1000.0);
         anyhow::ensure!(verified.matches, "the password did not verify");
     }
