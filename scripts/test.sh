@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what it needs, then runs the Rust unit
 # and black-box API tests (SQLite, PostgreSQL, MariaDB), and the end-to-end tests with the
-# official Better Auth client, against this service and against the real Better Auth.
+# official Better Auth client, against this service and against the real Better Auth, and a
+# short smoke run of the benchmarks (bench/run.sh --smoke).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -92,6 +93,11 @@ step "schemathesis: generated requests against the service's own OpenAPI documen
 bash scripts/schemathesis.sh 2>&1 | tee "$log_dir/schemathesis.log"
 if [ "${PIPESTATUS[0]}" = 0 ]; then schemathesis_pass=1; schemathesis_fail=0; else schemathesis_pass=0; schemathesis_fail=1; failed=1; fi
 
+step "bench smoke: bench/run.sh --smoke (both servers start, every scenario gets answers)"
+bench_ok=1
+bash bench/run.sh --smoke --out "$log_dir/bench-smoke.json" 2>&1 | tee "$log_dir/bench.log"
+[ "${PIPESTATUS[0]}" = 0 ] || { bench_ok=0; failed=1; }
+
 # --- summary ----------------------------------------------------------------------------
 passed=$(cat "$log_dir/cargo.log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 fails=$(cat "$log_dir/cargo.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
@@ -105,6 +111,7 @@ fails=$((fails + schemathesis_fail))
 pytest_summary=$(tail -n 1 "$log_dir/pytest.log")
 passed=$((passed + $(echo "$pytest_summary" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')))
 fails=$((fails + $(echo "$pytest_summary" | grep -Eo '[0-9]+ (failed|errors?)' | awk '{s+=$1} END {print s+0}')))
+if [ "$bench_ok" = 1 ]; then passed=$((passed + 1)); else fails=$((fails + 1)); fi
 echo
 if [ -s "$log_dir/skipped.txt" ]; then
   echo "tests skipped because a server or tool was unavailable (count, reason):"

@@ -102,6 +102,12 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     .map((s) => s.trim())
     .filter(Boolean);
   const mail = mailHooks(env);
+  // USER_FIELDS=role keeps only the named additional fields; COOKIE_CACHE (below) turns the
+  // session cookie cache on (both used by bench/bench.mjs).
+  const only = (env.USER_FIELDS || "").split(",").filter(Boolean);
+  const additionalFields = only.length
+    ? Object.fromEntries(only.map((name) => [name, userAdditionalFields[name]]))
+    : userAdditionalFields;
   return {
     baseURL,
     basePath: "/api/auth",
@@ -111,7 +117,7 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     emailAndPassword: { enabled: true, sendResetPassword: mail.sendResetPassword },
     emailVerification: { sendVerificationEmail: mail.sendVerificationEmail },
     user: {
-      additionalFields: userAdditionalFields,
+      additionalFields,
       changeEmail: { enabled: true, sendChangeEmailConfirmation: mail.sendChangeEmailConfirmation },
       deleteUser: { enabled: true, sendDeleteAccountVerification: mail.sendDeleteAccountVerification },
     },

@@ -6,7 +6,8 @@
 //   BETTER_AUTH_SECRET, DATABASE_URL (sqlite://better-auth.db?mode=rwc),
 //   BETTER_AUTH_TRUSTED_ORIGINS (comma list), RATE_LIMIT=1 to enable rate
 //   limiting (RATE_LIMIT_STORAGE=memory|database, default memory), JWT_ALG
-//   (the jwt plugin's key pair algorithm, default EdDSA).
+//   (the jwt plugin's key pair algorithm, default EdDSA), USER_FIELDS and
+//   COOKIE_CACHE (see reference-config.mjs).
 //
 // Plugins jwt() and bearer(), email+password enabled, additional user fields
 // `role` (default "user", input:false) and `nickname`. Runs Better Auth's own
