@@ -54,11 +54,13 @@ pub struct Settings {
     pub email_and_password: EmailAndPassword,
     pub session: SessionSettings,
     pub user: UserSettings,
+    pub account: AccountSettings,
     pub rate_limit: RateLimitSettings,
     pub advanced: Advanced,
     pub plugins: Plugins,
     pub email: EmailSettings,
     pub redis: RedisSettings,
+    pub email_verification: EmailVerification,
     pub password_hashing: PasswordHashing,
     /// Warnings found while loading, logged once telemetry is up.
     pub warnings: Vec<String>,
@@ -86,6 +88,29 @@ impl Default for EmailAndPassword {
             auto_sign_in: true,
             reset_password_token_expires_in: 3600,
             revoke_sessions_on_password_reset: false,
+        }
+    }
+}
+
+/// Better Auth's `emailVerification` options (tokens-and-emails.md §1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailVerification {
+    /// `None`: follow `email_and_password.require_email_verification`.
+    pub send_on_sign_up: Option<bool>,
+    pub send_on_sign_in: bool,
+    pub auto_sign_in_after_verification: bool,
+    /// Lifetime of verification tokens, seconds.
+    pub expires_in: i64,
+}
+
+impl Default for EmailVerification {
+    fn default() -> Self {
+        Self {
+            send_on_sign_up: None,
+            send_on_sign_in: false,
+            auto_sign_in_after_verification: false,
+            expires_in: 3600,
         }
     }
 }
@@ -211,11 +236,27 @@ pub struct UserSettings {
     pub change_email: ChangeEmail,
 }
 
+/// Better Auth's `account` options that apply here.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountSettings {
+    pub account_linking: AccountLinking,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountLinking {
+    /// Lets unlink-account remove a user's last account (endpoints.md §5.2).
+    pub allow_unlinking_all: bool,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeleteUser {
     pub enabled: bool,
     pub delete_token_expires_in: i64,
+    /// Better Auth's `sendDeleteAccountVerification`: deletion waits for the mailed link.
+    pub send_delete_account_verification: bool,
 }
 
 impl Default for DeleteUser {
@@ -223,6 +264,7 @@ impl Default for DeleteUser {
         Self {
             enabled: false,
             delete_token_expires_in: 86_400,
+            send_delete_account_verification: false,
         }
     }
 }
@@ -232,6 +274,9 @@ impl Default for DeleteUser {
 pub struct ChangeEmail {
     pub enabled: bool,
     pub update_email_without_verification: bool,
+    /// Better Auth's `sendChangeEmailConfirmation`: a verified user first confirms the change
+    /// from the old address.
+    pub send_change_email_confirmation: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -242,13 +287,25 @@ pub enum RateLimitStorage {
     Redis,
 }
 
+/// A `[[rate_limit.rules]]` entry: Better Auth's `rateLimit.customRules[path]` (rate-limit.md §2).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitRule {
+    /// An exact path under the base path (`/get-session`) or a pattern (`/sign-in/*`, `/**`).
     pub path: String,
-    pub window: u64,
-    pub max: u64,
+    /// Seconds; when omitted, the window of the rule that would apply otherwise.
+    #[serde(default)]
+    pub window: Option<u64>,
+    /// Requests per window; when omitted, the max of the rule that would apply otherwise.
+    #[serde(default)]
+    pub max: Option<u64>,
+    /// `false`: no rate limiting for these paths (Better Auth's `customRules[path] = false`).
+    #[serde(default = "yes")]
+    pub enabled: bool,
 }
+
+/// Largest `max` accepted: the in-memory counter keeps the count in 20 bits.
+pub const RATE_LIMIT_MAX_LIMIT: u64 = 1_000_000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -257,7 +314,10 @@ pub struct RateLimitSettings {
     pub enabled: Option<bool>,
     pub window: u64,
     pub max: u64,
+    /// `memory` by default; `database` in a build without the `governor` feature.
     pub storage: RateLimitStorage,
+    /// Prefix of the counters in Redis; Better Auth's Redis storage uses `better-auth:`.
+    pub key_prefix: String,
     pub rules: Vec<RateLimitRule>,
 }
 
@@ -267,7 +327,12 @@ impl Default for RateLimitSettings {
             enabled: None,
             window: 10,
             max: 100,
-            storage: RateLimitStorage::Memory,
+            storage: if cfg!(feature = "governor") {
+                RateLimitStorage::Memory
+            } else {
+                RateLimitStorage::Database
+            },
+            key_prefix: "better-auth:".into(),
             rules: Vec::new(),
         }
     }
@@ -313,6 +378,11 @@ pub struct JwtSettings {
     pub key_encryption: String,
     pub rotation_interval: i64,
     pub grace_period: i64,
+    /// How old the in-memory copy of the `jwks` table may get before it is read again, so that
+    /// a key made by `better-auth-rs jwks rotate` (or another replica) is picked up (seconds).
+    pub key_refresh_interval: i64,
+    /// The shared HMAC key when `alg = "HS256"` (also `BETTER_AUTH_JWT_SECRET`).
+    pub jwt_secret: Option<SecretString>,
 }
 
 impl Default for JwtSettings {
@@ -326,6 +396,8 @@ impl Default for JwtSettings {
             key_encryption: "aes-256-gcm".into(),
             rotation_interval: 0,
             grace_period: 2_592_000,
+            key_refresh_interval: 30,
+            jwt_secret: None,
         }
     }
 }
@@ -384,15 +456,18 @@ struct FileConfig {
     base_path: Option<String>,
     trusted_origins: Vec<String>,
     database_url: Option<String>,
+    redis_url: Option<String>,
     auto_migrate: Option<bool>,
     email_and_password: EmailAndPassword,
     session: SessionSettings,
     user: UserSettings,
+    account: AccountSettings,
     rate_limit: RateLimitSettings,
     advanced: Advanced,
     plugins: Plugins,
     email: EmailSettings,
     redis: RedisSettings,
+    email_verification: EmailVerification,
     danger_password_hashing: Option<PasswordHashing>,
 }
 
@@ -405,6 +480,8 @@ const KNOWN_VARS: &[&str] = &[
     "BETTER_AUTH_ENV",
     "BETTER_AUTH_CONFIG",
     "BETTER_AUTH_AUTO_MIGRATE",
+    "BETTER_AUTH_JWT_SECRET",
+    "BETTER_AUTH_EMAIL_FILE",
 ];
 
 /// Where configuration values come from; tests pass their own map instead of the process env.
@@ -457,7 +534,7 @@ impl Settings {
         let mut warnings = Vec::new();
 
         let config_path = src.get("BETTER_AUTH_CONFIG").map(PathBuf::from);
-        let file = match &config_path {
+        let mut file = match &config_path {
             Some(p) => read_toml(p, &mut errors),
             None if Path::new("better-auth.toml").exists() => {
                 read_toml(Path::new("better-auth.toml"), &mut errors)
@@ -570,7 +647,26 @@ impl Settings {
         let (secret, secrets, versioned_secrets) =
             load_secrets(src, environment, &database_url, &mut errors, &mut warnings);
 
+        if let Some(s) = src.get("BETTER_AUTH_JWT_SECRET") {
+            file.plugins.jwt.jwt_secret = Some(SecretString::from(s.to_owned()));
+        }
         validate_file(&file, &mut errors);
+        let mut email = file.email.clone();
+        if let Some(path) = src.get("BETTER_AUTH_EMAIL_FILE") {
+            email.file = path.to_owned();
+        }
+
+        let redis_url = src
+            .get("REDIS_URL")
+            .map(str::to_owned)
+            .or(file.redis_url.clone());
+        let rate_limit_on = file
+            .rate_limit
+            .enabled
+            .unwrap_or(environment == Environment::Production);
+        if rate_limit_on {
+            validate_rate_limit_storage(file.rate_limit.storage, redis_url.as_deref(), &mut errors);
+        }
 
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
@@ -584,9 +680,7 @@ impl Settings {
             base_path,
             trusted_origins,
             database_url: SecretString::from(database_url),
-            redis_url: src
-                .get("REDIS_URL")
-                .map(|s| SecretString::from(s.to_owned())),
+            redis_url: redis_url.map(SecretString::from),
             host,
             port,
             log_format,
@@ -594,11 +688,13 @@ impl Settings {
             email_and_password: file.email_and_password,
             session: file.session,
             user: file.user,
+            account: file.account,
             rate_limit: file.rate_limit,
             advanced: file.advanced,
             plugins: file.plugins,
             redis: file.redis,
-            email: file.email,
+            email,
+            email_verification: file.email_verification,
             password_hashing: file
                 .danger_password_hashing
                 .unwrap_or(PasswordHashing::Standard),
@@ -831,6 +927,38 @@ pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(path))
 }
 
+/// The storage must exist in this build and have what it needs (rate-limit.md §5).
+fn validate_rate_limit_storage(
+    storage: RateLimitStorage,
+    redis_url: Option<&str>,
+    errors: &mut Vec<String>,
+) {
+    match storage {
+        RateLimitStorage::Memory if !cfg!(feature = "governor") => errors.push(
+            "rate_limit.storage: `memory` needs a build with the `governor` feature; use `database` or `redis`, or set rate_limit.enabled = false".into(),
+        ),
+        RateLimitStorage::Redis => match redis_url {
+            None => errors.push(
+                "rate_limit.storage: `redis` needs REDIS_URL (or redis_url in the TOML file)"
+                    .into(),
+            ),
+            // No TLS client is built in: `rediss://` would only fail at the first request.
+            Some(url)
+                if !["redis://", "redis+unix://", "unix://"]
+                    .iter()
+                    .any(|p| url.starts_with(p)) =>
+            {
+                errors.push(
+                    "REDIS_URL: expected a redis:// or unix:// URL (rediss:// is not supported)"
+                        .into(),
+                )
+            }
+            Some(_) => {}
+        },
+        _ => {}
+    }
+}
+
 fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     let ep = &file.email_and_password;
     if ep.min_password_length == 0 || ep.max_password_length < ep.min_password_length {
@@ -871,13 +999,24 @@ fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
         }
     }
     let rl = &file.rate_limit;
-    if rl.window == 0 || rl.max == 0 {
-        errors.push("rate_limit.window / rate_limit.max: must be positive".into());
+    if rl.window == 0 || rl.max == 0 || rl.max > RATE_LIMIT_MAX_LIMIT {
+        errors.push(format!(
+            "rate_limit.window / rate_limit.max: must be positive, max at most {RATE_LIMIT_MAX_LIMIT}"
+        ));
     }
     for (i, rule) in rl.rules.iter().enumerate() {
-        if !rule.path.starts_with('/') || rule.window == 0 {
+        if !rule.path.starts_with('/') {
             errors.push(format!(
-                "rate_limit.rules[{i}]: path must start with `/` and window be positive"
+                "rate_limit.rules[{i}].path: `{}` must start with `/`",
+                rule.path
+            ));
+        }
+        if rule.window == Some(0)
+            || rule.max == Some(0)
+            || rule.max.is_some_and(|m| m > RATE_LIMIT_MAX_LIMIT)
+        {
+            errors.push(format!(
+                "rate_limit.rules[{i}]: window and max must be positive, max at most {RATE_LIMIT_MAX_LIMIT}"
             ));
         }
     }
@@ -894,8 +1033,45 @@ fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     if jwt.expiration_time <= 0 || jwt.rotation_interval < 0 || jwt.grace_period < 0 {
         errors.push("plugins.jwt: expiration_time must be positive, rotation_interval and grace_period not negative".into());
     }
-    if !["log", "file", "smtp", "webhook"].contains(&file.email.transport.as_str()) {
-        errors.push("email.transport: expected log, file, smtp or webhook".into());
+    if jwt.key_refresh_interval <= 0 {
+        errors.push("plugins.jwt.key_refresh_interval: must be positive".into());
+    }
+    if jwt.alg == "HS256" {
+        // The length only: the value itself never appears in a message.
+        match jwt.jwt_secret.as_ref().map(|s| s.expose_secret().chars().count()) {
+            None | Some(0) => errors.push(
+                "plugins.jwt.jwt_secret / BETTER_AUTH_JWT_SECRET: required when plugins.jwt.alg is HS256".into(),
+            ),
+            Some(n) if n < MIN_SECRET_LEN => errors.push(format!(
+                "plugins.jwt.jwt_secret / BETTER_AUTH_JWT_SECRET: must be at least {MIN_SECRET_LEN} characters"
+            )),
+            Some(_) => {}
+        }
+    }
+    let mail = &file.email;
+    match mail.transport.as_str() {
+        "log" | "file" => {}
+        "smtp" if mail.smtp_url.starts_with("smtp://") || mail.smtp_url.starts_with("smtps://") => {
+        }
+        "smtp" => {
+            errors.push("email.smtp_url: transport smtp needs an smtp:// or smtps:// URL".into())
+        }
+        "webhook"
+            if mail.webhook_url.starts_with("http://")
+                || mail.webhook_url.starts_with("https://") => {}
+        "webhook" => {
+            errors.push("email.webhook_url: transport webhook needs an http(s) URL".into())
+        }
+        _ => errors.push("email.transport: expected log, file, smtp or webhook".into()),
+    }
+    if mail.from.parse::<lettre::message::Mailbox>().is_err() {
+        errors.push("email.from: not a mailbox address".into());
+    }
+    if file.email_verification.expires_in <= 0
+        || file.user.delete_user.delete_token_expires_in <= 0
+        || file.email_and_password.reset_password_token_expires_in <= 0
+    {
+        errors.push("email_verification.expires_in, user.delete_user.delete_token_expires_in, email_and_password.reset_password_token_expires_in: must be positive".into());
     }
     if file.advanced.cookie_prefix.is_empty()
         || !file
@@ -974,6 +1150,85 @@ mod tests {
     }
 
     #[test]
+    fn hs256_needs_its_own_long_secret_which_no_message_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("hs.toml");
+        std::fs::write(&config, "[plugins.jwt]\nenabled = true\nalg = \"HS256\"\n").unwrap();
+        let load = |jwt_secret: Option<&str>| {
+            let mut vars: Vec<(String, String)> = base()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            vars.push(("BETTER_AUTH_CONFIG".into(), config.display().to_string()));
+            if let Some(s) = jwt_secret {
+                vars.push(("BETTER_AUTH_JWT_SECRET".into(), s.to_owned()));
+            }
+            Settings::load(&Sources::from_map(vars))
+        };
+        let missing = load(None).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(missing.contains("BETTER_AUTH_JWT_SECRET") && missing.contains("required"));
+        let short = load(Some("short-jwt-secret"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(short.contains("at least 32"), "{short}");
+        assert!(!short.contains("short-jwt-secret"));
+        let ok = load(Some("a-long-enough-shared-secret-0123456789"))
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert!(!format!("{ok:?}").contains("a-long-enough-shared-secret"));
+        let off = Settings::load(&Sources::from_map(base()))
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert!(!off.plugins.jwt.enabled && off.plugins.jwt.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn mail_transports_need_their_address_and_the_outbox_can_come_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("c.toml");
+        let load = |toml: &str, extra: Vec<(&'static str, &'static str)>| {
+            std::fs::write(&config, toml).unwrap();
+            let mut vars = base();
+            vars.push(("BETTER_AUTH_CONFIG", config.to_str().unwrap()));
+            vars.extend(extra);
+            Settings::load(&Sources::from_map(vars))
+        };
+        let err = load("[email]\ntransport = \"smtp\"", vec![])
+            .err()
+            .unwrap()
+            .0;
+        assert!(
+            err.iter().any(|e| e.starts_with("email.smtp_url")),
+            "{err:?}"
+        );
+        let err = load(
+            "[email]\ntransport = \"webhook\"\nwebhook_url = \"ftp://x\"",
+            vec![],
+        )
+        .err()
+        .unwrap()
+        .0;
+        assert!(
+            err.iter().any(|e| e.starts_with("email.webhook_url")),
+            "{err:?}"
+        );
+        let err = load("[email]\nfrom = \"not a mailbox\"", vec![])
+            .err()
+            .unwrap()
+            .0;
+        assert!(err.iter().any(|e| e.starts_with("email.from")), "{err:?}");
+        let s = load(
+            "[email]\ntransport = \"file\"",
+            vec![("BETTER_AUTH_EMAIL_FILE", "/tmp/outbox.jsonl")],
+        )
+        .map_err(|e| e.to_string())
+        .unwrap();
+        assert_eq!(s.email.file, "/tmp/outbox.jsonl");
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[test]
     fn base_url_with_path_replaces_the_base_path() {
         let mut vars = base();
         vars.push(("BETTER_AUTH_URL", "https://auth.example.com/custom/auth/"));
@@ -983,6 +1238,43 @@ mod tests {
         assert_eq!(s.base_origin, "https://auth.example.com");
         assert_eq!(s.base_path, "/custom/auth");
         assert!(s.secure_cookies());
+    }
+
+    fn load_with_toml(toml: &str, extra: &[(&'static str, &'static str)]) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("better-auth.toml");
+        std::fs::write(&path, toml).unwrap();
+        let path = path.display().to_string();
+        let mut vars: Vec<(&str, &str)> = base();
+        vars.push(("BETTER_AUTH_CONFIG", &path));
+        vars.extend_from_slice(extra);
+        Settings::load(&Sources::from_map(vars))
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn rate_limit_storage_and_rules_are_checked_when_limiting_is_on() {
+        let redis = "[rate_limit]\nstorage = \"redis\"\n";
+        assert!(load_with_toml(redis, &[]).is_empty(), "off in development");
+        let err = load_with_toml(redis, &[("BETTER_AUTH_ENV", "production")]);
+        assert!(err.iter().any(|e| e.contains("REDIS_URL")), "{err:?}");
+        let ok = load_with_toml(
+            redis,
+            &[
+                ("BETTER_AUTH_ENV", "production"),
+                ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ],
+        );
+        assert!(ok.is_empty(), "{ok:?}");
+        let err = load_with_toml(
+            "[rate_limit]\nmax = 2000000\n[[rate_limit.rules]]\npath = \"sign-in\"\nmax = 0\n",
+            &[],
+        );
+        assert_eq!(err.len(), 3, "{err:?}");
+        let memory = load_with_toml("[rate_limit]\nenabled = true\nstorage = \"memory\"\n", &[]);
+        assert_eq!(memory.is_empty(), cfg!(feature = "governor"), "{memory:?}");
     }
 
     #[test]

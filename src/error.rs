@@ -2,10 +2,13 @@
 
 use std::borrow::Cow;
 
+use actix_web::http::header::HeaderName;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use serde::Serialize;
+
+pub const X_RETRY_AFTER: HeaderName = HeaderName::from_static("x-retry-after");
 
 /// Better Auth's error codes with their exact messages and statuses (errors.md §3, §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +24,7 @@ pub enum ErrorCode {
     InvalidUser,
     InvalidToken,
     TokenExpired,
+    FailedToGetUserInfo,
     EmailNotVerified,
     PasswordTooShort,
     PasswordTooLong,
@@ -75,6 +79,7 @@ impl ErrorCode {
             InvalidUser => "INVALID_USER",
             InvalidToken => "INVALID_TOKEN",
             TokenExpired => "TOKEN_EXPIRED",
+            FailedToGetUserInfo => "FAILED_TO_GET_USER_INFO",
             EmailNotVerified => "EMAIL_NOT_VERIFIED",
             PasswordTooShort => "PASSWORD_TOO_SHORT",
             PasswordTooLong => "PASSWORD_TOO_LONG",
@@ -129,6 +134,7 @@ impl ErrorCode {
             InvalidUser => "Invalid user",
             InvalidToken => "Invalid token",
             TokenExpired => "Token expired",
+            FailedToGetUserInfo => "Failed to get user info",
             EmailNotVerified => "Email not verified",
             PasswordTooShort => "Password too short",
             PasswordTooLong => "Password too long",
@@ -229,6 +235,10 @@ pub enum ApiError {
     /// Errors with an empty body (errors.md §6).
     #[error("{0}")]
     Empty(StatusCode),
+    /// The rate limiter refused the request (rate-limit.md §3): 429, a message without a code,
+    /// and `X-Retry-After` in whole seconds.
+    #[error("too many requests")]
+    RateLimited { retry_after: u64 },
     /// The database (or another backing service) cannot be reached: 503 with a code.
     #[error("backing service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -317,6 +327,7 @@ impl ResponseError for ApiError {
             ApiError::Code(c) => c.status(),
             ApiError::Custom { status, .. } | ApiError::MessageOnly { status, .. } => *status,
             ApiError::Empty(s) => *s,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::WithCookies(inner, _) => inner.status_code(),
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -343,6 +354,18 @@ impl ResponseError for ApiError {
                 let mut b = HttpResponseBuilder::new(*status);
                 b.reason(reason_phrase(*status));
                 b.finish()
+            }
+            ApiError::RateLimited { retry_after } => {
+                // Better Auth 1.7.25 `rateLimitResponse`: no `code`, JSON content type, and only
+                // the non-standard `X-Retry-After` (no `Retry-After`).
+                let mut res = json_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests. Please try again later.",
+                    None,
+                );
+                res.headers_mut()
+                    .insert(X_RETRY_AFTER, HeaderValue::from(*retry_after));
+                res
             }
             ApiError::WithCookies(inner, cookies) => {
                 let mut res = inner.error_response();

@@ -1,19 +1,119 @@
-//! The JWT plugin's key ring (`spec/jwt-jwks.md` §4, §5): every stored key is opened once at
-//! start and kept in memory, so signing and `/jwks` never read the database; a new key is
-//! created only when the table is empty or the signing key has expired (rotation).
+//! The JWT plugin's signing (`spec/jwt-jwks.md` §4, §5).
+//!
+//! With a key pair algorithm, the key ring: every stored key is opened at start and kept in
+//! memory, so signing never reads the database. The copy is read again when it is older than
+//! `plugins.jwt.key_refresh_interval` (in the background when signing, before answering on
+//! `/jwks`), so a key made by `better-auth-rs jwks rotate` or by another replica is picked up.
+//! Keys are created under a database-wide lock ([`Store::change_jwks_exclusively`]): replicas
+//! starting together on an empty table end up with one key.
+//!
+//! With `HS256`, tokens are signed with the shared `jwt_secret` and `/jwks` publishes nothing.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use anyhow::{anyhow, bail, Context};
 use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
+use tracing::Instrument;
 
+use crate::auth::cookie_cache::hs256_encode;
 use crate::auth::crypto::generate_id;
 use crate::auth::jwks::{self, Key};
 use crate::auth::jwt::{self, Alg, SigningKey};
 use crate::auth::keyseal::{self, KeyEncryption};
 use crate::config::{Settings, VersionedSecret};
-use crate::store::{JwkRow, Store};
+use crate::store::{JwkRow, JwksChange, Store};
+
+/// `plugins.jwt.alg` for shared-secret tokens.
+const HS256: &str = "HS256";
+
+/// How the plugin signs: with the key ring, or with a shared secret.
+#[derive(Debug)]
+pub enum JwtIssuer {
+    Keys(Arc<KeyRing>),
+    SharedSecret(SharedSecret),
+}
+
+impl JwtIssuer {
+    pub async fn load(
+        settings: &Settings,
+        store: &Store,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Self> {
+        if settings.plugins.jwt.alg == HS256 {
+            return Ok(Self::SharedSecret(SharedSecret::new(settings)?));
+        }
+        Ok(Self::Keys(Arc::new(
+            KeyRing::load(settings, store, now).await?,
+        )))
+    }
+
+    /// A token for the user (`user` = the User JSON object).
+    pub async fn mint(
+        &self,
+        store: &Store,
+        user: Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        match self {
+            Self::Keys(ring) => ring.mint(store, user, now).await,
+            Self::SharedSecret(s) => Ok(s.mint(&user, now)),
+        }
+    }
+
+    /// The `/jwks` body; no keys with a shared secret, which must never be published.
+    pub async fn jwks(&self, store: &Store, now: DateTime<Utc>) -> Value {
+        match self {
+            Self::Keys(ring) => ring.jwks(store, now).await,
+            Self::SharedSecret(_) => serde_json::json!({ "keys": [] }),
+        }
+    }
+}
+
+/// `alg = "HS256"`: tokens for backends that verify with the shared `jwt_secret`.
+pub struct SharedSecret {
+    secret: SecretString,
+    expiration_time: i64,
+    issuer: String,
+    audience: String,
+}
+
+impl std::fmt::Debug for SharedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedSecret")
+            .field("secret", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedSecret {
+    fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let cfg = &settings.plugins.jwt;
+        let secret = cfg
+            .jwt_secret
+            .clone()
+            .ok_or_else(|| anyhow!("plugins.jwt.jwt_secret is required with HS256"))?;
+        Ok(Self {
+            secret,
+            expiration_time: cfg.expiration_time,
+            issuer: settings.jwt_issuer(),
+            audience: settings.jwt_audience(),
+        })
+    }
+
+    fn mint(&self, user: &Map<String, Value>, now: DateTime<Utc>) -> String {
+        let claims = jwt::hs256_claims(
+            user,
+            now.timestamp(),
+            self.expiration_time,
+            &self.issuer,
+            &self.audience,
+        );
+        hs256_encode(self.secret.expose_secret().as_bytes(), &claims)
+    }
+}
 
 pub struct KeyRing {
     alg: Alg,
@@ -25,10 +125,15 @@ pub struct KeyRing {
     encryption: KeyEncryption,
     secrets: Vec<VersionedSecret>,
     versioned_secrets: bool,
-    /// Readers clone the `Arc`; rotation swaps in a new list.
+    /// Readers clone the `Arc`; a reload or a new key swaps in a new list.
     keys: RwLock<Arc<Vec<Key>>>,
-    /// One key creation at a time.
+    /// One key creation at a time within this process (the database lock covers the others).
     rotation: tokio::sync::Mutex<()>,
+    /// One reload at a time, so an older read never replaces a newer one.
+    reading: tokio::sync::Mutex<()>,
+    refresh_interval_ms: i64,
+    /// When the table was last read (the service clock, in milliseconds).
+    refreshed_at_ms: AtomicI64,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -53,7 +158,8 @@ fn undecryptable_message(rows: usize) -> String {
 impl KeyRing {
     /// Opens every stored key; creates the first key when the table is empty. Refuses to start
     /// when keys exist and none opens (the secret changed): generating over them would silently
-    /// invalidate every token already issued.
+    /// invalidate every token already issued. Keys that only an older secret opens are sealed
+    /// again with the current one.
     pub async fn load(
         settings: &Settings,
         store: &Store,
@@ -62,7 +168,7 @@ impl KeyRing {
         let cfg = &settings.plugins.jwt;
         let alg = Alg::parse(&cfg.alg).ok_or_else(|| {
             anyhow!(
-                "plugins.jwt.alg: `{}` cannot sign JWT plugin tokens (use EdDSA, ES256, ES512, RS256 or PS256)",
+                "plugins.jwt.alg: `{}` cannot sign JWT plugin tokens (use EdDSA, ES256, ES512, RS256, PS256 or HS256)",
                 cfg.alg
             )
         })?;
@@ -81,6 +187,9 @@ impl KeyRing {
             versioned_secrets: settings.versioned_secrets,
             keys: RwLock::new(Arc::new(Vec::new())),
             rotation: tokio::sync::Mutex::new(()),
+            reading: tokio::sync::Mutex::new(()),
+            refresh_interval_ms: cfg.key_refresh_interval.saturating_mul(1000),
+            refreshed_at_ms: AtomicI64::new(now.timestamp_millis()),
         };
         let rows = store.list_jwks().await.context("reading the jwks table")?;
         let keys: Vec<Key> = rows.iter().filter_map(|r| ring.open_row(r)).collect();
@@ -95,24 +204,47 @@ impl KeyRing {
                 "some stored JWKS keys cannot be opened with the configured secret(s); they stay published until they expire but never sign"
             );
         }
+        ring.reseal(store, &rows).await?;
         tracing::info!(keys = rows.len(), alg = %alg, "JWT key ring loaded");
         ring.replace(keys);
         if rows.is_empty() {
-            ring.create_key(store, now).await?;
+            ring.ensure_signing_key(store, now).await?;
         }
         Ok(ring)
     }
 
+    /// Seals again with the current secret every key that only an older secret opens, so the
+    /// older secret can then be dropped from BETTER_AUTH_SECRETS.
+    async fn reseal(&self, store: &Store, rows: &[JwkRow]) -> anyhow::Result<()> {
+        for row in rows {
+            let Some(column) =
+                keyseal::reseal(&row.private_key, &self.secrets, self.versioned_secrets)
+            else {
+                continue;
+            };
+            store
+                .update_jwk_private_key(&row.id, &column)
+                .await
+                .context("re-sealing a JWT signing key")?;
+            tracing::info!(kid = %row.id, "re-sealed a JWT signing key with the current secret");
+        }
+        Ok(())
+    }
+
+    /// The algorithm a row signs with: rows with a null `alg` count as the configured one (§4).
+    fn row_alg(&self, row: &JwkRow) -> Option<Alg> {
+        match row.alg.as_deref() {
+            None => Some(self.alg),
+            Some(name) => Alg::parse(name),
+        }
+    }
+
     /// A row as a key, with no signer when the private key does not open; `None` when even the
-    /// public part is unusable. Rows with a null `alg` count as the configured one (§4).
+    /// public part is unusable.
     fn open_row(&self, row: &JwkRow) -> Option<Key> {
-        let alg = match row.alg.as_deref().map(Alg::parse) {
-            None => self.alg,
-            Some(Some(alg)) => alg,
-            Some(None) => {
-                tracing::warn!(kid = %row.id, "jwks row has an unsupported alg; skipped");
-                return None;
-            }
+        let Some(alg) = self.row_alg(row) else {
+            tracing::warn!(kid = %row.id, "jwks row has an unsupported alg; skipped");
+            return None;
         };
         let public: Map<String, Value> = match serde_json::from_str(&row.public_key) {
             Ok(Value::Object(m)) => m,
@@ -162,12 +294,36 @@ impl KeyRing {
         jwks::signing_key(&self.snapshot(), self.alg, now).and_then(|k| k.signer.clone())
     }
 
-    /// The key that signs now; rotates when the current one has expired.
+    /// True (once) when the in-memory copy is older than the refresh interval: the caller
+    /// then reads the table again.
+    fn claim_refresh(&self, now: DateTime<Utc>) -> bool {
+        let now_ms = now.timestamp_millis();
+        let last = self.refreshed_at_ms.load(Ordering::Relaxed);
+        now_ms - last >= self.refresh_interval_ms
+            && self
+                .refreshed_at_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// The key that signs now. A stale copy is refreshed in the background (signing never
+    /// waits for the database); a missing or expired signing key is replaced (rotation).
     pub async fn signer(
-        &self,
+        self: &Arc<Self>,
         store: &Store,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Arc<SigningKey>> {
+        if self.claim_refresh(now) {
+            let (ring, store) = (self.clone(), store.clone());
+            tokio::spawn(
+                async move {
+                    if let Err(e) = ring.reload(&store).await {
+                        tracing::warn!(error = %format!("{e:#}"), "re-reading the jwks table failed");
+                    }
+                }
+                .in_current_span(),
+            );
+        }
         if let Some(s) = self.current_signer(now) {
             return Ok(s);
         }
@@ -175,22 +331,24 @@ impl KeyRing {
         if let Some(s) = self.current_signer(now) {
             return Ok(s);
         }
-        // Another instance sharing the database may have rotated already.
-        self.reload(store).await?;
-        if let Some(s) = self.current_signer(now) {
-            return Ok(s);
-        }
-        self.create_key(store, now).await
+        self.ensure_signing_key(store, now).await?;
+        self.current_signer(now)
+            .ok_or_else(|| anyhow!("no usable JWT signing key after creating one"))
     }
 
     /// Re-reads the table, reusing the keys already opened.
     async fn reload(&self, store: &Store) -> anyhow::Result<()> {
+        let _in_order = self.reading.lock().await;
         let rows = store.list_jwks().await.context("reading the jwks table")?;
         let known = self.snapshot();
         let keys = rows
             .iter()
             .filter_map(|row| match known.iter().find(|k| k.id == row.id) {
-                Some(k) => Some(k.clone()),
+                Some(k) => {
+                    let mut k = k.clone();
+                    k.expires_at = row.expires_at; // a rotation may have expired it
+                    Some(k)
+                }
                 None => self.open_row(row),
             })
             .collect();
@@ -198,11 +356,8 @@ impl KeyRing {
         Ok(())
     }
 
-    async fn create_key(
-        &self,
-        store: &Store,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Arc<SigningKey>> {
+    /// A new key pair and its row, sealed as configured.
+    async fn new_row(&self, now: DateTime<Utc>) -> anyhow::Result<JwkRow> {
         let alg = self.alg;
         let generated = if alg.is_rsa() {
             let span = tracing::Span::current();
@@ -210,14 +365,8 @@ impl KeyRing {
         } else {
             jwt::generate(alg)?
         };
-        let id = generate_id();
-        let signer = Arc::new(SigningKey::from_private_jwk(
-            alg,
-            &id,
-            &generated.private_jwk,
-        )?);
-        let row = JwkRow {
-            id: id.clone(),
+        Ok(JwkRow {
+            id: generate_id(),
             public_key: Value::Object(generated.public_jwk.clone()).to_string(),
             private_key: keyseal::seal(
                 self.encryption,
@@ -229,30 +378,67 @@ impl KeyRing {
             expires_at: jwks::expiry(now, self.rotation_interval),
             alg: Some(alg.name().to_owned()),
             crv: alg.crv().map(str::to_owned),
-        };
-        store
-            .insert_jwk(store.connection(), &row)
+        })
+    }
+
+    /// Whether a stored row can sign now with the configured algorithm.
+    fn can_sign(&self, row: &JwkRow, now: DateTime<Utc>) -> bool {
+        self.row_alg(row) == Some(self.alg)
+            && row.expires_at.is_none_or(|at| at > now)
+            && self.open_row(row).is_some_and(|k| k.signer.is_some())
+    }
+
+    /// Creates a signing key unless, under the database lock, one usable now already exists
+    /// (another replica made it), then re-reads the table.
+    async fn ensure_signing_key(&self, store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let row = self.new_row(now).await?;
+        let kid = row.id.clone();
+        let created = store
+            .change_jwks_exclusively(|rows| {
+                (!rows.iter().any(|r| self.can_sign(r, now))).then(|| JwksChange {
+                    insert: Some(row),
+                    ..JwksChange::default()
+                })
+            })
             .await
             .context("storing a new JWT signing key")?;
-        let key = Key::new(
-            id,
-            alg,
-            alg.crv(),
-            &generated.public_jwk,
-            now,
-            row.expires_at,
-            Some(signer.clone()),
-        );
-        let mut keys = self.snapshot().as_ref().clone();
-        keys.push(key);
-        self.replace(keys);
-        tracing::info!(kid = %row.id, alg = %alg, "created a JWT signing key");
-        Ok(signer)
+        if created {
+            tracing::info!(kid = %kid, alg = %self.alg, "created a JWT signing key");
+        }
+        self.reload(store).await
+    }
+
+    /// `better-auth-rs jwks rotate`: a new signing key now; the keys that signed until now
+    /// expire now, so they stay published for the grace period and then disappear. Returns the
+    /// new key's id.
+    pub async fn rotate(&self, store: &Store, now: DateTime<Utc>) -> anyhow::Result<String> {
+        let row = self.new_row(now).await?;
+        let kid = row.id.clone();
+        store
+            .change_jwks_exclusively(|rows| {
+                let expire = rows
+                    .iter()
+                    .filter(|r| {
+                        self.row_alg(r) == Some(self.alg) && r.expires_at.is_none_or(|at| at > now)
+                    })
+                    .map(|r| r.id.clone())
+                    .collect();
+                Some(JwksChange {
+                    expire,
+                    expire_at: Some(now),
+                    insert: Some(row),
+                })
+            })
+            .await
+            .context("storing the new JWT signing key")?;
+        tracing::info!(kid = %kid, alg = %self.alg, "rotated the JWT signing key");
+        self.reload(store).await?;
+        Ok(kid)
     }
 
     /// A token for the user (`user` = the User JSON object), signed with the current key.
     pub async fn mint(
-        &self,
+        self: &Arc<Self>,
         store: &Store,
         user: Map<String, Value>,
         now: DateTime<Utc>,
@@ -276,8 +462,18 @@ impl KeyRing {
         }
     }
 
-    /// The `/jwks` body: keys not expired for longer than the grace period.
-    pub fn jwks(&self, now: DateTime<Utc>) -> Value {
+    /// The `/jwks` body: keys not expired for longer than the grace period. A stale copy is
+    /// refreshed first (a failure is logged and the copy served).
+    pub async fn jwks(&self, store: &Store, now: DateTime<Utc>) -> Value {
+        if self.claim_refresh(now) {
+            if let Err(e) = self.reload(store).await {
+                tracing::warn!(error = %format!("{e:#}"), "re-reading the jwks table failed");
+            }
+        }
+        self.published(now)
+    }
+
+    fn published(&self, now: DateTime<Utc>) -> Value {
         jwks::jwks(&self.snapshot(), now, self.grace_period)
     }
 }
@@ -320,6 +516,14 @@ mod tests {
         }
     }
 
+    async fn load(
+        settings: &Settings,
+        store: &Store,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Arc<KeyRing>> {
+        KeyRing::load(settings, store, now).await.map(Arc::new)
+    }
+
     fn with_secret(settings: &Settings, secret: &str) -> Settings {
         let mut s = settings.clone();
         s.secret = SecretString::from(secret.to_owned());
@@ -343,7 +547,7 @@ mod tests {
 
     /// Verifies a token against the ring's own `/jwks` output, as a third party would.
     fn verify_with_jwks(ring: &KeyRing, token: &str, now: DateTime<Utc>) -> Map<String, Value> {
-        let body = ring.jwks(now);
+        let body = ring.published(now);
         let keys: Vec<VerifyingKey> = body["keys"]
             .as_array()
             .unwrap()
@@ -396,7 +600,7 @@ mod tests {
     #[tokio::test]
     async fn an_empty_table_gets_one_key_sealed_with_aes_gcm_and_its_tokens_verify() {
         let db = db(SECRET).await;
-        let ring = KeyRing::load(&db.settings, &db.store, t0()).await.unwrap();
+        let ring = load(&db.settings, &db.store, t0()).await.unwrap();
         let rows = db.store.list_jwks().await.unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].alg.as_deref(), Some("EdDSA"));
@@ -420,7 +624,7 @@ mod tests {
         assert_eq!(claims["exp"], t0().timestamp() + 900);
 
         // A restart reads the same key instead of creating another.
-        let again = KeyRing::load(&db.settings, &db.store, t0()).await.unwrap();
+        let again = load(&db.settings, &db.store, t0()).await.unwrap();
         assert_eq!(db.store.list_jwks().await.unwrap().len(), 1);
         verify_with_jwks(
             &again,
@@ -434,7 +638,7 @@ mod tests {
         let v = crate::auth::test_vectors::load();
         let db = db(v["secret"].as_str().unwrap()).await;
         let rows = insert_vector_rows(&db.store).await;
-        let ring = KeyRing::load(&db.settings, &db.store, t0()).await.unwrap();
+        let ring = load(&db.settings, &db.store, t0()).await.unwrap();
         assert_eq!(
             db.store.list_jwks().await.unwrap().len(),
             3,
@@ -449,7 +653,7 @@ mod tests {
             .values()
             .map(|c| c["jwks"]["keys"][0].clone())
             .collect();
-        assert_eq!(ring.jwks(t0()), serde_json::json!({ "keys": listed }));
+        assert_eq!(ring.published(t0()), serde_json::json!({ "keys": listed }));
     }
 
     #[tokio::test]
@@ -457,7 +661,7 @@ mod tests {
         let v = crate::auth::test_vectors::load();
         let db = db(SECRET).await;
         insert_vector_rows(&db.store).await;
-        let err = KeyRing::load(&db.settings, &db.store, t0())
+        let err = load(&db.settings, &db.store, t0())
             .await
             .unwrap_err()
             .to_string();
@@ -479,7 +683,7 @@ mod tests {
             version: 1,
             value: SecretString::from(v["secret"].as_str().unwrap().to_owned()),
         });
-        KeyRing::load(&settings, &db.store, t0()).await.unwrap();
+        load(&settings, &db.store, t0()).await.unwrap();
     }
 
     #[tokio::test]
@@ -492,7 +696,7 @@ mod tests {
             let mut settings = db.settings.clone();
             settings.plugins.jwt.key_encryption = format.into();
             settings.plugins.jwt.rotation_interval = 10;
-            let ring = KeyRing::load(&settings, &db.store, t0()).await.unwrap();
+            let ring = load(&settings, &db.store, t0()).await.unwrap();
             // Each pass finds the previous keys expired and rotates.
             ring.signer(&db.store, t0() + Duration::seconds(20 * i as i64))
                 .await
@@ -503,7 +707,7 @@ mod tests {
         assert!(rows[0].private_key.starts_with('{'));
         assert!(rows[1].private_key.starts_with('"') && !rows[1].private_key.contains('$'));
         assert!(rows[2].private_key.starts_with("\"$ba-rs$"));
-        let ring = KeyRing::load(&db.settings, &db.store, t0()).await.unwrap();
+        let ring = load(&db.settings, &db.store, t0()).await.unwrap();
         assert!(ring.snapshot().iter().all(|k| k.signer.is_some()));
     }
 
@@ -513,7 +717,7 @@ mod tests {
         let mut settings = db.settings.clone();
         settings.plugins.jwt.rotation_interval = 3600;
         settings.plugins.jwt.grace_period = 600;
-        let ring = KeyRing::load(&settings, &db.store, t0()).await.unwrap();
+        let ring = load(&settings, &db.store, t0()).await.unwrap();
         let first = ring.signer(&db.store, t0()).await.unwrap();
         let rows = db.store.list_jwks().await.unwrap();
         assert_eq!(rows[0].expires_at, Some(t0() + Duration::seconds(3600)));
@@ -526,10 +730,10 @@ mod tests {
         let second = ring.signer(&db.store, after).await.unwrap();
         assert_ne!(first.kid(), second.kid());
         assert_eq!(db.store.list_jwks().await.unwrap().len(), 2);
-        assert_eq!(ring.jwks(after)["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(ring.published(after)["keys"].as_array().unwrap().len(), 2);
         verify_with_jwks(&ring, &old_token, after);
         let past_grace = after + Duration::seconds(600);
-        let kids: Vec<Value> = ring.jwks(past_grace)["keys"]
+        let kids: Vec<Value> = ring.published(past_grace)["keys"]
             .as_array()
             .unwrap()
             .iter()
@@ -541,11 +745,11 @@ mod tests {
     #[tokio::test]
     async fn a_new_algorithm_gets_its_own_key_and_old_keys_stay_published() {
         let db = db(SECRET).await;
-        KeyRing::load(&db.settings, &db.store, t0()).await.unwrap();
+        load(&db.settings, &db.store, t0()).await.unwrap();
         for alg in ["ES256", "ES512", "PS256", "RS256"] {
             let mut settings = db.settings.clone();
             settings.plugins.jwt.alg = alg.into();
-            let ring = KeyRing::load(&settings, &db.store, t0()).await.unwrap();
+            let ring = load(&settings, &db.store, t0()).await.unwrap();
             let token = ring.mint(&db.store, user(), t0()).await.unwrap();
             assert_eq!(
                 ring.signer(&db.store, t0()).await.unwrap().alg().name(),
@@ -585,8 +789,100 @@ mod tests {
             .insert_jwk(db.store.connection(), &row)
             .await
             .unwrap();
-        let ring = KeyRing::load(&db.settings, &db.store, t0()).await.unwrap();
+        let ring = load(&db.settings, &db.store, t0()).await.unwrap();
         assert_eq!(ring.signer(&db.store, t0()).await.unwrap().kid(), "legacy");
-        assert_eq!(ring.jwks(t0())["keys"][0]["crv"], "Ed25519");
+        assert_eq!(ring.published(t0())["keys"][0]["crv"], "Ed25519");
+    }
+
+    #[tokio::test]
+    async fn rotate_expires_the_signing_key_now_and_the_new_one_signs() {
+        let db = db(SECRET).await;
+        let mut settings = db.settings.clone();
+        settings.plugins.jwt.grace_period = 600;
+        let ring = load(&settings, &db.store, t0()).await.unwrap();
+        let first = ring.signer(&db.store, t0()).await.unwrap();
+        let old_token = ring.mint(&db.store, user(), t0()).await.unwrap();
+
+        let kid = ring.rotate(&db.store, t0()).await.unwrap();
+        assert_ne!(kid, first.kid());
+        assert_eq!(ring.signer(&db.store, t0()).await.unwrap().kid(), kid);
+        let rows = db.store.list_jwks().await.unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].expires_at, Some(t0()), "the old key expires now");
+        assert_eq!(rows[1].expires_at, None, "no rotation interval");
+        verify_with_jwks(&ring, &old_token, t0());
+        let later = t0() + Duration::seconds(600);
+        assert_eq!(ring.published(later)["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(ring.published(later)["keys"][0]["kid"], kid.as_str());
+    }
+
+    #[tokio::test]
+    async fn rings_loading_together_on_an_empty_table_create_one_key() {
+        let db = db(SECRET).await;
+        let (a, b) = tokio::join!(
+            load(&db.settings, &db.store, t0()),
+            load(&db.settings, &db.store, t0())
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(db.store.list_jwks().await.unwrap().len(), 1);
+        assert_eq!(a.published(t0()), b.published(t0()));
+    }
+
+    #[tokio::test]
+    async fn keys_sealed_with_an_older_secret_are_resealed_at_load() {
+        let db = db(SECRET).await;
+        let mut old = with_secret(&db.settings, SECRET);
+        old.secrets[0].version = 1;
+        old.versioned_secrets = true;
+        load(&old, &db.store, t0()).await.unwrap();
+        assert!(db.store.list_jwks().await.unwrap()[0]
+            .private_key
+            .starts_with("\"$ba-rs$aes256gcm$1$"));
+
+        let mut rotated = with_secret(&db.settings, "keyring-new-secret-0123456789abcdef0123");
+        rotated.secrets[0].version = 2;
+        rotated.secrets.push(old.secrets[0].clone());
+        rotated.versioned_secrets = true;
+        load(&rotated, &db.store, t0()).await.unwrap();
+        let rows = db.store.list_jwks().await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].private_key.starts_with("\"$ba-rs$aes256gcm$2$"));
+
+        rotated.secrets.truncate(1);
+        load(&rotated, &db.store, t0()).await.unwrap();
+        assert_eq!(
+            db.store.list_jwks().await.unwrap().len(),
+            1,
+            "opens with the new secret alone"
+        );
+    }
+
+    #[tokio::test]
+    async fn hs256_signs_with_the_shared_secret_and_publishes_no_key() {
+        let db = db(SECRET).await;
+        let mut settings = db.settings.clone();
+        settings.plugins.jwt.alg = "HS256".into();
+        settings.plugins.jwt.jwt_secret = Some(SecretString::from(
+            "shared-hs256-secret-0123456789abcdef".to_owned(),
+        ));
+        let issuer = JwtIssuer::load(&settings, &db.store, t0()).await.unwrap();
+        assert_eq!(
+            issuer.jwks(&db.store, t0()).await,
+            serde_json::json!({ "keys": [] })
+        );
+        let token = issuer.mint(&db.store, user(), t0()).await.unwrap();
+        let claims = crate::auth::cookie_cache::hs256_decode(
+            b"shared-hs256-secret-0123456789abcdef",
+            &token,
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(claims),
+            serde_json::json!({ "sub": "user-1", "email": "ada@example.com", "name": "Ada",
+                "iat": t0().timestamp(), "exp": t0().timestamp() + 900,
+                "iss": "http://localhost:3001", "aud": "http://localhost:3001" })
+        );
+        assert!(db.store.list_jwks().await.unwrap().is_empty());
+        assert!(!format!("{issuer:?}").contains("shared-hs256"));
     }
 }

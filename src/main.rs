@@ -1,6 +1,8 @@
 use std::process::ExitCode;
 
+use anyhow::bail;
 use better_auth_rs::config::{generate_secret, Settings};
+use better_auth_rs::keys::JwtIssuer;
 use better_auth_rs::startup::{AppState, Application};
 use better_auth_rs::telemetry;
 use clap::{Parser, Subcommand};
@@ -26,6 +28,18 @@ enum Command {
     GenerateSecret,
     /// Exit 0 when the local server answers /health (for container health checks).
     Healthcheck,
+    /// Manage the JWT plugin's signing keys.
+    Jwks {
+        #[command(subcommand)]
+        action: JwksCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JwksCommand {
+    /// Create a new signing key now and print its kid; the previous keys stay published for
+    /// `grace_period`. Running services switch to it within `key_refresh_interval`.
+    Rotate,
 }
 
 fn load() -> Result<Settings, ExitCode> {
@@ -50,7 +64,9 @@ async fn main() -> ExitCode {
     if let Command::Healthcheck = command {
         return healthcheck(&settings).await;
     }
-    telemetry::init(settings.log_format, "info");
+    // The rotate command prints the new kid alone on stdout: keep routine logs out of it.
+    let quiet = matches!(command, Command::Jwks { .. });
+    telemetry::init(settings.log_format, if quiet { "warn" } else { "info" });
     for w in &settings.warnings {
         tracing::warn!("{w}");
     }
@@ -58,6 +74,9 @@ async fn main() -> ExitCode {
         Command::Migrate => AppState::load(settings)
             .await
             .map(|_| tracing::info!("migrations applied")),
+        Command::Jwks {
+            action: JwksCommand::Rotate,
+        } => rotate_jwks(settings).await,
         _ => serve(settings).await,
     };
     match result {
@@ -74,6 +93,20 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(port = app.port(), "listening");
     app.run_until_stopped().await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+async fn rotate_jwks(settings: Settings) -> anyhow::Result<()> {
+    let state = AppState::load(settings).await?;
+    let kid = match state.jwt.as_deref() {
+        Some(JwtIssuer::Keys(ring)) => ring.rotate(&state.store, state.clock.now()).await?,
+        Some(JwtIssuer::SharedSecret(_)) => {
+            bail!("plugins.jwt.alg is HS256: there is no key pair to rotate (change jwt_secret)")
+        }
+        None => bail!("the JWT plugin is not enabled ([plugins.jwt] enabled = true)"),
+    };
+    println!("{kid}");
+    state.store.close().await?;
     Ok(())
 }
 

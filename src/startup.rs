@@ -14,7 +14,9 @@ use crate::auth::origin::is_trusted_origin;
 use crate::auth::password::PasswordHasher;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::keys::KeyRing;
+use crate::keys::JwtIssuer;
+use crate::mail::Mailer;
+use crate::rate_limit::RateLimiter;
 use crate::routes;
 use crate::store::secondary::{Secondary, SessionStorage};
 use crate::store::Store;
@@ -26,8 +28,12 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub clock: Clock,
     pub cookies: CookieJar,
-    /// JWT plugin signing keys, loaded when the plugin is enabled.
-    pub keys: Option<Arc<KeyRing>>,
+    /// JWT plugin signing (key ring or shared secret), loaded when the plugin is enabled.
+    pub jwt: Option<Arc<JwtIssuer>>,
+    /// The rate limiter and its counters, when rate limiting is on.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Delivers the verification, reset and deletion mails.
+    pub mailer: Mailer,
 }
 
 impl AppState {
@@ -64,7 +70,9 @@ impl AppState {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let hasher = PasswordHasher::new(settings.password_hashing, cores, cores * 64)
+        // A burst of a few hundred sign-ins queues (at standard cost that is a wait of about
+        // 256 × 15 ms ÷ cores); beyond that the service sheds load with 503.
+        let hasher = PasswordHasher::new(settings.password_hashing, cores, (cores * 64).max(256))
             .map_err(|e| anyhow::anyhow!(e))
             .context("preparing the password hasher")?;
         let cookies = CookieJar::new(
@@ -73,21 +81,26 @@ impl AppState {
             settings.session.expires_in,
             settings.session.cookie_cache.max_age,
         );
-        let keys = if settings.plugins.jwt.enabled {
-            let ring = KeyRing::load(&settings, &store, clock.now())
+        let mailer = Mailer::new(&settings.email).context("preparing mail delivery")?;
+        let jwt = if settings.plugins.jwt.enabled {
+            let issuer = JwtIssuer::load(&settings, &store, clock.now())
                 .await
                 .context("loading the JWT signing keys")?;
-            Some(Arc::new(ring))
+            Some(Arc::new(issuer))
         } else {
             None
         };
+        let rate_limiter =
+            RateLimiter::from_settings(&settings, &store).context("preparing the rate limiter")?;
         Ok(Self {
             settings: Arc::new(settings),
             store,
             hasher,
             clock,
             cookies,
-            keys,
+            jwt,
+            rate_limiter,
+            mailer,
         })
     }
 }

@@ -322,6 +322,27 @@ pub fn claims(
     m
 }
 
+/// The claims of a shared-secret token (`plugins.jwt.alg = "HS256"`): what a backend verifying
+/// with the shared secret needs, nothing more.
+pub fn hs256_claims(
+    user: &Map<String, Value>,
+    now_secs: i64,
+    expires_in_secs: i64,
+    issuer: &str,
+    audience: &str,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("sub".into(), user.get("id").cloned().unwrap_or(Value::Null));
+    for name in ["email", "name"] {
+        m.insert(name.into(), user.get(name).cloned().unwrap_or(Value::Null));
+    }
+    m.insert("iat".into(), now_secs.into());
+    m.insert("exp".into(), (now_secs + expires_in_secs).into());
+    m.insert("iss".into(), issuer.into());
+    m.insert("aud".into(), audience.into());
+    m
+}
+
 /// What a token must satisfy besides its signature (jwt-jwks.md §6).
 #[derive(Debug, Clone, Copy)]
 pub struct Expected<'a> {

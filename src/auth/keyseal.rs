@@ -212,6 +212,32 @@ pub fn open(column: &str, secrets: &[VersionedSecret]) -> Result<SecretString, S
         .map_or(Err(SealError::WrongSecret), plaintext)
 }
 
+/// The format a `privateKey` column was written in; `None` for plain JWK text.
+fn format_of(column: &str) -> Option<KeyEncryption> {
+    let trimmed = column.trim();
+    if trimmed.starts_with('{') {
+        return None;
+    }
+    let envelope: String = serde_json::from_str(trimmed).ok()?;
+    Some(if envelope.starts_with(GCM_PREFIX) {
+        KeyEncryption::Aes256Gcm
+    } else {
+        KeyEncryption::BetterAuth
+    })
+}
+
+/// After a secret rotation: the column sealed again, in its own format, with the current
+/// secret, when only an older secret opens it. `None` when there is nothing to change (plain
+/// text, already sealed with the current secret, or not openable at all).
+pub fn reseal(column: &str, secrets: &[VersionedSecret], versioned: bool) -> Option<String> {
+    let format = format_of(column)?;
+    if open(column, secrets.get(..1)?).is_ok() {
+        return None;
+    }
+    let jwk = open(column, secrets).ok()?;
+    seal(format, secrets, versioned, &jwk).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +363,31 @@ mod tests {
             open(&legacy, &rotated).unwrap().expose_secret(),
             jwk().expose_secret()
         );
+    }
+
+    #[test]
+    fn a_key_sealed_with_an_older_secret_is_resealed_with_the_current_one_in_its_format() {
+        let old = [secret(1, "old-secret-0123456789abcdef0123456789ab")];
+        let rotated = [
+            secret(2, "new-secret-0123456789abcdef0123456789ab"),
+            secret(1, "old-secret-0123456789abcdef0123456789ab"),
+        ];
+        for (format, prefix) in [
+            (KeyEncryption::BetterAuth, "\"$ba$2$"),
+            (KeyEncryption::Aes256Gcm, "\"$ba-rs$aes256gcm$2$"),
+        ] {
+            let column = seal(format, &old, true, &jwk()).unwrap();
+            let resealed = reseal(&column, &rotated, true).unwrap();
+            assert!(resealed.starts_with(prefix), "{resealed}");
+            assert_eq!(
+                open(&resealed, &rotated[..1]).unwrap().expose_secret(),
+                jwk().expose_secret()
+            );
+            assert_eq!(reseal(&resealed, &rotated, true), None, "already current");
+            assert_eq!(reseal(&column, &rotated[..1], true), None, "cannot open");
+        }
+        let plain = seal(KeyEncryption::None, &old, true, &jwk()).unwrap();
+        assert_eq!(reseal(&plain, &rotated, true), None);
     }
 
     #[test]

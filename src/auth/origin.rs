@@ -25,9 +25,10 @@ fn is_safe_relative(url: &str) -> bool {
     RELATIVE.as_ref().is_some_and(|re| re.is_match(url))
 }
 
-/// Glob to regex: `*` any run without `/` or `\`, `?` one such character, `/` one or more
-/// separators, `**` as a whole segment any number of segments.
-fn glob_regex(pattern: &str) -> Option<Regex> {
+/// Glob to regex, as Better Auth's `wildcardMatch`: `*` any run without `/` or `\`, `?` one
+/// such character, `/` one or more separators, `**` as a whole segment any number of segments.
+/// Used for trusted origins and for rate-limit rule paths.
+pub fn glob_regex(pattern: &str) -> Option<Regex> {
     let mut re = String::from("^");
     let chars: Vec<char> = pattern.chars().collect();
     let mut i = 0;

@@ -3,7 +3,7 @@
 //! blocking pool behind a semaphore, with a bounded queue in front of it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
@@ -42,7 +42,17 @@ struct Inner {
     waiting: AtomicUsize,
     max_waiting: usize,
     params: Params,
-    dummy: String,
+    /// Verified in place of a missing hash (unknown user); made in the background at start.
+    dummy: OnceLock<String>,
+}
+
+impl Inner {
+    fn dummy(&self) -> &str {
+        self.dummy.get_or_init(|| {
+            let password = SecretString::from(super::crypto::random_alphanumeric(24));
+            hash_blocking(&self.params, &password).unwrap_or_default()
+        })
+    }
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -146,9 +156,10 @@ fn verify_blocking(params: &Params, password: &SecretString, stored: &str) -> Ve
     let pw = pw.expose_secret().as_bytes();
     let matches = match parsed.algorithm.as_str() {
         "argon2id" | "argon2i" | "argon2d" => {
+            let raw = password.expose_secret().as_bytes();
             Argon2::default().verify_password(pw, &parsed).is_ok()
             // Hashes imported from elsewhere may not have normalised the password.
-            || Argon2::default().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok()
+            || (raw != pw && Argon2::default().verify_password(raw, &parsed).is_ok())
         }
         "scrypt" => scrypt::Scrypt
             .verify_password(password.expose_secret().as_bytes(), &parsed)
@@ -177,20 +188,22 @@ impl PasswordHasher {
         concurrency: usize,
         max_waiting: usize,
     ) -> Result<Self, HashError> {
-        let params = params_for(cost);
-        let dummy = hash_blocking(
-            &params,
-            &SecretString::from(super::crypto::random_alphanumeric(24)),
-        )?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                permits: Semaphore::new(concurrency.max(1)),
-                waiting: AtomicUsize::new(0),
-                max_waiting,
-                params,
-                dummy,
-            }),
-        })
+        let inner = Arc::new(Inner {
+            permits: Semaphore::new(concurrency.max(1)),
+            waiting: AtomicUsize::new(0),
+            max_waiting,
+            params: params_for(cost),
+            dummy: OnceLock::new(),
+        });
+        // The dummy costs a full hash: keep it off the start-up path.
+        let warm = inner.clone();
+        std::thread::Builder::new()
+            .name("password-dummy".into())
+            .spawn(move || {
+                warm.dummy();
+            })
+            .map_err(|e| HashError::Internal(e.to_string()))?;
+        Ok(Self { inner })
     }
 
     async fn run<T: Send + 'static>(
@@ -226,9 +239,12 @@ impl PasswordHasher {
         stored: Option<String>,
     ) -> Result<Verification, HashError> {
         let known = stored.is_some();
-        let stored = stored.unwrap_or_else(|| self.inner.dummy.clone());
+        let inner = self.inner.clone();
         let v = self
-            .run(move |params| verify_blocking(params, &password, &stored))
+            .run(move |params| {
+                let stored = stored.as_deref().unwrap_or_else(|| inner.dummy());
+                verify_blocking(params, &password, stored)
+            })
             .await?;
         Ok(if known {
             v

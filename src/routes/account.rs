@@ -173,7 +173,7 @@ pub async fn unlink_account(
         .await
         .map_err(|e| current.fail(e))?;
     // Checked before the id is looked up, as Better Auth does.
-    if accounts.len() == 1 {
+    if accounts.len() == 1 && !state.settings.account.account_linking.allow_unlinking_all {
         return Err(current.fail(ErrorCode::FailedToUnlinkLastAccount));
     }
     if !accounts.iter().any(|a| a.id == id) {

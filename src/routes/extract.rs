@@ -82,6 +82,8 @@ pub async fn read_body(
 pub struct Validator<'a> {
     obj: Option<&'a Map<String, Value>>,
     issues: Vec<String>,
+    /// `body` or `query`, the prefix of every issue.
+    scope: &'static str,
 }
 
 impl<'a> Validator<'a> {
@@ -102,7 +104,20 @@ impl<'a> Validator<'a> {
                 None
             }
         };
-        Self { obj, issues }
+        Self {
+            obj,
+            issues,
+            scope: "body",
+        }
+    }
+
+    /// A validator for the query string, as `query_object` gives it.
+    pub fn query(query: &'a Map<String, Value>) -> Self {
+        Self {
+            obj: Some(query),
+            issues: Vec::new(),
+            scope: "query",
+        }
     }
 
     fn get(&self, key: &str) -> Option<&'a Value> {
@@ -111,7 +126,8 @@ impl<'a> Validator<'a> {
 
     fn issue(&mut self, key: &str, message: impl std::fmt::Display) {
         if self.obj.is_some() {
-            self.issues.push(format!("[body.{key}] {message}"));
+            self.issues
+                .push(format!("[{}.{key}] {message}", self.scope));
         }
     }
 
@@ -201,6 +217,38 @@ pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
     web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(|q| q.0)
         .unwrap_or_default()
+}
+
+/// The query string as the object Better Auth validates: a repeated key becomes an array.
+pub fn query_object(req: &HttpRequest) -> Map<String, Value> {
+    let mut m = Map::new();
+    for (k, v) in query_pairs(req) {
+        match m.get_mut(&k) {
+            None => {
+                m.insert(k, Value::String(v));
+            }
+            Some(Value::Array(a)) => a.push(Value::String(v)),
+            Some(first) => *first = Value::Array(vec![first.take(), Value::String(v)]),
+        }
+    }
+    m
+}
+
+/// The callback check of the GET routes that redirect (README §4.4): 403
+/// `INVALID_CALLBACK_URL` unless relative-safe or trusted.
+pub fn check_query_callback(state: &AppState, callback: Option<&str>) -> Result<(), ApiError> {
+    if state.settings.advanced.disable_origin_check {
+        return Ok(());
+    }
+    match callback {
+        Some(url)
+            if !url.is_empty() && !is_trusted_callback(url, &state.settings.trusted_origins) =>
+        {
+            tracing::warn!("untrusted callbackURL refused");
+            Err(ErrorCode::InvalidCallbackUrl.into())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

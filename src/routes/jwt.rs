@@ -13,14 +13,14 @@ use crate::store::User;
 
 /// A signed JWT for the user, with the current key.
 pub async fn mint(state: &AppState, user: &User) -> Result<String, ApiError> {
-    let keys = state
-        .keys
+    let issuer = state
+        .jwt
         .as_ref()
         .ok_or_else(|| anyhow!("the JWT plugin is not enabled"))?;
     let Value::Object(user) = user_json(user, state.store.user_fields()) else {
         return Err(anyhow!("user JSON is not an object").into());
     };
-    Ok(keys.mint(&state.store, user, state.clock.now()).await?)
+    Ok(issuer.mint(&state.store, user, state.clock.now()).await?)
 }
 
 #[tracing::instrument(name = "jwt.token", skip_all)]
@@ -39,9 +39,9 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
 
 #[tracing::instrument(name = "jwt.jwks", skip_all)]
 pub async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let keys = state
-        .keys
+    let issuer = state
+        .jwt
         .as_ref()
         .ok_or_else(|| anyhow!("the JWT plugin is not enabled"))?;
-    Ok(HttpResponse::Ok().json(keys.jwks(state.clock.now())))
+    Ok(HttpResponse::Ok().json(issuer.jwks(&state.store, state.clock.now()).await))
 }

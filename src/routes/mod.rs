@@ -2,15 +2,20 @@
 
 pub mod account;
 pub mod bearer;
+pub mod change_email;
+pub mod delete_user;
 pub mod extract;
 pub mod health;
 pub mod json;
 pub mod jwt;
+pub mod openapi;
+pub mod reset_password;
 pub mod session;
 pub mod sessions;
 pub mod sign_in;
 pub mod sign_out;
 pub mod sign_up;
+pub mod verification;
 
 use actix_web::dev::HttpServiceFactory;
 use actix_web::{web, FromRequest, Handler, HttpResponse, Resource, Responder};
@@ -55,8 +60,12 @@ where
 /// Everything under the base path.
 pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
     let jwt_enabled = settings.plugins.jwt.enabled;
+    // The last `wrap` runs first: rate limiting comes before everything else (README §1.6).
     web::scope(&settings.base_path)
         .wrap(actix_web::middleware::from_fn(bearer::middleware))
+        .wrap(actix_web::middleware::from_fn(
+            crate::rate_limit::middleware,
+        ))
         .service(post("/sign-up/email", sign_up::sign_up_email))
         .service(post("/sign-in/email", sign_in::sign_in_email))
         .service(post("/sign-out", sign_out::sign_out))
@@ -78,8 +87,33 @@ pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
         .service(post("/change-password", account::change_password))
         .service(get("/list-accounts", account::list_accounts))
         .service(post("/unlink-account", account::unlink_account))
+        .service(post(
+            "/send-verification-email",
+            verification::send_verification_email,
+        ))
+        .service(get("/verify-email", verification::verify_email))
+        .service(post(
+            "/request-password-reset",
+            reset_password::request_password_reset,
+        ))
+        .service(post(
+            "/forget-password",
+            reset_password::request_password_reset,
+        ))
+        .service(get(
+            "/reset-password/{token}",
+            reset_password::reset_password_callback,
+        ))
+        .service(post("/reset-password", reset_password::reset_password))
+        .service(post("/change-email", change_email::change_email))
+        .service(post("/delete-user", delete_user::delete_user))
+        .service(get(
+            "/delete-user/callback",
+            delete_user::delete_user_callback,
+        ))
         .service(get("/ok", health::ok))
         .service(get("/error", health::error_page))
+        .service(get("/open-api/generate-schema", openapi::generate_schema))
         .configure(|cfg| {
             if jwt_enabled {
                 cfg.service(get("/token", jwt::token))
@@ -90,9 +124,14 @@ pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
         .default_service(web::to(not_found))
 }
 
-/// Outside the base path: liveness and readiness.
+/// Outside the base path: liveness, readiness, and session validation for other backends
+/// (which reads `Authorization: Bearer` as every route under the base path does).
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
     cfg.service(get("/health", health::health))
         .service(get("/ready", health::ready))
+        .service(
+            get("/api/validate-session", session::validate_session)
+                .wrap(actix_web::middleware::from_fn(bearer::middleware)),
+        )
         .service(auth_scope(settings));
 }

@@ -32,6 +32,8 @@ pub struct Lookup {
 pub struct Resolved {
     pub found: Option<(Session, User)>,
     pub cookies: Vec<Cookie<'static>>,
+    /// The request carries a valid `dont_remember` cookie.
+    pub dont_remember: bool,
 }
 
 pub fn request_cookies(req: &HttpRequest) -> RequestCookies {
@@ -147,6 +149,7 @@ pub async fn resolve(
         return Ok(Resolved {
             found: None,
             cookies: Vec::new(),
+            dont_remember: false,
         });
     };
     let mut cookies = Vec::new();
@@ -158,6 +161,7 @@ pub async fn resolve(
                 return Ok(Resolved {
                     found: Some(found),
                     cookies,
+                    dont_remember,
                 })
             }
             Ok(_) => {}
@@ -173,12 +177,14 @@ pub async fn resolve(
         return Ok(Resolved {
             found: None,
             cookies,
+            dont_remember,
         });
     };
     if dont_remember || lookup.disable_refresh {
         return Ok(Resolved {
             found: Some((session, user)),
             cookies,
+            dont_remember,
         });
     }
     let s = &state.settings.session;
@@ -200,11 +206,12 @@ pub async fn resolve(
     Ok(Resolved {
         found: Some((session, user)),
         cookies: last_per_name(cookies),
+        dont_remember,
     })
 }
 
 /// One `Set-Cookie` per name: a cookie rewritten after being expired is sent once, rewritten.
-fn last_per_name(cookies: Vec<Cookie<'static>>) -> Vec<Cookie<'static>> {
+pub fn last_per_name(cookies: Vec<Cookie<'static>>) -> Vec<Cookie<'static>> {
     let mut out: Vec<Cookie<'static>> = Vec::with_capacity(cookies.len());
     for c in cookies {
         out.retain(|o| o.name() != c.name());
@@ -232,7 +239,8 @@ pub struct Current {
     /// The request's `dont_remember` flag: re-issued cookies keep the browser-session lifetime.
     pub dont_remember: bool,
     pub jar: RequestCookies,
-    cookies: Vec<Cookie<'static>>,
+    /// Cookies queued while resolving the session; every response must carry them.
+    pub cookies: Vec<Cookie<'static>>,
 }
 
 impl Current {
@@ -261,7 +269,7 @@ impl Current {
         let current = Self {
             session,
             user,
-            dont_remember: dont_remember(state, &jar),
+            dont_remember: resolved.dont_remember,
             jar,
             cookies: resolved.cookies,
         };
@@ -322,7 +330,7 @@ pub async fn get_session(
         None => Value::Null,
     };
     // The JWT plugin's after-hook (jwt-jwks.md §1.3).
-    let jwt = match (&resolved.found, &state.keys) {
+    let jwt = match (&resolved.found, &state.jwt) {
         (Some((_, user)), Some(_)) => Some(super::jwt::mint(&state, user).await?),
         _ => None,
     };
@@ -333,6 +341,27 @@ pub async fn get_session(
         expose_header(res.headers_mut(), SET_AUTH_JWT.as_str());
     }
     Ok(res)
+}
+
+/// `GET /api/validate-session`, outside the base path: for backends that forward their caller's
+/// `Cookie` or `Authorization: Bearer` header. The session is read as get-session reads it but
+/// never refreshed (the answer goes to a backend, not to the browser): 200 `{session, user}`,
+/// else 401.
+#[tracing::instrument(name = "validate_session", skip_all)]
+pub async fn validate_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let lookup = Lookup {
+        disable_refresh: true,
+        ..Lookup::default()
+    };
+    let Some((session, user)) = resolve(&state, &req, lookup).await?.found else {
+        return Err(ErrorCode::Unauthorized.into());
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(serde_json::json!({ "session": session_json(&session), "user": user_json(&user, state.store.user_fields()) })))
 }
 
 /// `POST /get-session` exists only with `deferSessionRefresh`, which we do not offer.

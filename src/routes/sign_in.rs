@@ -91,6 +91,12 @@ pub async fn sign_in_email(
         rehash_in_background(&state, account.id.clone(), password);
     }
     if state.settings.email_and_password.require_email_verification && !user.email_verified {
+        if state.settings.email_verification.send_on_sign_in {
+            let mail =
+                super::verification::verify_email_mail(&state, &user, callback_url.as_deref());
+            state.mailer.send(mail).await;
+        }
+        tracing::info!("sign-in refused: email not verified");
         return Err(ErrorCode::EmailNotVerified.into());
     }
 

@@ -55,7 +55,7 @@ pub async fn sign_up_email(
     let email = v.email("email");
     let password = v.non_empty_string("password");
     let image = v.opt_string("image");
-    let _callback_url = v.opt_string("callbackURL");
+    let callback_url = v.opt_string("callbackURL");
     let remember_me = v.opt_bool("rememberMe");
     let input: Map<String, Value> = v
         .object()
@@ -126,6 +126,15 @@ pub async fn sign_up_email(
     }
     tracing::Span::current().record("user_id", tracing::field::display(&user.id));
 
+    let send_verification = state
+        .settings
+        .email_verification
+        .send_on_sign_up
+        .unwrap_or(settings.require_email_verification);
+    if send_verification {
+        let mail = super::verification::verify_email_mail(&state, &user, callback_url.as_deref());
+        state.mailer.send(mail).await;
+    }
     if enumeration_protected {
         return synthetic();
     }

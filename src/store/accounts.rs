@@ -150,6 +150,46 @@ impl Store {
             .to_owned();
         exec(&self.db, self.stmt(&q)).await
     }
+}
+
+impl Store {
+    /// After a password reset: sets the credential account's password, creating the account
+    /// when the user has none, and with `revoke_sessions` deletes every session of the user,
+    /// all in one transaction (Better Auth's `resetCredentialPassword`).
+    pub async fn reset_credential_password(
+        &self,
+        user_id: &str,
+        hash: &str,
+        revoke_sessions: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        if revoke_sessions {
+            self.delete_user_sessions(&txn, user_id).await?;
+        }
+        match self.find_credential_account(user_id).await? {
+            Some(account) => {
+                self.set_account_password(&txn, &account.id, hash, now)
+                    .await?;
+            }
+            None => {
+                let account = Account {
+                    id: crate::auth::crypto::generate_id(),
+                    account_id: user_id.to_owned(),
+                    provider_id: CREDENTIAL_PROVIDER.to_owned(),
+                    user_id: user_id.to_owned(),
+                    password: Some(hash.to_owned()),
+                    scope: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.insert_account(&txn, &account).await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(())
+    }
 
     /// Stores a new password hash; with `new_session`, first deletes every session of the user
     /// and then inserts that one. One transaction, as Better Auth's change-password

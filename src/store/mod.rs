@@ -4,10 +4,12 @@
 
 pub mod accounts;
 pub mod jwks;
+pub mod rate_limits;
 pub mod schema;
 pub mod secondary;
 pub mod sessions;
 pub mod users;
+pub mod verifications;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +27,7 @@ use crate::auth::crypto::iso;
 use crate::config::AdditionalField;
 
 pub use accounts::Account;
-pub use jwks::JwkRow;
+pub use jwks::{JwkRow, JwksChange};
 pub use sessions::Session;
 pub use users::User;
 

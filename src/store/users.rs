@@ -240,7 +240,17 @@ impl Store {
                 );
             }
         }
-        exec(&self.db, self.stmt(&q)).await?;
+        self.apply_user_update(id, &q).await
+    }
+
+    /// Runs a user UPDATE and reads the user back; sessions kept in Redis get the new user too
+    /// (sessions.md §8), so get-session shows the change at once.
+    async fn apply_user_update(
+        &self,
+        id: &str,
+        q: &sea_orm::sea_query::UpdateStatement,
+    ) -> StoreResult<Option<User>> {
+        exec(&self.db, self.stmt(q)).await?;
         let user = self.find_user_by_id(id).await?;
         if let (Some(r), Some(user)) = (&self.secondary, &user) {
             r.rewrite_user(user, &self.user_fields).await?;
@@ -257,6 +267,45 @@ impl Store {
         let txn = self.begin().await?;
         self.insert_user(&txn, user).await?;
         self.insert_account(&txn, account).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Sets `email` (when given) and `emailVerified`, refreshing `updatedAt`; the user as
+    /// stored afterwards, `None` if it is gone. A taken email is `StoreError::Conflict`.
+    pub async fn update_user_email(
+        &self,
+        id: &str,
+        email: Option<&str>,
+        email_verified: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let mut q = Query::update();
+        q.table(table())
+            .value(Alias::new("emailVerified"), email_verified)
+            .value(Alias::new("updatedAt"), self.ts(now))
+            .and_where(Expr::col(Alias::new("id")).eq(id));
+        if let Some(email) = email {
+            q.value(Alias::new("email"), email);
+        }
+        self.apply_user_update(id, &q).await
+    }
+
+    /// Deletes the user with its sessions and accounts, in one transaction.
+    pub async fn delete_user(&self, id: &str) -> StoreResult<()> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        // Sessions first, wherever they live (the table, Redis or both).
+        self.delete_user_sessions(&txn, id).await?;
+        for (t, col) in [("account", "userId"), ("user", "id")] {
+            let q = Query::delete()
+                .from_table(Alias::new(t))
+                .and_where(Expr::col(Alias::new(col)).eq(id))
+                .to_owned();
+            exec(&txn, self.stmt(&q)).await?;
+        }
         txn.commit().await?;
         Ok(())
     }

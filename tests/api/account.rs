@@ -294,3 +294,25 @@ async fn update_user_rewrites_the_cookie_cache() {
         assert_eq!(session["user"]["name"], "Cached", "{strategy}");
     }
 }
+
+#[tokio::test]
+async fn allow_unlinking_all_lets_the_last_account_go() {
+    let extra = "[account.account_linking]\nallow_unlinking_all = true\n";
+    let Some(app) = spawn_app_with(Backend::Sqlite, extra, &[]).await else {
+        return;
+    };
+    let body = signed_up(&app).await;
+    let id = user_id(&body);
+    let credential = app
+        .state
+        .store
+        .find_credential_account(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    let res = app
+        .post("/unlink-account", &json!({ "accountId": credential.id }))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(app.state.store.list_accounts(&id).await.unwrap().is_empty());
+}

@@ -29,11 +29,118 @@ type = "string"
 required = false
 "#;
 
+/// `TEST_LOG=1`: the services' logs on stdout. `TEST_LOG_FILE=<path>`: every service log line
+/// of the run, at debug level, in that file, for the log scan of `scripts/test.sh`.
 static TELEMETRY: LazyLock<()> = LazyLock::new(|| {
-    if std::env::var("TEST_LOG").is_ok() {
+    if let Ok(path) = std::env::var("TEST_LOG_FILE") {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("open TEST_LOG_FILE");
+        let _ = tracing_subscriber::fmt()
+            // The test's own HTTP client (reqwest, hyper, cookie_store) logs the cookies it
+            // receives; only the service's lines are scanned.
+            .with_env_filter("debug,cookie_store=off,reqwest=off,hyper=off,hyper_util=off")
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init();
+        remember_secrets([SECRET, PASSWORD]);
+    } else if std::env::var("TEST_LOG").is_ok() {
         better_auth_rs::telemetry::init(better_auth_rs::config::LogFormat::Pretty, "debug");
     }
 });
+
+/// Appends secrets this run used to `$TEST_SECRETS_LOG`, one per line: the log scan of
+/// `scripts/test.sh` fails when any of them appears in `$TEST_LOG_FILE`.
+pub fn remember_secrets<S: AsRef<str>>(secrets: impl IntoIterator<Item = S>) {
+    use std::io::Write;
+    let Ok(path) = std::env::var("TEST_SECRETS_LOG") else {
+        return;
+    };
+    let mut lines = String::new();
+    for secret in secrets {
+        let secret = secret.as_ref();
+        if secret.len() < 8 || secret.contains('\n') {
+            continue;
+        }
+        lines.push_str(secret);
+        lines.push('\n');
+        // A signed cookie value is `<token>.<signature>`, percent-encoded: the token alone too.
+        if let Some((token, _)) = secret.split_once('.').filter(|(t, _)| t.len() >= 16) {
+            if !secret.starts_with("ey") {
+                lines.push_str(token);
+                lines.push('\n');
+            }
+        }
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(lines.as_bytes());
+    }
+}
+
+const SECRET_FIELDS: [&str; 4] = ["token", "password", "newPassword", "currentPassword"];
+
+fn secret_fields(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match inner {
+                    Value::String(s) if SECRET_FIELDS.contains(&key.as_str()) => {
+                        out.push(s.clone())
+                    }
+                    _ => secret_fields(inner, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| secret_fields(v, out)),
+        _ => {}
+    }
+}
+
+/// Records the secrets a request sent and its response carried (cookie values, `set-auth-*`
+/// headers, token fields of a JSON body) and hands the response back unchanged.
+pub async fn remember_exchange(sent: Option<&Value>, res: Response) -> Response {
+    if std::env::var_os("TEST_SECRETS_LOG").is_none() {
+        return res;
+    }
+    let mut found = Vec::new();
+    if let Some(body) = sent {
+        secret_fields(body, &mut found);
+    }
+    for value in res.headers().get_all("set-cookie") {
+        let value = value.to_str().unwrap_or_default();
+        let value = value.split(';').next().unwrap_or_default();
+        if let Some((_, v)) = value.split_once('=') {
+            found.push(v.to_owned());
+            found.push(
+                v.replace("%2B", "+")
+                    .replace("%2F", "/")
+                    .replace("%3D", "="),
+            );
+        }
+    }
+    for name in ["set-auth-token", "set-auth-jwt"] {
+        if let Some(v) = res.headers().get(name).and_then(|v| v.to_str().ok()) {
+            found.push(v.to_owned());
+        }
+    }
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await.expect("response body");
+    if let Ok(json) = serde_json::from_slice::<Value>(&bytes) {
+        secret_fields(&json, &mut found);
+    }
+    remember_secrets(found);
+    let mut rebuilt = http::Response::new(bytes);
+    *rebuilt.status_mut() = status;
+    *rebuilt.headers_mut() = headers;
+    Response::from(rebuilt)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -93,6 +200,48 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Says that `what` was skipped and why (also into `$TEST_SKIP_LOG`), or fails the test when
+/// `CI=true`: CI must run everything.
+pub fn skip_or_fail(what: &str, why: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what}: {why}, and CI=true: failing");
+    }
+    let line = format!("SKIPPED {what}: {why}");
+    eprintln!("{line}");
+    if let Ok(path) = std::env::var("TEST_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
+/// The test Redis (`TEST_REDIS_URL`, default `redis://127.0.0.1:6379`), or `None` (skipped,
+/// named) when it does not answer.
+pub async fn redis_url() -> Option<String> {
+    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let ping = async {
+        let client = redis::Client::open(url.as_str())?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), ping).await {
+        Ok(Ok(_)) => Some(url),
+        Ok(Err(e)) => {
+            skip_or_fail("Redis", &format!("server unreachable at {url} ({e})"));
+            None
+        }
+        Err(_) => {
+            skip_or_fail("Redis", &format!("server unreachable at {url} (timed out)"));
+            None
+        }
+    }
+}
+
 /// Creates a fresh database, or `None` (with a line saying what was skipped) when the server is
 /// unreachable. With `CI=true` an unreachable server fails the test instead.
 pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
@@ -119,7 +268,10 @@ pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
                 Err(_) => "timed out".into(),
                 Ok(Ok(_)) => unreachable!(),
             };
-            skip_unreachable(&format!("{backend:?}"), &admin_url, &why);
+            skip_or_fail(
+                &format!("{backend:?}"),
+                &format!("server unreachable at {admin_url} ({why})"),
+            );
             return None;
         }
     };
@@ -142,31 +294,44 @@ pub async fn create_database(backend: Backend) -> Option<TestDatabase> {
     })
 }
 
-/// A test service is unreachable: a `SKIPPED` line (also appended to `TEST_SKIP_LOG`), or a
-/// failure when `CI=true`.
-pub fn skip_unreachable(what: &str, url: &str, why: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{what} is unreachable at {url} ({why}) and CI=true: failing");
-    }
-    let line = format!("SKIPPED {what}: server unreachable at {url} ({why})");
-    eprintln!("{line}");
-    if let Ok(path) = std::env::var("TEST_SKIP_LOG") {
-        use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
-            let _ = writeln!(f, "{line}");
-        }
-    }
-}
-
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
     pub _db: TestDatabase,
+}
+
+impl TestDatabase {
+    /// A scratch directory that lives as long as the database.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
+/// The service binary (`target/debug/better-auth-rs`) on this database, with the test secret,
+/// `toml` as its configuration file and `env` on top, its output captured.
+pub fn binary(db: &TestDatabase, toml: &str, env: &[(&str, &str)]) -> std::process::Command {
+    let config = db
+        .dir()
+        .join(format!("{}.toml", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&config, toml).expect("write config");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_better-auth-rs"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BETTER_AUTH_SECRET", SECRET)
+        .env("DATABASE_URL", &db.url)
+        .env("BETTER_AUTH_URL", "http://localhost:3001")
+        .env("BETTER_AUTH_CONFIG", &config)
+        .env("HOST", "127.0.0.1")
+        .env("RUST_LOG", "warn")
+        .current_dir(db.dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
 }
 
 /// Settings for a test app: the base TOML plus `extra_toml`, and `env` on top.
@@ -248,13 +413,14 @@ impl TestApp {
 
     /// The same POST from another browser (see `browser`).
     pub async fn post_as(&self, client: &reqwest::Client, path: &str, body: &Value) -> Response {
-        client
+        let res = client
             .post(self.url(path))
             .header("origin", ORIGIN)
             .json(body)
             .send()
             .await
-            .expect("request")
+            .expect("request");
+        remember_exchange(Some(body), res).await
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -262,7 +428,8 @@ impl TestApp {
     }
 
     pub async fn get_as(&self, client: &reqwest::Client, path: &str) -> Response {
-        client.get(self.url(path)).send().await.expect("request")
+        let res = client.get(self.url(path)).send().await.expect("request");
+        remember_exchange(None, res).await
     }
 
     pub async fn sign_up(&self, email: &str) -> Response {
@@ -341,14 +508,25 @@ pub fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
 }
 
 /// Runs each scenario against SQLite, PostgreSQL and MySQL/MariaDB, each in its own database.
+/// `config: "<toml>";` first adds TOML to every app's configuration;
+/// `mail(CONFIG);` starts the apps with `spawn_mail_app`.
 #[macro_export]
 macro_rules! on_every_backend {
+    (mail($config:expr); $($rest:tt)*) => {
+        $crate::on_every_backend!(@spawn |b| $crate::helpers::spawn_mail_app(b, $config); $($rest)*);
+    };
+    (config: $toml:expr; $($rest:tt)*) => {
+        $crate::on_every_backend!(@spawn |b| $crate::helpers::spawn_app_with(b, $toml, &[]); $($rest)*);
+    };
     ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $crate::on_every_backend!(config: ""; $(async fn $name($app) $body)*);
+    };
+    (@spawn $spawn:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
         mod sqlite {
             #[allow(unused_imports)]
             use super::*;
             $( #[tokio::test] async fn $name() {
-                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await else { return };
+                let Some($app) = ($spawn)($crate::helpers::Backend::Sqlite).await else { return };
                 $body
             } )*
         }
@@ -356,7 +534,7 @@ macro_rules! on_every_backend {
             #[allow(unused_imports)]
             use super::*;
             $( #[tokio::test] async fn $name() {
-                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await else { return };
+                let Some($app) = ($spawn)($crate::helpers::Backend::Postgres).await else { return };
                 $body
             } )*
         }
@@ -364,9 +542,56 @@ macro_rules! on_every_backend {
             #[allow(unused_imports)]
             use super::*;
             $( #[tokio::test] async fn $name() {
-                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::MySql).await else { return };
+                let Some($app) = ($spawn)($crate::helpers::Backend::MySql).await else { return };
                 $body
             } )*
         }
     };
+}
+
+/// An app whose mails go to `outbox.jsonl` in its temp dir (the `file` transport), with
+/// `extra_toml` appended to the base configuration.
+pub async fn spawn_mail_app(backend: Backend, extra_toml: &str) -> Option<TestApp> {
+    LazyLock::force(&TELEMETRY);
+    let db = create_database(backend).await?;
+    let outbox = db._dir.path().join("outbox.jsonl");
+    let toml = format!(
+        "[email]\ntransport = \"file\"\nfile = \"{}\"\n\n{extra_toml}",
+        outbox.display()
+    );
+    Some(start(db, &toml, &[]).await)
+}
+
+impl TestApp {
+    /// Every mail written to the `file` outbox so far, oldest first.
+    pub fn mails(&self) -> Vec<Value> {
+        let path = self._db._dir.path().join("outbox.jsonl");
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("outbox lines are JSON"))
+            .collect()
+    }
+
+    /// The newest mail of `kind` to `email`; fails the test when there is none.
+    pub fn last_mail(&self, kind: &str, email: &str) -> Value {
+        self.mails()
+            .into_iter()
+            .rev()
+            .find(|m| m["type"] == kind && m["email"] == email)
+            .unwrap_or_else(|| panic!("no {kind} mail to {email} in {:?}", self.mails()))
+    }
+
+    /// Moves the service's clock forward.
+    pub fn advance(&self, seconds: i64) {
+        self.state.clock.advance(chrono::Duration::seconds(seconds));
+    }
+
+    /// The path and query of one of our absolute links, for the test client.
+    pub fn path_of(&self, link: &str) -> String {
+        let prefix = format!("{}/api/auth", self.state.settings.base_origin);
+        link.strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{link} is not under {prefix}"))
+            .to_owned()
+    }
 }

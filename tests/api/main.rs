@@ -4,10 +4,20 @@
 mod helpers;
 
 mod account;
+mod change_email;
+mod delete_user;
 mod errors;
 mod existing_database;
+mod jwt;
+mod mail_transports;
+mod openapi;
+mod origin;
+mod outage;
+mod password_reset;
+mod rate_limit;
 mod redis_sessions;
 mod session;
 mod sessions;
 mod sign_in;
 mod sign_up;
+mod verification;

@@ -26,10 +26,8 @@ macro_rules! on_backends {
     };
 }
 
-fn redis_url() -> String {
-    std::env::var("TEST_REDIS_URL")
-        .or_else(|_| std::env::var("REDIS_URL"))
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+fn test_redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 /// The test's own view of Redis, under a key prefix no other test uses.
@@ -69,7 +67,7 @@ impl Keys {
 
 /// Redis, or `None` after a SKIPPED line (a failure with `CI=true`).
 async fn connect_redis() -> Option<Keys> {
-    let url = redis_url();
+    let url = test_redis_url();
     let conn = async {
         let client = redis::Client::open(url.as_str())?;
         client.get_multiplexed_async_connection().await
@@ -80,11 +78,11 @@ async fn connect_redis() -> Option<Keys> {
             prefix: format!("test-{}:", uuid::Uuid::new_v4().simple()),
         }),
         Ok(Err(e)) => {
-            skip_unreachable("Redis", &url, &e.to_string());
+            skip_or_fail("Redis", &format!("server unreachable at {url} ({e})"));
             None
         }
         Err(_) => {
-            skip_unreachable("Redis", &url, "timed out");
+            skip_or_fail("Redis", &format!("server unreachable at {url} (timed out)"));
             None
         }
     }
@@ -99,7 +97,7 @@ fn redis_toml(keys: &Keys, session: &str) -> String {
 
 /// An app whose sessions live in Redis under the test's prefix.
 async fn spawn_redis_app(backend: Backend, session: &str) -> Option<(TestApp, Keys)> {
-    spawn_redis_app_at(backend, session, &redis_url()).await
+    spawn_redis_app_at(backend, session, &test_redis_url()).await
 }
 
 async fn spawn_redis_app_at(backend: Backend, session: &str, url: &str) -> Option<(TestApp, Keys)> {
@@ -322,6 +320,34 @@ async fn update_user_rewrites_every_session_entry_keeping_its_ttl(backend: Backe
     );
 }
 
+async fn delete_user_removes_every_session_from_redis(backend: Backend) {
+    let Some((app, mut keys)) =
+        spawn_redis_app(backend, "\n[user.delete_user]\nenabled = true").await
+    else {
+        return;
+    };
+    let email = unique_email();
+    let (first, user_id) = sign_up_token(&app, &app.client, &email).await;
+    let other = app.browser();
+    let second = sign_in_token(&app, &other, &email).await;
+    let list_key = format!("active-sessions-{user_id}");
+    assert!(keys.get(&second).await.is_some());
+
+    let res = app
+        .post("/delete-user", &json!({ "password": PASSWORD }))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["message"],
+        "User deleted"
+    );
+    for key in [&first, &second, &list_key] {
+        assert_eq!(keys.get(key).await, None, "{key} is gone from Redis");
+    }
+    let res = app.get_as(&other, "/get-session").await;
+    assert_eq!(res.json::<Value>().await.unwrap(), Value::Null);
+}
+
 async fn list_sessions_reads_the_list_then_each_token(backend: Backend) {
     let Some((app, mut keys)) = spawn_redis_app(backend, "").await else {
         return;
@@ -413,6 +439,7 @@ on_backends! {
     revoke_session_and_revoke_sessions_remove_the_keys,
     revoke_other_sessions_and_change_password_keep_only_the_callers,
     update_user_rewrites_every_session_entry_keeping_its_ttl,
+    delete_user_removes_every_session_from_redis,
     list_sessions_reads_the_list_then_each_token,
     an_expired_session_is_refused_and_its_keys_removed,
     a_refresh_rewrites_the_entry_with_the_new_expiry,
@@ -437,7 +464,7 @@ impl CutProxy {
     }
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
-        let upstream = redis_url()
+        let upstream = test_redis_url()
             .trim_start_matches("redis://")
             .trim_end_matches('/')
             .to_owned();
@@ -526,7 +553,7 @@ impl Process {
             .env("BETTER_AUTH_TRUSTED_ORIGINS", ORIGIN)
             .env("BETTER_AUTH_CONFIG", config)
             .env("DATABASE_URL", db_url)
-            .env("REDIS_URL", redis_url())
+            .env("REDIS_URL", test_redis_url())
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
             .env("RUST_LOG", "warn")

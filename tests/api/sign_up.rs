@@ -121,13 +121,12 @@ on_every_backend! {
     }
 }
 
-#[tokio::test]
-async fn concurrent_sign_ups_with_one_email_create_exactly_one_user() {
-    let Some(app) = spawn_app(Backend::Postgres).await else {
+async fn concurrent_sign_ups_with_one_email_create_exactly_one_user(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
         return;
     };
     let email = unique_email();
-    let attempts = (0..20).map(|_| {
+    let attempts = (0..200).map(|_| {
         let client = app.anonymous();
         let url = app.url("/sign-up/email");
         let body = json!({"email": email, "password": PASSWORD, "name": "racer"});
@@ -164,6 +163,21 @@ async fn concurrent_sign_ups_with_one_email_create_exactly_one_user() {
         app.state.store.list_accounts(&user.id).await.unwrap().len(),
         1
     );
+}
+
+#[tokio::test]
+async fn concurrent_sign_ups_on_sqlite() {
+    concurrent_sign_ups_with_one_email_create_exactly_one_user(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn concurrent_sign_ups_on_postgres() {
+    concurrent_sign_ups_with_one_email_create_exactly_one_user(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn concurrent_sign_ups_on_mariadb() {
+    concurrent_sign_ups_with_one_email_create_exactly_one_user(Backend::MySql).await;
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ import {
   DONT_REMEMBER_COOKIE,
   PASSWORD,
   SESSION_COOKIE,
+  assertLogsHoldNoSecret,
   findSetCookie,
   newBrowser as newBrowserAt,
   signedCookieValue,
@@ -268,6 +269,26 @@ test("sign-up with a malformed email fails zod validation with 400 VALIDATION_ER
   });
 });
 
+test("emails are stored lower-cased, sign-in ignores case, and non-ASCII addresses are refused", async () => {
+  const local = uniqueEmail("Mixed.Case").split("@")[0];
+  const { client } = newBrowser();
+  const { data, error } = await client.signUp.email({ email: `${local}@Example.COM`, password: PASSWORD, name: "Ada" });
+  assert.equal(error, null);
+  assert.equal(data.user.email, `${local.toLowerCase()}@example.com`);
+
+  const again = await newBrowser().client.signIn.email({ email: `${local.toUpperCase()}@EXAMPLE.com`, password: PASSWORD });
+  assert.equal(again.error, null);
+  assert.equal(again.data.user.id, data.user.id);
+
+  // zod's email pattern is ASCII-only: accented, full-width and dotless-i letters are invalid, not folded.
+  for (const email of ["ädä@example.com", "ａｄａ@example.com", "\u0130nci@example.com", "ada@exämple.com"]) {
+    const signUp = await newBrowser().client.signUp.email({ email, password: PASSWORD, name: "Ada" });
+    assertApiError(signUp.error, { status: 400, code: "VALIDATION_ERROR", message: "[body.email] Invalid email address" });
+    const signIn = await newBrowser().client.signIn.email({ email, password: PASSWORD });
+    assertApiError(signIn.error, { status: 400, code: "INVALID_EMAIL", message: "Invalid email" });
+  }
+});
+
 test("sign-in with a wrong password fails with 401 INVALID_EMAIL_OR_PASSWORD", async () => {
   const { email } = await signedUpBrowser();
   const { client, lastResponse } = newBrowser();
@@ -407,4 +428,9 @@ test("a bearer token with a forged signature is ignored", async () => {
 
   assert.equal(response.status, 200);
   assert.equal(await response.json(), null);
+});
+
+// Last: node:test runs a file's tests in order, so every secret of the scenarios above was seen.
+test("the server's log holds none of the passwords, tokens, cookies and secrets of this run", async () => {
+  await assertLogsHoldNoSecret(server);
 });

@@ -23,6 +23,77 @@ export const PASSWORD = "correct-horse-battery";
 export const READY_TIMEOUT_MS = 15_000;
 
 // ---------------------------------------------------------------------------
+// Secrets seen on the wire, and the check that no server log holds one
+// ---------------------------------------------------------------------------
+
+/** Every secret this process sent or received: passwords, tokens, cookie values, JWTs. */
+const secretsSeen = new Set([SECRET, PASSWORD]);
+const pendingBodies = [];
+const SECRET_FIELDS = new Set(["password", "newPassword", "currentPassword", "token", "accessToken", "refreshToken", "idToken"]);
+
+/** Adds a value (and its decoded and unsigned forms) to the secrets no log may contain. */
+export function rememberSecret(value) {
+  if (typeof value !== "string" || value.length < 8) return;
+  secretsSeen.add(value);
+  try {
+    const decoded = decodeURIComponent(value);
+    secretsSeen.add(decoded);
+    // A signed cookie is `<token>.<signature>`; the token alone is the secret part.
+    const dot = decoded.lastIndexOf(".");
+    if (dot >= 16 && !decoded.startsWith("ey")) secretsSeen.add(decoded.slice(0, dot));
+  } catch {
+    // not URI-encoded
+  }
+}
+
+function rememberFields(value) {
+  if (Array.isArray(value)) value.forEach(rememberFields);
+  else if (value && typeof value === "object") {
+    for (const [key, inner] of Object.entries(value)) {
+      if (SECRET_FIELDS.has(key)) rememberSecret(inner);
+      rememberFields(inner);
+    }
+  }
+}
+
+function rememberJson(text) {
+  try {
+    rememberFields(JSON.parse(text));
+  } catch {
+    // not JSON
+  }
+}
+
+// Every fetch of this process (the official client's included) passes through here.
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (input, init = {}) => {
+  if (typeof init.body === "string") rememberJson(init.body);
+  const response = await realFetch(input, init);
+  for (const cookie of response.headers.getSetCookie()) rememberSecret(parseSetCookie(cookie).value);
+  for (const header of ["set-auth-token", "set-auth-jwt"]) rememberSecret(response.headers.get(header) ?? undefined);
+  if ((response.headers.get("content-type") ?? "").includes("json")) {
+    pendingBodies.push(response.clone().text().then(rememberJson, () => {}));
+  }
+  return response;
+};
+
+/** The secrets seen so far that appear in `text` (shown shortened, never whole). */
+export async function secretsIn(text) {
+  await Promise.all(pendingBodies);
+  return [...secretsSeen].filter((s) => text.includes(s)).map((s) => `${s.slice(0, 4)}…(${s.length} chars)`);
+}
+
+/** Throws when the server's stdout/stderr hold any secret seen on the wire. */
+export async function assertLogsHoldNoSecret(server) {
+  const logs = [server.stdoutLog, server.stderrLog]
+    .filter((f) => existsSync(f))
+    .map((f) => readFileSync(f, "utf8"))
+    .join("\n");
+  const leaked = await secretsIn(logs);
+  assert.deepEqual(leaked, [], `the ${server.target} server's log holds secrets: ${leaked.join(", ")}`);
+}
+
+// ---------------------------------------------------------------------------
 // Server process
 // ---------------------------------------------------------------------------
 
@@ -118,6 +189,8 @@ export async function startServer({
   config = join(here, "e2e.toml"),
   cookieCache,
 } = {}) {
+  rememberSecret(secret);
+  for (const [key, value] of Object.entries(env)) if (/SECRET/.test(key)) rememberSecret(value);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const [cmd, args] = serverCommand(target);
@@ -143,6 +216,9 @@ export async function startServer({
     DATABASE_URL: databaseUrl ?? `sqlite://${join(workDir, "auth.db")}?mode=rwc`,
     BETTER_AUTH_TRUSTED_ORIGINS: TRUSTED_ORIGIN,
     BETTER_AUTH_CONFIG: config,
+    // Debug logs, so that the log scan at stop() sees everything the service might log.
+    ...(target === "reference" ? {} : { RUST_LOG: "debug" }),
+    BETTER_AUTH_EMAIL_FILE: join(workDir, "outbox.jsonl"),
   });
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete childEnvironment[key];
@@ -160,6 +236,7 @@ export async function startServer({
     dir: workDir,
     stdoutLog,
     stderrLog,
+    outbox: childEnvironment.BETTER_AUTH_EMAIL_FILE,
     child,
     stop() {
       stopping ??= (async () => {
@@ -171,6 +248,15 @@ export async function startServer({
           clearTimeout(timer);
         }
         running.delete(server);
+        if (target !== "reference") {
+          try {
+            await assertLogsHoldNoSecret(server);
+          } catch (err) {
+            process.exitCode = 1;
+            console.error(err.message);
+            throw err;
+          }
+        }
         if (ownsDir && process.env.E2E_KEEP_TMP !== "1") rmSync(workDir, { recursive: true, force: true });
       })();
       return stopping;
@@ -186,6 +272,15 @@ export async function startServer({
     throw err;
   }
   return server;
+}
+
+/** Every mail the server has written to its outbox (BETTER_AUTH_EMAIL_FILE), oldest first. */
+export function readOutbox(server) {
+  if (!existsSync(server.outbox)) return [];
+  return readFileSync(server.outbox, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 // ---------------------------------------------------------------------------

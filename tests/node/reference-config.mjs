@@ -5,6 +5,7 @@
 // tests/node/e2e.toml for the Rust service, so both sides expose the same
 // schema and endpoints.
 
+import { appendFileSync } from "node:fs";
 import { bearer, jwt } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
@@ -101,6 +102,33 @@ export const userAdditionalFields = {
 };
 
 /**
+ * The JWT plugin's key pair settings: `JWT_ALG` (EdDSA, ES256, ES512, RS256,
+ * PS256) picks the algorithm, as `[plugins.jwt] alg` does for the Rust service.
+ */
+export function jwtPluginOptions(env = process.env) {
+  const alg = env.JWT_ALG || "EdDSA";
+  return { jwks: { keyPairConfig: alg === "EdDSA" ? { alg, crv: "Ed25519" } : { alg } } };
+}
+
+/**
+ * The hooks that would send mail append one JSON line per mail to the file
+ * named by BETTER_AUTH_EMAIL_FILE, exactly as the Rust service's `file`
+ * transport does (CONFIG.md): type, email, userId, url, token, at.
+ */
+function mailHooks(env) {
+  const outbox = (type) => async ({ user, url, token }) => {
+    const line = JSON.stringify({ type, email: user.email, userId: user.id, url, token, at: new Date().toISOString() });
+    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+  };
+  return {
+    sendResetPassword: outbox("reset-password"),
+    sendVerificationEmail: outbox("verify-email"),
+    sendChangeEmailConfirmation: outbox("change-email-verification"),
+    sendDeleteAccountVerification: outbox("delete-account"),
+  };
+}
+
+/**
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
  */
@@ -110,14 +138,26 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
+  const mail = mailHooks(env);
+  // USER_FIELDS=role keeps only the named additional fields; COOKIE_CACHE (below) turns the
+  // session cookie cache on (both used by bench/bench.mjs).
+  const only = (env.USER_FIELDS || "").split(",").filter(Boolean);
+  const additionalFields = only.length
+    ? Object.fromEntries(only.map((name) => [name, userAdditionalFields[name]]))
+    : userAdditionalFields;
   return {
     baseURL,
     basePath: "/api/auth",
     secret: env.BETTER_AUTH_SECRET || TEST_SECRET,
     database,
     trustedOrigins,
-    emailAndPassword: { enabled: true },
-    user: { additionalFields: userAdditionalFields },
+    emailAndPassword: { enabled: true, sendResetPassword: mail.sendResetPassword },
+    emailVerification: { sendVerificationEmail: mail.sendVerificationEmail },
+    user: {
+      additionalFields,
+      changeEmail: { enabled: true, sendChangeEmailConfirmation: mail.sendChangeEmailConfirmation },
+      deleteUser: { enabled: true, sendDeleteAccountVerification: mail.sendDeleteAccountVerification },
+    },
     // COOKIE_CACHE=compact|jwt|jwe turns the session cookie cache on with that strategy; the
     // Rust side gets the same from `[session.cookie_cache]` (see cookieCacheToml in harness.mjs).
     ...(env.COOKIE_CACHE ? { session: { cookieCache: { enabled: true, strategy: env.COOKIE_CACHE } } } : {}),
@@ -127,7 +167,7 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     },
     // REDIS_URL: sessions in Redis (redisStorage above), as better-auth-rs does with REDIS_URL.
     ...(secondaryStorage ? { secondaryStorage } : {}),
-    plugins: [jwt(), bearer()],
+    plugins: [jwt(jwtPluginOptions(env)), bearer()],
     telemetry: { enabled: false },
   };
 }

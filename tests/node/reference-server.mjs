@@ -5,9 +5,10 @@
 //   PORT (3001), HOST (127.0.0.1), BETTER_AUTH_URL (http://HOST:PORT),
 //   BETTER_AUTH_SECRET, DATABASE_URL (sqlite://better-auth.db?mode=rwc),
 //   BETTER_AUTH_TRUSTED_ORIGINS (comma list), RATE_LIMIT=1 to enable rate
-//   limiting (RATE_LIMIT_STORAGE=memory|database, default memory), REDIS_URL
-//   for sessions in Redis (secondaryStorage) under REDIS_KEY_PREFIX
-//   (default better-auth:).
+//   limiting (RATE_LIMIT_STORAGE=memory|database, default memory), JWT_ALG
+//   (the jwt plugin's key pair algorithm, default EdDSA), USER_FIELDS and
+//   COOKIE_CACHE (see reference-config.mjs), REDIS_URL for sessions in Redis
+//   (secondaryStorage) under REDIS_KEY_PREFIX (default better-auth:).
 //
 // Plugins jwt() and bearer(), email+password enabled, additional user fields
 // `role` (default "user", input:false) and `nickname`. Runs Better Auth's own

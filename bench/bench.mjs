@@ -1,0 +1,483 @@
+#!/usr/bin/env node
+// Benchmarks better-auth-rs (PostgreSQL and SQLite) side by side with the real Better Auth
+// (the npm package pinned in tests/node, on PostgreSQL), driving all of them with wrk and the
+// same settings. Started by bench/run.sh, which installs wrk and builds the binaries first.
+//
+//   node bench/bench.mjs --bin target/release/better-auth-rs \
+//     --hash-time target/release/examples/hash_time [--smoke] [--out FILE]
+//     [--duration SECONDS] [--connections N]
+//
+// Prints one table and writes the figures as JSON (bench/results/<date>.json by default).
+// Exits non-zero when the bench itself is broken (a server does not start, a set-up request
+// fails, a run gets no answer or only errors), never because of speed.
+
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, openSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import net from "node:net";
+import os from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const nodeTests = join(root, "tests/node");
+const pg = createRequire(join(nodeTests, "package.json"))("pg");
+
+// --- options ---------------------------------------------------------------------------------
+const args = process.argv.slice(2);
+function option(name, fallback) {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+}
+const smoke = args.includes("--smoke");
+const bin = resolve(option("--bin", join(root, "target/release/better-auth-rs")));
+const hashTimeBin = resolve(option("--hash-time", join(root, "target/release/examples/hash_time")));
+const duration = Number(option("--duration", smoke ? 2 : 10));
+const connections = Number(option("--connections", smoke ? 4 : 32));
+const threads = Math.min(2, connections);
+const today = new Date().toISOString().slice(0, 10);
+const out = resolve(option("--out", join(root, "bench/results", `${today}${smoke ? "-smoke" : ""}.json`)));
+const adminUrl = process.env.BENCH_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/test";
+
+const ORIGIN = "http://localhost:3000";
+const SECRET = "bench-secret-0123456789abcdefghijklmnopqrs";
+const PASSWORD = "bench-password-0123";
+const BASE = "/api/auth";
+const tmp = mkdtempSync(join(os.tmpdir(), "better-auth-bench-"));
+const problems = [];
+const notes = [];
+
+// --- servers ---------------------------------------------------------------------------------
+const targets = [
+  { key: "node", label: "Better Auth (Node), PostgreSQL", kind: "node", db: "postgres" },
+  { key: "rs-pg", label: "better-auth-rs, PostgreSQL", kind: "rs", db: "postgres" },
+  { key: "rs-sqlite", label: "better-auth-rs, SQLite", kind: "rs", db: "sqlite" },
+];
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = net.createServer();
+    srv.on("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+const createdDatabases = [];
+async function freshPostgres(name) {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  createdDatabases.push(name);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropDatabases() {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  for (const name of createdDatabases) {
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+  }
+  await client.end();
+}
+
+function memory(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (field) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"))?.[1]);
+    return { rss_kb: kb("VmRSS"), hwm_kb: kb("VmHWM") };
+  } catch {
+    return { rss_kb: null, hwm_kb: null };
+  }
+}
+
+const running = [];
+async function startServer(target, cookieCache) {
+  const port = await freePort();
+  const name = `${target.key}${cookieCache ? "-cookie-cache" : ""}`;
+  const databaseUrl =
+    target.db === "postgres"
+      ? await freshPostgres(`bench_${name.replaceAll("-", "_")}`)
+      : `sqlite://${join(tmp, `${name}.db`)}?mode=rwc`;
+  const env = {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    BETTER_AUTH_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: databaseUrl,
+    BETTER_AUTH_TRUSTED_ORIGINS: ORIGIN,
+  };
+  let command;
+  if (target.kind === "node") {
+    Object.assign(env, { USER_FIELDS: "role", COOKIE_CACHE: cookieCache ? "compact" : "" });
+    command = [process.execPath, join(nodeTests, "reference-server.mjs")];
+  } else {
+    let config = join(root, "bench/service.toml");
+    if (cookieCache) {
+      const text = `${readFileSync(config, "utf8")}\n[session.cookie_cache]\nenabled = true\n`;
+      config = join(tmp, "service-cookie-cache.toml");
+      writeFileSync(config, text);
+    }
+    env.BETTER_AUTH_CONFIG = config;
+    command = [bin, "serve"];
+  }
+  const log = join(tmp, `${name}.log`);
+  const fd = openSync(log, "w");
+  const started = performance.now();
+  const child = spawn(command[0], command.slice(1), {
+    env: { ...process.env, ...env, BETTER_AUTH_SECRET: SECRET },
+    stdio: ["ignore", fd, fd],
+  });
+  running.push(child);
+  let exited = null;
+  child.on("exit", (code, signal) => (exited = signal ?? code));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = started + 60_000;
+  for (;;) {
+    if (exited !== null) throw new Error(`${name} exited (${exited}) before answering; see ${log}`);
+    if (performance.now() > deadline) throw new Error(`${name} did not answer within 60 s; see ${log}`);
+    const res = await fetch(`${base}${BASE}/ok`).catch(() => null);
+    if (res?.ok) break;
+    await sleep(2);
+  }
+  const startup_ms = Math.round((performance.now() - started) * 10) / 10;
+  await sleep(500);
+  const fresh = memory(child.pid);
+  const shown = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return {
+    name,
+    base,
+    pid: child.pid,
+    log,
+    startup_ms,
+    fresh,
+    command: [...shown, "BETTER_AUTH_SECRET=<40 chars>", ...command].join(" "),
+  };
+}
+
+// --- HTTP set-up -----------------------------------------------------------------------------
+async function post(base, path, body) {
+  const res = await fetch(`${base}${BASE}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: ORIGIN },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`POST ${path} on ${base}: ${res.status} ${await res.text()}`);
+  return res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+}
+
+async function checkSession(server, cookie) {
+  const res = await fetch(`${server.base}${BASE}/get-session`, { headers: { cookie } });
+  const body = await res.json().catch(() => null);
+  if (!res.ok || !body?.user?.email) {
+    throw new Error(`${server.name}: get-session with the set-up cookie answered ${res.status}`);
+  }
+}
+
+/** A signed-in user for get-session and /token, and the user sign-in benchmarks use. */
+async function prepare(server) {
+  const cookie = await post(server.base, "/sign-up/email", {
+    email: "session@bench.example",
+    password: PASSWORD,
+    name: "Bench Session",
+  });
+  await checkSession(server, cookie);
+  await post(server.base, "/sign-up/email", {
+    email: "sign-in@bench.example",
+    password: PASSWORD,
+    name: "Bench Sign-in",
+  });
+  await post(server.base, "/sign-in/email", JSON.parse(signInBody));
+  return cookie;
+}
+
+// --- wrk -------------------------------------------------------------------------------------
+const lua = join(root, "bench/request.lua");
+const signInBody = JSON.stringify({ email: "sign-in@bench.example", password: PASSWORD });
+
+function wrkRun(server, request, runId) {
+  const env = { BENCH_PATH: `${BASE}${request.path}`, BENCH_METHOD: request.method ?? "GET" };
+  if (request.cookie) env.BENCH_COOKIE = server.cookies[request.cookie];
+  if (request.method === "POST") env.BENCH_ORIGIN = ORIGIN;
+  if (request.body) env.BENCH_BODY = request.body;
+  if (request.signUp) Object.assign(env, { BENCH_SIGN_UP: "1", BENCH_RUN_ID: runId });
+  const wrkArgs = ["-t", String(threads), "-c", String(connections), "-d", `${duration}s`];
+  wrkArgs.push("--timeout", "30s", "-s", lua, `${server.base}${BASE}${request.path}`);
+  const shown = Object.entries(env).map(([k, v]) => `${k}=${k === "BENCH_COOKIE" ? "'<cookie>'" : `'${v}'`}`);
+  const command = [...shown, "wrk", ...wrkArgs].join(" ");
+  return {
+    command,
+    done: new Promise((ok, fail) => {
+      const child = spawn("wrk", wrkArgs, { env: { ...process.env, ...env } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("error", fail);
+      child.on("close", (code) => {
+        const line = stdout.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
+        if (code !== 0 || !line) return fail(new Error(`wrk failed (${code}): ${stderr || stdout}`));
+        ok(JSON.parse(line.slice("BENCH_RESULT ".length)));
+      });
+    }),
+  };
+}
+
+function figures(raw) {
+  const e = raw.errors;
+  const errors = e.connect + e.read + e.write + e.status + e.timeout;
+  const seconds = raw.duration_us / 1e6;
+  return {
+    requests: raw.requests,
+    rps: Math.round((raw.requests / seconds) * 10) / 10,
+    p50_ms: raw.latency_us.p50 / 1000,
+    p99_ms: raw.latency_us.p99 / 1000,
+    mean_ms: Math.round(raw.latency_us.mean) / 1000,
+    errors,
+    error_detail: e,
+  };
+}
+
+/** Runs wrk against the server while sampling its memory; returns figures + peak RSS. */
+async function measure(server, requests, runId) {
+  const runs = requests.map((r) => wrkRun(server, r, runId));
+  let peak = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, memory(server.pid).rss_kb ?? 0);
+      await sleep(200);
+    }
+  })();
+  const results = await Promise.all(runs.map((r) => r.done));
+  sampling = false;
+  await sampler;
+  server.rssLoadMaxKb = Math.max(server.rssLoadMaxKb ?? 0, peak);
+  return results.map((raw, i) => ({ ...figures(raw), command: runs[i].command, rss_peak_kb: peak }));
+}
+
+// --- scenarios -------------------------------------------------------------------------------
+const scenarios = [
+  { key: "ok", title: "GET /ok", requests: [{ path: "/ok" }] },
+  { key: "get-session-db", title: "GET /get-session (database)", requests: [{ path: "/get-session", cookie: "db" }] },
+  {
+    key: "get-session-cache",
+    title: "GET /get-session (cookie cache)",
+    cookieCache: true,
+    requests: [{ path: "/get-session", cookie: "cache" }],
+  },
+  { key: "jwks", title: "GET /jwks", requests: [{ path: "/jwks" }] },
+  { key: "token", title: "GET /token", requests: [{ path: "/token", cookie: "db" }] },
+  { key: "sign-in", title: "POST /sign-in/email", requests: [{ path: "/sign-in/email", method: "POST", body: signInBody }] },
+  { key: "sign-up", title: "POST /sign-up/email", requests: [{ path: "/sign-up/email", method: "POST", signUp: true }] },
+  {
+    key: "get-session-during-sign-in",
+    title: "GET /get-session during a sign-in flood",
+    requests: [
+      { path: "/get-session", cookie: "db" },
+      { path: "/sign-in/email", method: "POST", body: signInBody },
+    ],
+  },
+];
+
+// --- machine, versions -----------------------------------------------------------------------
+function tryRun(cmd, cmdArgs) {
+  try {
+    return execFileSync(cmd, cmdArgs, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  } catch (e) {
+    return (e.stdout || e.stderr || String(e)).toString().trim();
+  }
+}
+
+async function describe() {
+  const cpu = readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? os.cpus()[0]?.model;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  const pgVersion = (await client.query("SHOW server_version")).rows[0].server_version;
+  await client.end();
+  const readJson = (p) => JSON.parse(readFileSync(p, "utf8"));
+  return {
+    machine: {
+      nproc: os.availableParallelism(),
+      cpu_model: cpu,
+      memory_mb: Math.round(os.totalmem() / 2 ** 20),
+      kernel: os.release(),
+      load_average_at_start: os.loadavg().map((l) => Math.round(l * 100) / 100),
+      note: "shared with other builds during the run; figures are indicative",
+    },
+    versions: {
+      better_auth: readJson(join(nodeTests, "node_modules/better-auth/package.json")).version,
+      node: process.version,
+      better_auth_rs: tryRun("git", ["-C", root, "describe", "--always", "--dirty"]),
+      better_auth_rs_build: bin.includes("/release/") ? "release" : "debug",
+      rustc: tryRun("rustc", ["--version"]),
+      postgresql: pgVersion,
+      wrk: tryRun("wrk", ["-v"]).split("\n")[0],
+    },
+  };
+}
+
+// --- main ------------------------------------------------------------------------------------
+const fmt = (n, digits = 1) => (n == null ? "-" : Number(n).toFixed(digits));
+
+async function main() {
+  const about = await describe();
+  const hash = JSON.parse(tryRun(hashTimeBin, []));
+  const cores = about.machine.nproc;
+  hash.cores = cores;
+  hash.sign_in_ceiling_rps = Math.round((cores * 1000 * 10) / hash.argon2id_verify_ms) / 10;
+  console.log(`argon2id verify: ${hash.argon2id_verify_ms} ms -> sign-in ceiling ${hash.sign_in_ceiling_rps} req/s on ${cores} cores`);
+
+  // Start every server (one at a time, so start times do not compete), then set them up.
+  const servers = {};
+  for (const target of targets) {
+    for (const cookieCache of [false, true]) {
+      const server = await startServer(target, cookieCache);
+      server.target = target;
+      servers[server.name] = server;
+      console.log(`started ${server.name}: first answer after ${server.startup_ms} ms`);
+    }
+  }
+  for (const server of Object.values(servers)) {
+    const cookie = await prepare(server);
+    server.cookies = { db: cookie, cache: cookie };
+  }
+  await sleep(1000);
+  for (const server of Object.values(servers)) server.idle = memory(server.pid);
+
+  const results = [];
+  for (const [i, scenario] of scenarios.entries()) {
+    // Alternate the order (A B C, C B A, ...) so no server always runs right after another.
+    const order = i % 2 === 0 ? targets : [...targets].reverse();
+    const runs = {};
+    for (const target of order) {
+      const server = servers[`${target.key}${scenario.cookieCache ? "-cookie-cache" : ""}`];
+      const measured = await measure(server, scenario.requests, `${target.key}-${Date.now()}`);
+      runs[target.key] = { ...measured[0], concurrent: measured.slice(1) };
+      const r = measured[0];
+      console.log(`${scenario.title.padEnd(40)} ${target.key.padEnd(10)} ${fmt(r.rps).padStart(9)} req/s  p50 ${fmt(r.p50_ms, 2)} ms  p99 ${fmt(r.p99_ms, 2)} ms  errors ${r.errors}`);
+      for (const [j, m] of measured.entries()) {
+        const what = `${scenario.key} on ${target.key}: ${m.requests} answers, ${m.errors} errors`;
+        // A password-hashing request may take longer than a short run (Node's scrypt under
+        // load): no answer then is only noted, since the set-up already signed in once.
+        if (m.errors > 0 ? m.errors >= m.requests : m.requests === 0 && !scenario.requests[j].method) {
+          problems.push(what);
+        } else if (m.requests === 0) {
+          notes.push(`${what} (no request finished within the run)`);
+        }
+      }
+    }
+    for (const key of ["rs-pg", "rs-sqlite"]) {
+      runs[key].ratio_vs_node = runs.node.rps > 0 ? Math.round((runs[key].rps / runs.node.rps) * 10) / 10 : null;
+    }
+    results.push({ key: scenario.key, title: scenario.title, runs });
+  }
+  for (const server of Object.values(servers)) server.end = memory(server.pid);
+
+  const serverReport = Object.fromEntries(
+    Object.values(servers).map((s) => [
+      s.name,
+      {
+        label: s.target.label + (s.name.endsWith("cookie-cache") ? ", cookie cache on" : ""),
+        command: s.command,
+        startup_ms: s.startup_ms,
+        rss_started_kb: s.fresh.rss_kb,
+        rss_idle_kb: s.idle.rss_kb,
+        rss_load_max_kb: s.rssLoadMaxKb ?? null,
+        vm_hwm_kb: s.end.hwm_kb,
+      },
+    ]),
+  );
+
+  // The issue's targets, for better-auth-rs on PostgreSQL (and the start time on SQLite).
+  const by = (key) => results.find((r) => r.key === key).runs;
+  const rsPg = serverReport["rs-pg"];
+  const check = (name, value, goal, met) => ({ name, value, goal, met });
+  const checks = [
+    check("get-session (db) vs Node", by("get-session-db")["rs-pg"].ratio_vs_node, ">= 20x", by("get-session-db")["rs-pg"].ratio_vs_node >= 20),
+    check("get-session (db) p99 ms", by("get-session-db")["rs-pg"].p99_ms, "<= 5", by("get-session-db")["rs-pg"].p99_ms <= 5),
+    check("get-session (cookie cache) vs Node", by("get-session-cache")["rs-pg"].ratio_vs_node, ">= 50x", by("get-session-cache")["rs-pg"].ratio_vs_node >= 50),
+    check("/jwks vs Node", by("jwks")["rs-pg"].ratio_vs_node, ">= 50x", by("jwks")["rs-pg"].ratio_vs_node >= 50),
+    check("/token vs Node", by("token")["rs-pg"].ratio_vs_node, ">= 20x", by("token")["rs-pg"].ratio_vs_node >= 20),
+    check(
+      "sign-in, share of the hashing ceiling",
+      Math.round((by("sign-in")["rs-pg"].rps / hash.sign_in_ceiling_rps) * 1000) / 10,
+      ">= 90 %",
+      by("sign-in")["rs-pg"].rps >= 0.9 * hash.sign_in_ceiling_rps,
+    ),
+    check("get-session p99 ms during a sign-in flood", by("get-session-during-sign-in")["rs-pg"].p99_ms, "<= 10", by("get-session-during-sign-in")["rs-pg"].p99_ms <= 10),
+    check("idle RSS MB (after set-up: three password hashes)", Math.round(rsPg.rss_idle_kb / 102.4) / 10, "<= 20", rsPg.rss_idle_kb <= 20 * 1024),
+    check("RSS MB 0.5 s after the first answer, before set-up", Math.round(rsPg.rss_started_kb / 102.4) / 10, "<= 20", rsPg.rss_started_kb <= 20 * 1024),
+    check("first answer after start, SQLite, ms", serverReport["rs-sqlite"].startup_ms, "<= 200", serverReport["rs-sqlite"].startup_ms <= 200),
+  ];
+
+  // The table.
+  const rows = [["scenario", "server", "req/s", "p50 ms", "p99 ms", "errors", "x Node"]];
+  for (const r of results) {
+    for (const t of targets) {
+      const run = r.runs[t.key];
+      rows.push([r.title, t.label, fmt(run.rps), fmt(run.p50_ms, 2), fmt(run.p99_ms, 2), String(run.errors), t.key === "node" ? "1" : fmt(run.ratio_vs_node)]);
+    }
+  }
+  const memRows = [["server", "first answer ms", "RSS started MB", "idle RSS MB", "RSS under load MB (peak)", "VmHWM MB"]];
+  for (const t of targets) {
+    const s = serverReport[t.key];
+    memRows.push([t.label, fmt(s.startup_ms), fmt(s.rss_started_kb / 1024), fmt(s.rss_idle_kb / 1024), fmt(s.rss_load_max_kb / 1024), fmt(s.vm_hwm_kb / 1024)]);
+  }
+  const table = (data) => {
+    const widths = data[0].map((_, c) => Math.max(...data.map((row) => row[c].length)));
+    const line = (row) => `| ${row.map((v, c) => (c < 2 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join(" | ")} |`;
+    return [line(data[0]), `|${widths.map((w, c) => (c < 2 ? ` ${"-".repeat(w)} ` : ` ${"-".repeat(w - 1)}: `)).join("|")}|`, ...data.slice(1).map(line)].join("\n");
+  };
+  console.log(`\n${about.versions.better_auth_rs} (${about.versions.better_auth_rs_build}) vs better-auth ${about.versions.better_auth} on ${cores} x ${about.machine.cpu_model}; wrk -t${threads} -c${connections} -d${duration}s\n`);
+  console.log(table(rows));
+  console.log();
+  console.log(table(memRows));
+  console.log(`\nargon2id verify ${hash.argon2id_verify_ms} ms: sign-in ceiling ${hash.sign_in_ceiling_rps} req/s`);
+  console.log("\ntargets (better-auth-rs on PostgreSQL unless named):");
+  for (const c of checks) console.log(`  ${c.met ? "met    " : "NOT met"}  ${c.name}: ${c.value} (goal ${c.goal})`);
+
+  const report = {
+    date: new Date().toISOString(),
+    mode: smoke ? "smoke" : "full",
+    ...about,
+    load: { tool: "wrk", threads, connections, duration_s: duration, timeout_s: 30, script: "bench/request.lua" },
+    password_hashing: hash,
+    servers: serverReport,
+    scenarios: results,
+    targets: checks,
+    commands: {
+      run: process.env.BENCH_COMMAND ?? `node bench/bench.mjs ${args.join(" ")}`,
+      hash_time: hashTimeBin.replace(`${root}/`, ""),
+    },
+    notes,
+    problems,
+  };
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${out}`);
+}
+
+let code = 0;
+try {
+  await main();
+} catch (e) {
+  problems.push(String(e?.stack ?? e));
+}
+for (const child of running) child.kill("SIGTERM");
+await dropDatabases().catch(() => {});
+if (notes.length) console.log(`\nnotes:\n  ${notes.join("\n  ")}`);
+if (problems.length) {
+  code = 1;
+  console.error(`\nthe bench is broken:\n  ${problems.join("\n  ")}\nserver logs: ${tmp}`);
+}
+process.exit(code);

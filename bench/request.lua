@@ -1,0 +1,51 @@
+-- wrk script shared by every scenario of bench/bench.mjs. The request comes from the
+-- environment: BENCH_METHOD (GET), BENCH_PATH, BENCH_COOKIE, BENCH_ORIGIN, BENCH_BODY (JSON),
+-- BENCH_SIGN_UP=1 (a unique e-mail per request: thread id + counter). When wrk is done, one
+-- line `BENCH_RESULT {json}` carries the figures (latencies in microseconds).
+
+local method = os.getenv("BENCH_METHOD") or "GET"
+local path = os.getenv("BENCH_PATH") or "/"
+local cookie = os.getenv("BENCH_COOKIE")
+local origin = os.getenv("BENCH_ORIGIN")
+local body = os.getenv("BENCH_BODY")
+local sign_up = os.getenv("BENCH_SIGN_UP") == "1"
+local run = os.getenv("BENCH_RUN_ID") or tostring(os.time())
+
+local next_id = 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+
+local headers = {}
+local counter = 0
+local fixed
+
+function init(args)
+  if cookie and cookie ~= "" then headers["Cookie"] = cookie end
+  if origin and origin ~= "" then headers["Origin"] = origin end
+  if body or sign_up then headers["Content-Type"] = "application/json" end
+  if not sign_up then fixed = wrk.format(method, path, headers, body) end
+end
+
+function request()
+  if fixed then return fixed end
+  counter = counter + 1
+  local email = string.format("u-%s-%d-%d@bench.example", run, id, counter)
+  local json = string.format(
+    '{"email":"%s","password":"bench-password-0123","name":"Bench User"}', email)
+  return wrk.format(method, path, headers, json)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_RESULT {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"mean":%.1f,"p50":%d,"p90":%d,"p99":%d,"max":%d}}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency.mean, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max))
+end
