@@ -84,6 +84,11 @@ fn is_unavailable(e: &DbErr) -> bool {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Key of the PostgreSQL advisory lock, and name of the MySQL/MariaDB user lock, that let one
+/// process at a time run the migrations.
+const MIGRATION_PG_LOCK: i64 = 0x6d69_6772; // "migr"
+const MIGRATION_MYSQL_LOCK: &str = "better-auth-rs.migrations";
+
 /// Declared custom user columns, in configuration order.
 pub type UserFields = Arc<IndexMap<String, AdditionalField>>;
 
@@ -141,8 +146,45 @@ impl Store {
     /// Runs the migrations, adds missing custom columns, and looks at the account table.
     pub async fn migrate(&mut self) -> Result<(), DbErr> {
         use migration::MigratorTrait;
-        migration::Migrator::up(&self.db, None).await?;
-        self.sync_schema().await
+        // Replicas starting together on a new database: one migrates while the others wait on
+        // a database lock, then find nothing left to do. The lock is held by a transaction of
+        // its own; the migrations run on other pooled connections.
+        let (lock, unlock) = match self.backend {
+            DatabaseBackend::Postgres => (
+                format!("SELECT pg_advisory_xact_lock({MIGRATION_PG_LOCK})"),
+                None,
+            ),
+            DatabaseBackend::MySql => (
+                format!("SELECT GET_LOCK('{MIGRATION_MYSQL_LOCK}', 120) AS got"),
+                Some(format!("DO RELEASE_LOCK('{MIGRATION_MYSQL_LOCK}')")),
+            ),
+            // One file, one writer at a time; every migration skips tables that exist.
+            DatabaseBackend::Sqlite => {
+                migration::Migrator::up(&self.db, None).await?;
+                return self.sync_schema().await;
+            }
+        };
+        let holder = self.db.begin().await?;
+        let got = holder
+            .query_one(Statement::from_string(self.backend, lock))
+            .await?;
+        if unlock.is_some() && got.and_then(|r| r.try_get::<i64>("", "got").ok()) != Some(1) {
+            return Err(DbErr::Custom(
+                "timed out waiting for another instance's migrations".into(),
+            ));
+        }
+        let outcome = async {
+            migration::Migrator::up(&self.db, None).await?;
+            self.sync_schema().await
+        }
+        .await;
+        if let Some(unlock) = unlock {
+            holder
+                .execute(Statement::from_string(self.backend, unlock))
+                .await?;
+        }
+        holder.commit().await?;
+        outcome
     }
 
     /// Adapts to the schema as it is (run after `migrate`, or alone when migrations are off).
