@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 
-use super::extract::{check_origin, read_body, ClientInfo, Validator};
+use super::extract::{read_checked_body, ClientInfo, Validator};
 use super::json::{account_json, user_json};
 use super::session::{session_cookies, Current, Need};
 use super::sessions::{no_fields_to_update, record_body};
@@ -55,8 +55,7 @@ pub async fn update_user(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    let body = read_checked_body(&state, &req, payload, false).await?;
     let body = record_body(body.as_ref())?;
     let current = Current::require(&state, &req, Need::Session).await?;
     let update = user_update(&state, body).map_err(|e| current.fail(e))?;
@@ -110,8 +109,7 @@ pub async fn change_password(
     client: ClientInfo,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    let body = read_checked_body(&state, &req, payload, false).await?;
     let mut v = Validator::body(body.as_ref());
     let new_password = v.string("newPassword");
     let current_password = v.string("currentPassword");
@@ -160,8 +158,7 @@ pub async fn unlink_account(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    let body = read_checked_body(&state, &req, payload, false).await?;
     let mut v = Validator::body(body.as_ref());
     // Since 1.7 `accountId` is the account's row id (`id` in list-accounts).
     let id = v.string("accountId");

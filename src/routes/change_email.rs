@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::extract::{check_origin, read_body, Validator};
+use super::extract::{read_checked_body, Validator};
 use super::session::{session_cookies, Current, Need};
 use super::verification::{verification_mail, verify_email_mail};
 use crate::auth::email_token::{EmailClaims, CHANGE_EMAIL_CONFIRMATION, CHANGE_EMAIL_VERIFICATION};
@@ -21,8 +21,7 @@ pub async fn change_email(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    let body = read_checked_body(&state, &req, payload, false).await?;
     let mut v = Validator::body(body.as_ref());
     let new_email = v.email("newEmail");
     let callback = v.opt_string("callbackURL");

@@ -8,7 +8,7 @@ use chrono::Duration;
 use secrecy::SecretString;
 use serde_json::json;
 
-use super::extract::{check_origin, check_query_callback, query_object, read_body, Validator};
+use super::extract::{check_query_callback, query_object, read_checked_body, Validator};
 use super::session::{request_cookies, resolve, Current, Lookup, Need};
 use super::verification::redirect;
 use crate::auth::crypto::random_lower_alphanumeric;
@@ -159,8 +159,7 @@ pub async fn delete_user(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    let body = read_checked_body(&state, &req, payload, false).await?;
     let mut v = Validator::body(body.as_ref());
     let body = DeleteUserBody {
         callback: v.opt_string("callbackURL"),

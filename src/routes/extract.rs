@@ -32,9 +32,22 @@ pub fn sent_cookies(req: &HttpRequest) -> bool {
         .unwrap_or_else(|| req.headers().contains_key(header::COOKIE))
 }
 
+/// Every state-changing route's start: the body read and parsed, then the router-level origin
+/// check (README §4.2), which needs the body for its callback URLs.
+pub async fn read_checked_body(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    form: bool,
+) -> Result<Option<Value>, ApiError> {
+    let body = read_body(req, payload, form).await?;
+    check_origin(state, req, body.as_ref())?;
+    Ok(body)
+}
+
 /// Reads and parses the body. `None` when the request has none. `form` also accepts
 /// `application/x-www-form-urlencoded` (sign-in and sign-up).
-pub async fn read_body(
+async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     form: bool,
@@ -285,11 +298,7 @@ fn csrf_checks_off(state: &AppState) -> bool {
 }
 
 /// The router-level check every non-GET route runs after body parsing (README §4.2).
-pub fn check_origin(
-    state: &AppState,
-    req: &HttpRequest,
-    body: Option<&Value>,
-) -> Result<(), ApiError> {
+fn check_origin(state: &AppState, req: &HttpRequest, body: Option<&Value>) -> Result<(), ApiError> {
     if matches!(*req.method(), Method::GET | Method::OPTIONS | Method::HEAD) {
         return Ok(());
     }

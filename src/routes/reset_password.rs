@@ -7,7 +7,7 @@ use chrono::Duration;
 use secrecy::SecretString;
 use serde_json::json;
 
-use super::extract::{check_origin, check_query_callback, query_object, read_body, Validator};
+use super::extract::{check_query_callback, query_object, read_checked_body, Validator};
 use super::sign_up::check_password_length;
 use super::verification::redirect;
 use crate::auth::crypto::random_alphanumeric;
@@ -26,8 +26,7 @@ pub async fn request_password_reset(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    let body = read_checked_body(&state, &req, payload, false).await?;
     let mut v = Validator::body(body.as_ref());
     let email = v.email("email");
     let redirect_to = v.opt_string("redirectTo");
@@ -121,8 +120,7 @@ pub async fn reset_password(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    let body = read_checked_body(&state, &req, payload, false).await?;
     let query = query_object(&req);
     let mut q = Validator::query(&query);
     let query_token = q.opt_string("token");

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::extract::{check_origin, read_body, Validator};
+use super::extract::{read_checked_body, Validator};
 use super::json::session_json;
 use super::session::{Current, Need};
 use crate::auth::fields::received;
@@ -57,8 +57,7 @@ pub async fn revoke_session(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    let body = read_checked_body(&state, &req, payload, false).await?;
     let mut v = Validator::body(body.as_ref());
     let token = v.string("token");
     v.finish()?;
@@ -83,8 +82,7 @@ pub async fn revoke_sessions(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    read_checked_body(&state, &req, payload, false).await?;
     let current = Current::require(&state, &req, Need::Sensitive).await?;
     state
         .store
@@ -101,8 +99,7 @@ pub async fn revoke_other_sessions(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    read_checked_body(&state, &req, payload, false).await?;
     let current = Current::require(&state, &req, Need::Sensitive).await?;
     let now = state.clock.now();
     let others: Vec<String> = state
@@ -146,8 +143,7 @@ pub async fn update_session(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    let body = read_checked_body(&state, &req, payload, false).await?;
     record_body(body.as_ref())?;
     let current = Current::require(&state, &req, Need::Session).await?;
     Err(current.fail(no_fields_to_update()))

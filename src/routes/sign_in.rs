@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
-use super::extract::{check_origin, login_csrf, read_body, ClientInfo, Validator};
+use super::extract::{login_csrf, read_checked_body, ClientInfo, Validator};
 use super::json::user_json;
 use super::session::session_cookies;
 use crate::auth::crypto::{generate_id, random_alphanumeric};
@@ -56,8 +56,7 @@ pub async fn sign_in_email(
     client: ClientInfo,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, true).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    let body = read_checked_body(&state, &req, payload, true).await?;
     let mut v = Validator::body(body.as_ref());
     let email = v.string("email");
     let password = v.string("password");

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use super::extract::{check_origin, read_body};
+use super::extract::read_checked_body;
 use super::session::request_cookies;
 use crate::auth::cookies::SESSION_TOKEN;
 use crate::auth::crypto::Signed;
@@ -17,8 +17,7 @@ pub async fn sign_out(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    read_checked_body(&state, &req, payload, false).await?;
     let jar = request_cookies(&req);
     let secret = state.settings.secret.expose_secret().as_bytes();
     if let Signed::Valid(token) = jar.signed(secret, &state.cookies.name(SESSION_TOKEN)) {

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 
-use super::extract::{check_origin, login_csrf, read_body, ClientInfo, Validator};
+use super::extract::{login_csrf, read_checked_body, ClientInfo, Validator};
 use super::json::user_json;
 use super::session::session_cookies;
 use crate::auth::crypto::generate_id;
@@ -48,8 +48,7 @@ pub async fn sign_up_email(
     client: ClientInfo,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, true).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    let body = read_checked_body(&state, &req, payload, true).await?;
     let mut v = Validator::body(body.as_ref());
     let name = v.string("name");
     let email = v.email("email");

@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use super::extract::{check_origin, check_query_callback, query_object, read_body, Validator};
+use super::extract::{check_query_callback, query_object, read_checked_body, Validator};
 use super::json::user_json;
 use super::session::{last_per_name, resolve, session_cookies, Lookup};
 use crate::auth::email_token::{
@@ -70,8 +70,7 @@ pub async fn send_verification_email(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, false).await?;
-    check_origin(&state, &req, body.as_ref())?;
+    let body = read_checked_body(&state, &req, payload, false).await?;
     let mut v = Validator::body(body.as_ref());
     let email = v.email("email");
     let callback = v.opt_string("callbackURL");
