@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod jwks;
+mod pool;
 pub mod rate_limits;
 pub mod schema;
 pub mod secondary;
@@ -18,8 +19,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use indexmap::IndexMap;
 use sea_orm::sea_query::Value;
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
-    QueryResult, RuntimeErr, SqlErr, Statement, TransactionTrait,
+    ConnectOptions, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, QueryResult,
+    RuntimeErr, SqlErr, Statement, TransactionTrait,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -108,11 +109,11 @@ impl Store {
     /// Opens the pool. SQLite gets WAL and a busy timeout so readers never block writers.
     pub async fn connect(url: &SecretString, user_fields: UserFields) -> Result<Self, DbErr> {
         let url = url.expose_secret();
-        let mut opts = ConnectOptions::new(url.to_owned());
         let sqlite = url.starts_with("sqlite:");
         let cores = std::thread::available_parallelism()
             .map(|n| n.get() as u32)
             .unwrap_or(2);
+        let mut opts = ConnectOptions::new(url.to_owned());
         opts.max_connections(if sqlite {
             cores * 2
         } else {
@@ -121,8 +122,8 @@ impl Store {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
-        .sqlx_logging(false);
-        let db = Database::connect(opts).await?;
+        .idle_timeout(Duration::from_secs(300));
+        let db = pool::open(&opts).await?;
         let backend = db.get_database_backend();
         if backend == DatabaseBackend::Sqlite {
             for pragma in [

@@ -3,11 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use entity::session::{Column, Entity};
-use sea_orm::sea_query::SimpleExpr;
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
-use super::{exec, get_opt_str, get_str, get_ts, Store, StoreResult, User};
+use super::{exec, get_opt_str, get_str, get_ts, users, Store, StoreResult, User};
 
 #[derive(Clone, PartialEq)]
 pub struct Session {
@@ -43,16 +42,43 @@ const COLUMNS: [Column; 8] = [
     Column::UserAgent,
 ];
 
+/// The result names of `COLUMNS`, as selected alone and as selected beside the user's
+/// columns (which share `id`, `createdAt` and `updatedAt`).
+const NAMES: [&str; 8] = [
+    "id",
+    "token",
+    "userId",
+    "expiresAt",
+    "createdAt",
+    "updatedAt",
+    "ipAddress",
+    "userAgent",
+];
+const JOINED_NAMES: [&str; 8] = [
+    "s_id",
+    "s_token",
+    "s_userId",
+    "s_expiresAt",
+    "s_createdAt",
+    "s_updatedAt",
+    "s_ipAddress",
+    "s_userAgent",
+];
+
 fn from_row(row: &QueryResult) -> Result<Session, DbErr> {
+    from_named_row(row, &NAMES)
+}
+
+fn from_named_row(row: &QueryResult, n: &[&str; 8]) -> Result<Session, DbErr> {
     Ok(Session {
-        id: get_str(row, "id")?,
-        token: get_str(row, "token")?,
-        user_id: get_str(row, "userId")?,
-        expires_at: get_ts(row, "expiresAt")?,
-        created_at: get_ts(row, "createdAt")?,
-        updated_at: get_ts(row, "updatedAt")?,
-        ip_address: get_opt_str(row, "ipAddress")?,
-        user_agent: get_opt_str(row, "userAgent")?,
+        id: get_str(row, n[0])?,
+        token: get_str(row, n[1])?,
+        user_id: get_str(row, n[2])?,
+        expires_at: get_ts(row, n[3])?,
+        created_at: get_ts(row, n[4])?,
+        updated_at: get_ts(row, n[5])?,
+        ip_address: get_opt_str(row, n[6])?,
+        user_agent: get_opt_str(row, n[7])?,
     })
 }
 
@@ -111,13 +137,23 @@ impl Store {
                 return Ok(None);
             }
         }
-        let Some(session) = self.find_session(token).await? else {
-            return Ok(None);
-        };
-        Ok(self
-            .find_user_by_id(&session.user_id)
-            .await?
-            .map(|u| (session, u)))
+        // One round trip: the session row joined with its user's row.
+        let mut q = self.user_select();
+        for (col, name) in COLUMNS.into_iter().zip(JOINED_NAMES) {
+            q.expr_as(Expr::col((Entity, col)), Alias::new(name));
+        }
+        q.inner_join(
+            Entity,
+            Expr::col((Entity, Column::UserId)).equals((users::table(), Alias::new("id"))),
+        )
+        .and_where(Expr::col((Entity, Column::Token)).eq(token));
+        match self.db.query_one(self.stmt(&q)).await? {
+            Some(row) => Ok(Some((
+                from_named_row(&row, &JOINED_NAMES)?,
+                self.user_from_row(&row)?,
+            ))),
+            None => Ok(None),
+        }
     }
 
     pub async fn list_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {

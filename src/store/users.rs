@@ -1,7 +1,7 @@
 //! The `user` table, including its configured custom columns.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr, Value};
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement, SimpleExpr, Value};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult};
 use serde_json::{Map, Number};
 
@@ -22,7 +22,7 @@ pub struct User {
     pub extra: Map<String, serde_json::Value>,
 }
 
-fn table() -> Alias {
+pub(super) fn table() -> Alias {
     Alias::new("user")
 }
 
@@ -35,7 +35,17 @@ impl Store {
             .collect()
     }
 
-    fn user_from_row(&self, row: &QueryResult) -> Result<User, DbErr> {
+    /// `SELECT <user columns> FROM "user"`, columns qualified so that joins can add theirs.
+    pub(super) fn user_select(&self) -> SelectStatement {
+        let mut q = Query::select();
+        for c in self.user_columns() {
+            q.column((table(), c));
+        }
+        q.from(table());
+        q
+    }
+
+    pub(super) fn user_from_row(&self, row: &QueryResult) -> Result<User, DbErr> {
         let mut extra = Map::new();
         for (name, def) in self.user_fields.iter() {
             extra.insert(
@@ -60,11 +70,7 @@ impl Store {
         c: &C,
         cond: SimpleExpr,
     ) -> StoreResult<Option<User>> {
-        let q = Query::select()
-            .columns(self.user_columns())
-            .from(table())
-            .and_where(cond)
-            .to_owned();
+        let q = self.user_select().and_where(cond).to_owned();
         match c.query_one(self.stmt(&q)).await? {
             Some(row) => Ok(Some(self.user_from_row(&row)?)),
             None => Ok(None),
