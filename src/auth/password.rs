@@ -1,18 +1,30 @@
 //! Password hashing (`spec/passwords.md`): argon2id for new hashes; Better Auth's scrypt and
-//! imported bcrypt / PHC hashes verified and flagged for re-hashing. All of it runs on the
-//! blocking pool behind a semaphore, with a bounded queue in front of it.
+//! imported bcrypt / PHC hashes verified and flagged for re-hashing.
+//!
+//! All of it runs on a few threads of its own (one per core), never on the async workers, with a
+//! bounded queue in front of them. Those threads run at a lower priority (nice 10): a flood of
+//! sign-ins then takes the CPU that requests leave over, and session checks keep their latency.
+//! Each thread keeps argon2's memory (19 MiB at standard cost) from one hash to the next while
+//! more are waiting, and frees it when the queue runs dry, so an idle service gives it back.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use argon2::{Algorithm, Argon2, Params, Version};
-use password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use password_hash::{Output, PasswordHash, PasswordVerifier, SaltString};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;
 
 use super::crypto::ct_eq;
 use crate::config::PasswordHashing;
+
+/// Niceness of the hashing threads (0 is normal, 19 the lowest).
+const HASHING_NICENESS: i32 = 10;
+
+/// Stored argon2 hashes asking for more memory than this (KiB) are not verified: one hostile or
+/// corrupt row must not take the host's memory.
+const MAX_VERIFY_M_COST: u32 = 1 << 20;
 
 /// Hashing could not be done.
 #[derive(Debug, thiserror::Error)]
@@ -37,21 +49,72 @@ pub struct PasswordHasher {
     inner: Arc<Inner>,
 }
 
+/// A hashing job, run on one of the hashing threads with that thread's memory.
+type Job = Box<dyn FnOnce(&mut Scratch) + Send>;
+
 struct Inner {
-    permits: Semaphore,
+    jobs: crossbeam_channel::Sender<Job>,
+    /// Jobs submitted and not yet started.
     waiting: AtomicUsize,
     max_waiting: usize,
     params: Params,
-    /// Verified in place of a missing hash (unknown user); made in the background at start.
+    /// Verified in place of a missing hash (unknown user); made by the first thread at start.
     dummy: OnceLock<String>,
 }
 
 impl Inner {
-    fn dummy(&self) -> &str {
+    fn dummy(&self, scratch: &mut Scratch) -> &str {
         self.dummy.get_or_init(|| {
             let password = SecretString::from(super::crypto::random_alphanumeric(24));
-            hash_blocking(&self.params, &password).unwrap_or_default()
+            hash_blocking(&self.params, &password, scratch).unwrap_or_default()
         })
+    }
+}
+
+/// argon2's working memory, kept by a hashing thread between jobs.
+#[derive(Default)]
+struct Scratch {
+    blocks: Vec<Block>,
+}
+
+impl Scratch {
+    fn blocks(&mut self, count: usize) -> &mut [Block] {
+        if self.blocks.len() < count {
+            self.blocks = vec![Block::default(); count];
+        }
+        &mut self.blocks[..count]
+    }
+
+    fn release(&mut self) {
+        self.blocks = Vec::new();
+    }
+}
+
+/// Lowers the calling thread's priority (on Linux the niceness is per thread).
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    let tid = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), HASHING_NICENESS) {
+        tracing::warn!(error = %e, "could not lower the priority of a password hashing thread");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
+/// One hashing thread: lower priority, then jobs until every sender is gone.
+fn hashing_thread(jobs: crossbeam_channel::Receiver<Job>) {
+    lower_priority();
+    let mut scratch = Scratch::default();
+    while let Ok(job) = jobs.recv() {
+        // A panic must not take the thread (and a share of the pool) with it.
+        if catch_unwind(AssertUnwindSafe(|| job(&mut scratch))).is_err() {
+            tracing::error!("a password hashing job panicked");
+            scratch.release();
+        }
+        if jobs.is_empty() {
+            scratch.release();
+        }
     }
 }
 
@@ -81,12 +144,88 @@ fn normalized(password: &SecretString) -> SecretString {
     SecretString::from(password.expose_secret().nfkc().collect::<String>())
 }
 
-fn hash_blocking(params: &Params, password: &SecretString) -> Result<String, HashError> {
+/// argon2 into `out`, with the thread's memory.
+fn argon2_raw(
+    ctx: &Argon2<'_>,
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    scratch: &mut Scratch,
+) -> Result<(), argon2::Error> {
+    ctx.hash_password_into_with_memory(password, salt, out, scratch.blocks(params.block_count()))
+}
+
+/// A new argon2id PHC string, as `argon2`'s own `hash_password` writes it.
+fn hash_blocking(
+    params: &Params,
+    password: &SecretString,
+    scratch: &mut Scratch,
+) -> Result<String, HashError> {
+    let err = |e: &dyn std::fmt::Display| HashError::Internal(e.to_string());
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    argon2(params)
-        .hash_password(normalized(password).expose_secret().as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| HashError::Internal(e.to_string()))
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_buf)
+        .map_err(|e| err(&e))?;
+    let ctx = argon2(params);
+    let pw = normalized(password);
+    let output = Output::init_with(
+        params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN),
+        |out| {
+            argon2_raw(
+                &ctx,
+                params,
+                pw.expose_secret().as_bytes(),
+                salt_bytes,
+                out,
+                scratch,
+            )
+            .map_err(|_| password_hash::Error::Crypto)
+        },
+    )
+    .map_err(|e| err(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: params
+            .try_into()
+            .map_err(|e: password_hash::Error| err(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
+}
+
+/// Checks an argon2 PHC hash, with the thread's memory.
+fn verify_argon2(parsed: &PasswordHash<'_>, password: &[u8], scratch: &mut Scratch) -> bool {
+    let (Ok(alg), Ok(params), Some(salt), Some(expected)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(parsed),
+        parsed.salt,
+        parsed.hash,
+    ) else {
+        return false;
+    };
+    let Ok(version) = parsed.version.map_or(Ok(Version::V0x13), Version::try_from) else {
+        return false;
+    };
+    if params.m_cost() > MAX_VERIFY_M_COST {
+        tracing::warn!(
+            m_cost = params.m_cost(),
+            "a stored argon2 hash asks for too much memory"
+        );
+        return false;
+    }
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    let ctx = Argon2::new(alg, version, params.clone());
+    argon2_raw(&ctx, &params, password, salt, &mut out, scratch).is_ok()
+        && ct_eq(&out, expected.as_bytes())
 }
 
 /// Better Auth's `<32 hex salt>:<128 hex key>`: scrypt N=16384 r=16 p=1, salt as ASCII text.
@@ -131,7 +270,12 @@ fn is_better_auth_scrypt(stored: &str) -> Option<(&str, &str)> {
     (salt.len() == 32 && key.len() == 128 && hex(salt) && hex(key)).then_some((salt, key))
 }
 
-fn verify_blocking(params: &Params, password: &SecretString, stored: &str) -> Verification {
+fn verify_blocking(
+    params: &Params,
+    password: &SecretString,
+    stored: &str,
+    scratch: &mut Scratch,
+) -> Verification {
     let no = Verification {
         matches: false,
         needs_rehash: false,
@@ -157,9 +301,9 @@ fn verify_blocking(params: &Params, password: &SecretString, stored: &str) -> Ve
     let matches = match parsed.algorithm.as_str() {
         "argon2id" | "argon2i" | "argon2d" => {
             let raw = password.expose_secret().as_bytes();
-            Argon2::default().verify_password(pw, &parsed).is_ok()
+            verify_argon2(&parsed, pw, scratch)
             // Hashes imported from elsewhere may not have normalised the password.
-            || (raw != pw && Argon2::default().verify_password(raw, &parsed).is_ok())
+            || (raw != pw && verify_argon2(&parsed, raw, scratch))
         }
         "scrypt" => scrypt::Scrypt
             .verify_password(password.expose_secret().as_bytes(), &parsed)
@@ -182,52 +326,70 @@ fn verify_blocking(params: &Params, password: &SecretString, stored: &str) -> Ve
 }
 
 impl PasswordHasher {
-    /// `concurrency` hashes run at once; at most `max_waiting` more wait for a slot.
+    /// `concurrency` hashing threads; at most `max_waiting` more jobs wait for one.
     pub fn new(
         cost: PasswordHashing,
         concurrency: usize,
         max_waiting: usize,
     ) -> Result<Self, HashError> {
+        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+        for i in 0..concurrency.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || hashing_thread(queue))
+                .map_err(|e| HashError::Internal(e.to_string()))?;
+        }
         let inner = Arc::new(Inner {
-            permits: Semaphore::new(concurrency.max(1)),
+            jobs,
             waiting: AtomicUsize::new(0),
             max_waiting,
             params: params_for(cost),
             dummy: OnceLock::new(),
         });
-        // The dummy costs a full hash: keep it off the start-up path.
+        // The dummy costs a full hash: make it first thing, off the start-up path.
         let warm = inner.clone();
-        std::thread::Builder::new()
-            .name("password-dummy".into())
-            .spawn(move || {
-                warm.dummy();
-            })
+        inner
+            .jobs
+            .send(Box::new(move |scratch| {
+                warm.dummy(scratch);
+            }))
             .map_err(|e| HashError::Internal(e.to_string()))?;
         Ok(Self { inner })
     }
 
     async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&Params) -> T + Send + 'static,
+        job: impl FnOnce(&Inner, &mut Scratch) -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let inner = &self.inner;
+        let inner = self.inner.clone();
         if inner.waiting.fetch_add(1, Ordering::AcqRel) >= inner.max_waiting {
             inner.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(HashError::Overloaded);
         }
-        let permit = inner.permits.acquire().await;
-        inner.waiting.fetch_sub(1, Ordering::AcqRel);
-        let _permit = permit.map_err(|e| HashError::Internal(e.to_string()))?;
-        let params = inner.params.clone();
+        let (done, result) = tokio::sync::oneshot::channel();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| job(&params)))
+        let runner = inner.clone();
+        let job: Job = Box::new(move |scratch| {
+            runner.waiting.fetch_sub(1, Ordering::AcqRel);
+            // The caller went away (a client that gave up): spare the hash.
+            if done.is_closed() {
+                return;
+            }
+            let _ = done.send(span.in_scope(|| job(&runner, scratch)));
+        });
+        if inner.jobs.send(job).is_err() {
+            inner.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(HashError::Internal("the hashing threads are gone".into()));
+        }
+        result
             .await
-            .map_err(|e| HashError::Internal(e.to_string()))
+            .map_err(|_| HashError::Internal("a hashing job ended without an answer".into()))
     }
 
     /// A new argon2id PHC string.
     pub async fn hash(&self, password: SecretString) -> Result<String, HashError> {
-        self.run(move |params| hash_blocking(params, &password))
+        self.run(move |inner, scratch| hash_blocking(&inner.params, &password, scratch))
             .await?
     }
 
@@ -239,11 +401,13 @@ impl PasswordHasher {
         stored: Option<String>,
     ) -> Result<Verification, HashError> {
         let known = stored.is_some();
-        let inner = self.inner.clone();
         let v = self
-            .run(move |params| {
-                let stored = stored.as_deref().unwrap_or_else(|| inner.dummy());
-                verify_blocking(params, &password, stored)
+            .run(move |inner, scratch| match stored {
+                Some(stored) => verify_blocking(&inner.params, &password, &stored, scratch),
+                None => {
+                    let dummy = inner.dummy(scratch);
+                    verify_blocking(&inner.params, &password, dummy, scratch)
+                }
             })
             .await?;
         Ok(if known {
@@ -264,6 +428,8 @@ pub fn js_length(s: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use password_hash::PasswordHasher as _;
+
     use super::*;
 
     fn secret(s: &str) -> SecretString {
@@ -280,7 +446,7 @@ mod tests {
             better_auth_scrypt(&secret("password123"), "00112233445566778899aabbccddeeff").unwrap();
         assert_eq!(h, "00112233445566778899aabbccddeeff:73122e887cfc14f91396cdef78dfe4b9dec28d459037601c4904cedba5a637ab97b39b40c236df5d42881d0109ca8cf0f85e39dbaba2911c190915bd8f30fe85");
         let p = params_for(PasswordHashing::Standard);
-        let v = verify_blocking(&p, &secret("password123"), &h);
+        let v = verify_blocking(&p, &secret("password123"), &h, &mut Scratch::default());
         assert_eq!(
             v,
             Verification {
@@ -288,7 +454,7 @@ mod tests {
                 needs_rehash: true
             }
         );
-        assert!(!verify_blocking(&p, &secret("password124"), &h).matches);
+        assert!(!verify_blocking(&p, &secret("password124"), &h, &mut Scratch::default()).matches);
     }
 
     #[tokio::test]
@@ -332,7 +498,12 @@ mod tests {
         let p = params_for(PasswordHashing::Standard);
         let bcrypt_hash = bcrypt::hash("hunter22", 4).unwrap();
         assert_eq!(
-            verify_blocking(&p, &secret("hunter22"), &bcrypt_hash),
+            verify_blocking(
+                &p,
+                &secret("hunter22"),
+                &bcrypt_hash,
+                &mut Scratch::default()
+            ),
             Verification {
                 matches: true,
                 needs_rehash: true
@@ -353,7 +524,7 @@ mod tests {
             .unwrap()
             .to_string();
         assert_eq!(
-            verify_blocking(&p, &secret("hunter22"), &pbkdf),
+            verify_blocking(&p, &secret("hunter22"), &pbkdf, &mut Scratch::default()),
             Verification {
                 matches: true,
                 needs_rehash: true
@@ -370,7 +541,12 @@ mod tests {
             .unwrap()
             .to_string();
         assert_eq!(
-            verify_blocking(&p, &secret("hunter22"), &scrypt_phc),
+            verify_blocking(
+                &p,
+                &secret("hunter22"),
+                &scrypt_phc,
+                &mut Scratch::default()
+            ),
             Verification {
                 matches: true,
                 needs_rehash: true
@@ -385,13 +561,73 @@ mod tests {
         .unwrap()
         .to_string();
         assert_eq!(
-            verify_blocking(&p, &secret("hunter22"), &weak_argon),
+            verify_blocking(
+                &p,
+                &secret("hunter22"),
+                &weak_argon,
+                &mut Scratch::default()
+            ),
             Verification {
                 matches: true,
                 needs_rehash: true
             }
         );
-        assert!(!verify_blocking(&p, &secret("hunter22"), "garbage").matches);
+        assert!(
+            !verify_blocking(&p, &secret("hunter22"), "garbage", &mut Scratch::default()).matches
+        );
+    }
+
+    #[test]
+    fn our_argon2id_hashes_and_the_argon2_crate_read_each_other() {
+        let p = params_for(PasswordHashing::DangerTestMinimum);
+        let ours = hash_blocking(&p, &secret("hunter22"), &mut Scratch::default()).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(argon2(&p).verify_password(b"hunter22", &parsed).is_ok());
+        assert!(argon2(&p).verify_password(b"hunter23", &parsed).is_err());
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let theirs = argon2(&p)
+            .hash_password(b"hunter22", &salt)
+            .unwrap()
+            .to_string();
+        let mut scratch = Scratch::default();
+        assert!(verify_blocking(&p, &secret("hunter22"), &theirs, &mut scratch).matches);
+        assert!(!verify_blocking(&p, &secret("hunter23"), &theirs, &mut scratch).matches);
+        // The same memory serves a hash of another size.
+        let standard = params_for(PasswordHashing::Standard);
+        let big = hash_blocking(&standard, &secret("hunter22"), &mut scratch).unwrap();
+        assert!(verify_blocking(&standard, &secret("hunter22"), &big, &mut scratch).matches);
+        assert!(verify_blocking(&p, &secret("hunter22"), &ours, &mut scratch).matches);
+    }
+
+    #[test]
+    fn hashes_asking_for_too_much_memory_are_refused_unread() {
+        let hostile = "$argon2id$v=19$m=4194304,t=1,p=1$c29tZXNhbHQ$iekCn0Y3spW+sCcFanM2xBT63UP2sghkUoHLIUpWRS8";
+        let p = params_for(PasswordHashing::DangerTestMinimum);
+        let v = verify_blocking(&p, &secret("password"), hostile, &mut Scratch::default());
+        assert!(!v.matches);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_below_normal_priority() {
+        let h = PasswordHasher::new(PasswordHashing::DangerTestMinimum, 2, 4).unwrap();
+        h.hash(secret("x")).await.unwrap();
+        let mut niceness = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let dir = task.unwrap().path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if comm.trim().starts_with("password-hash") {
+                let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+                // Field 19 (nice), counted after the parenthesised command name.
+                let after = &stat[stat.rfind(')').unwrap() + 2..];
+                niceness.push(after.split(' ').nth(16).unwrap().parse::<i32>().unwrap());
+            }
+        }
+        assert!(niceness.len() >= 2, "{niceness:?}");
+        assert!(
+            niceness.iter().all(|n| *n == HASHING_NICENESS),
+            "{niceness:?}"
+        );
     }
 
     #[tokio::test]

@@ -57,7 +57,8 @@ fn loopback_without_tls_setting(url: &str, setting: &str) -> bool {
         // Non-special schemes keep IPv4 hosts as text.
         Some(url::Host::Domain(d)) => {
             d.eq_ignore_ascii_case("localhost")
-                || d.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+                || d.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
         }
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
