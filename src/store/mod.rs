@@ -3,6 +3,7 @@
 //! a Node Better Auth can share the database.
 
 pub mod accounts;
+pub mod json;
 pub mod jwks;
 pub mod rate_limits;
 pub mod schema;

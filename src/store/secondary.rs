@@ -22,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
+use super::json::{session_from_json, session_json, stored_user_json, user_from_json};
 use super::{Session, StoreResult, User, UserFields};
 use crate::clock::Clock;
-use crate::routes::json::{session_from_json, session_json, stored_user_json, user_from_json};
 
 /// Where sessions live when Redis is configured, and how the `session` table is still used.
 #[derive(Debug, Clone, Copy)]
