@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod json;
 pub mod jwks;
 pub mod rate_limits;
+pub mod redis;
 pub mod schema;
 pub mod secondary;
 pub mod sessions;
@@ -45,7 +46,7 @@ pub enum StoreError {
     Other(#[source] DbErr),
     /// Redis (the secondary storage) failed or cannot be reached: 503.
     #[error("redis unavailable")]
-    Redis(#[from] redis::RedisError),
+    Redis(#[from] ::redis::RedisError),
 }
 
 impl StoreError {

@@ -12,17 +12,15 @@
 //! of one user may leave one token out of the list (its `<token>` entry still works).
 //! Every Redis failure is `StoreError::Redis`, a 503; the connection manager reconnects by itself.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Client, RedisResult};
-use secrecy::{ExposeSecret, SecretString};
+use redis::RedisResult;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio::sync::OnceCell;
 
 use super::json::{session_from_json, session_json, stored_user_json, user_from_json};
+use super::redis::RedisStorage;
 use super::{Session, StoreResult, User, UserFields};
 use crate::clock::Clock;
 
@@ -52,10 +50,7 @@ struct SessionRef {
 }
 
 pub struct Secondary {
-    client: Client,
-    /// Connected on first use, so the service starts while Redis is down.
-    connection: OnceCell<ConnectionManager>,
-    prefix: String,
+    redis: Arc<RedisStorage>,
     clock: Clock,
     pub storage: SessionStorage,
     /// TTL of the revoked-before marker: Better Auth's `max(expiresIn, 1 day)`.
@@ -65,7 +60,7 @@ pub struct Secondary {
 impl std::fmt::Debug for Secondary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secondary")
-            .field("prefix", &self.prefix)
+            .field("redis", &self.redis)
             .field("storage", &self.storage)
             .finish_non_exhaustive()
     }
@@ -81,51 +76,36 @@ fn user_key(kind: &str, user_id: &str) -> String {
 }
 
 impl Secondary {
+    /// Sessions on `redis`, as `storage` says; `expires_in` is `session.expiresIn`.
     pub fn new(
-        url: &SecretString,
-        prefix: &str,
+        redis: Arc<RedisStorage>,
         clock: Clock,
         storage: SessionStorage,
         expires_in: i64,
-    ) -> RedisResult<Self> {
-        Ok(Self {
-            client: Client::open(url.expose_secret())?,
-            connection: OnceCell::new(),
-            prefix: prefix.to_owned(),
+    ) -> Self {
+        Self {
+            redis,
             clock,
             storage,
             revoked_before_ttl: u64::try_from(expires_in.max(86_400)).unwrap_or(86_400),
-        })
+        }
     }
 
+    /// The service clock's now: TTLs count from it.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
 
-    async fn connection(&self) -> RedisResult<ConnectionManager> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(1))
-            .set_response_timeout(Duration::from_secs(1))
-            .set_number_of_retries(1);
-        self.connection
-            .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config))
-            .await
-            .cloned()
-    }
-
     async fn get(&self, key: &str) -> RedisResult<Option<String>> {
-        let key = format!("{}{key}", self.prefix);
-        self.connection().await?.get(key).await
+        self.redis.get(key).await
     }
 
     async fn set(&self, key: &str, value: &str, ttl: u64) -> RedisResult<()> {
-        let key = format!("{}{key}", self.prefix);
-        self.connection().await?.set_ex(key, value, ttl).await
+        self.redis.set(key, value, ttl).await
     }
 
     async fn delete(&self, key: &str) -> RedisResult<()> {
-        let key = format!("{}{key}", self.prefix);
-        self.connection().await?.del(key).await
+        self.redis.delete(key).await
     }
 
     async fn get_json(&self, key: &str) -> RedisResult<Option<Value>> {
