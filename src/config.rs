@@ -60,6 +60,7 @@ pub struct Settings {
     pub plugins: Plugins,
     pub email: EmailSettings,
     pub redis: RedisSettings,
+    pub verification: VerificationSettings,
     pub email_verification: EmailVerification,
     pub password_hashing: PasswordHashing,
     /// Warnings found while loading, logged once telemetry is up.
@@ -151,8 +152,8 @@ const DEFAULT_REDIS_KEY_PREFIX: &str = "better-auth:";
 /// `[redis]`: the secondary storage used when `REDIS_URL` is set (sessions.md §8).
 #[derive(Debug, Clone)]
 pub struct RedisSettings {
-    /// Put before every key (sessions, rate-limit counters): one prefix for the whole
-    /// secondary storage, as the official Redis adapter has (`better-auth:`).
+    /// Put before every key (sessions, verification values, rate-limit counters): one prefix
+    /// for the whole secondary storage, as the official Redis adapter has (`better-auth:`).
     pub key_prefix: String,
 }
 
@@ -170,6 +171,15 @@ impl Default for RedisSettings {
 #[serde(deny_unknown_fields, default)]
 struct RedisFile {
     key_prefix: Option<String>,
+}
+
+/// `[verification]`: Better Auth's `verification` options (tokens-and-emails.md §3).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerificationSettings {
+    /// With Redis, also write verification values to the `verification` table (Better Auth's
+    /// `verification.storeInDatabase`, sessions.md §8); without it they live in Redis only.
+    pub store_in_database: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -479,6 +489,7 @@ struct FileConfig {
     plugins: Plugins,
     email: EmailSettings,
     redis: RedisFile,
+    verification: VerificationSettings,
     email_verification: EmailVerification,
     danger_password_hashing: Option<PasswordHashing>,
 }
@@ -708,6 +719,7 @@ impl Settings {
             advanced: file.advanced,
             plugins: file.plugins,
             redis,
+            verification: file.verification,
             email,
             email_verification: file.email_verification,
             password_hashing: file
@@ -984,15 +996,15 @@ fn redis_key_prefix(
         (Some(redis), Some(old)) if redis != old => {
             errors.push(format!(
                 "rate_limit.key_prefix: deprecated alias of redis.key_prefix, and the two differ \
-                 (`{old}` and `{redis}`); Redis has one prefix for sessions and rate limits: \
-                 keep redis.key_prefix only"
+                 (`{old}` and `{redis}`); Redis has one prefix for sessions, verification values \
+                 and rate limits: keep redis.key_prefix only"
             ));
             redis.clone()
         }
         (redis, Some(old)) => {
             warnings.push(
                 "rate_limit.key_prefix is deprecated: write [redis] key_prefix, the one prefix of \
-                 every Redis key (sessions and rate limits)"
+                 every Redis key (sessions, verification values and rate limits)"
                     .into(),
             );
             redis.clone().unwrap_or_else(|| old.clone())
@@ -1362,6 +1374,18 @@ mod tests {
         assert_eq!(err.len(), 1, "{err:?}");
         assert!(err[0].starts_with("rate_limit.key_prefix:"), "{err:?}");
         assert!(err[0].contains("redis.key_prefix"), "{err:?}");
+    }
+
+    #[test]
+    fn verification_values_stay_out_of_the_table_unless_store_in_database() {
+        assert!(!load_ok_with_toml("").verification.store_in_database);
+        let s = load_ok_with_toml("[verification]\nstore_in_database = true\n");
+        assert!(s.verification.store_in_database);
+        let err = load_with_toml("[verification]\nstore_identifier = \"hashed\"\n", &[]);
+        assert!(
+            err.iter().any(|e| e.contains("store_identifier")),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -53,8 +53,8 @@ impl AppState {
                 .context("reading the database schema")?;
         }
         let clock = Clock::default();
-        // One Redis handle for the whole secondary storage: sessions and rate-limit counters
-        // share its connection and key prefix.
+        // One Redis handle for the whole secondary storage: sessions, verification values and
+        // rate-limit counters share its connection and key prefix.
         let redis = match &settings.redis_url {
             Some(url) => Some(Arc::new(
                 RedisStorage::open(url, &settings.redis.key_prefix)
@@ -71,6 +71,7 @@ impl AppState {
                 redis.clone(),
                 clock.clone(),
                 storage,
+                settings.verification.store_in_database,
                 settings.session.expires_in,
             ));
         }

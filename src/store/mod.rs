@@ -102,7 +102,7 @@ pub struct Store {
     url: SecretString,
     /// Whether `account` has the `issuer` column of newer Better Auth schemas.
     account_has_issuer: bool,
-    /// Redis for sessions, when `REDIS_URL` is set (sessions.md §8).
+    /// Redis for sessions and verification values, when `REDIS_URL` is set (sessions.md §8).
     secondary: Option<Arc<secondary::Secondary>>,
 }
 
@@ -203,7 +203,8 @@ impl Store {
         Ok(())
     }
 
-    /// Sessions go to Redis from now on (and to the table only as `storage` says).
+    /// Sessions and verification values go to Redis from now on (and to their tables only as
+    /// the secondary's settings say).
     pub fn set_secondary(&mut self, secondary: secondary::Secondary) {
         self.secondary = Some(Arc::new(secondary));
     }
