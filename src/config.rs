@@ -1295,7 +1295,10 @@ mod tests {
         assert!(s.secure_cookies());
     }
 
-    fn load_with_toml(toml: &str, extra: &[(&'static str, &'static str)]) -> Vec<String> {
+    fn load_toml(
+        toml: &str,
+        extra: &[(&'static str, &'static str)],
+    ) -> Result<Settings, ConfigErrors> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("better-auth.toml");
         std::fs::write(&path, toml).unwrap();
@@ -1304,6 +1307,11 @@ mod tests {
         vars.push(("BETTER_AUTH_CONFIG", &path));
         vars.extend_from_slice(extra);
         Settings::load(&Sources::from_map(vars))
+    }
+
+    /// The problems found, none when the configuration loads.
+    fn load_with_toml(toml: &str, extra: &[(&'static str, &'static str)]) -> Vec<String> {
+        load_toml(toml, extra)
             .err()
             .map(|e| e.0)
             .unwrap_or_default()
@@ -1333,13 +1341,7 @@ mod tests {
     }
 
     fn load_ok_with_toml(toml: &str) -> Settings {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("better-auth.toml");
-        std::fs::write(&path, toml).unwrap();
-        let path = path.display().to_string();
-        let mut vars: Vec<(&str, &str)> = base();
-        vars.push(("BETTER_AUTH_CONFIG", &path));
-        Settings::load(&Sources::from_map(vars)).unwrap_or_else(|e| panic!("{e}"))
+        load_toml(toml, &[]).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]

@@ -678,7 +678,38 @@ pub async fn spawn_mail_app_with(
     Some(start(db, &toml, env).await)
 }
 
+/// Signs up a user and asks for a reset link to `/reset`; returns the email.
+pub async fn sign_up_and_ask_reset(app: &TestApp) -> String {
+    let email = unique_email();
+    app.sign_up(&email).await;
+    let res = app
+        .post(
+            "/request-password-reset",
+            &json!({"email": email, "redirectTo": "/reset"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    email
+}
+
+/// `sign_up_and_ask_reset`, and the mail from the `file` outbox.
+pub async fn requested_reset(app: &TestApp) -> (String, Value) {
+    let email = sign_up_and_ask_reset(app).await;
+    let mail = app.last_mail("reset-password", &email);
+    (email, mail)
+}
+
 impl TestApp {
+    /// The user row with this email, if any.
+    pub async fn user_by_email(&self, email: &str) -> Option<better_auth_rs::store::User> {
+        self.state.store.find_user_by_email(email).await.unwrap()
+    }
+
+    /// The user row with this id, if any.
+    pub async fn user_by_id(&self, id: &str) -> Option<better_auth_rs::store::User> {
+        self.state.store.find_user_by_id(id).await.unwrap()
+    }
+
     /// Every mail written to the `file` outbox so far, oldest first.
     pub fn mails(&self) -> Vec<Value> {
         let path = self._db._dir.path().join("outbox.jsonl");

@@ -33,21 +33,29 @@ async fn signed_up(app: &TestApp) -> (String, String) {
     (email, body["user"]["id"].as_str().unwrap().to_owned())
 }
 
-/// Signs up and asks for a reset link to `/reset`: (email, user id, token).
-async fn requested_reset(app: &TestApp) -> (String, String, String) {
-    let (email, user_id) = signed_up(app).await;
-    let res = app
-        .post(
-            "/request-password-reset",
-            &json!({"email": email, "redirectTo": "/reset"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let token = app.last_mail("reset-password", &email)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (email, user_id, token)
+/// A reset link asked for on a fresh app: the user, the mailed token and its Redis key.
+struct Reset {
+    app: TestApp,
+    keys: RedisKeys,
+    email: String,
+    user_id: String,
+    token: String,
+    key: String,
+}
+
+async fn reset_requested(backend: Backend, extra: &str) -> Option<Reset> {
+    let (app, keys) = spawn_redis_mail_app(backend, extra).await?;
+    let (email, mail) = requested_reset(&app).await;
+    let text = |k: &str| mail[k].as_str().unwrap().to_owned();
+    let token = text("token");
+    Some(Reset {
+        key: format!("verification:reset-password:{token}"),
+        user_id: text("userId"),
+        app,
+        keys,
+        email,
+        token,
+    })
 }
 
 async fn reset(app: &TestApp, token: &str) -> reqwest::Response {
@@ -89,12 +97,17 @@ async fn verification_ids(app: &TestApp) -> Vec<String> {
 }
 
 async fn a_password_reset_keeps_its_token_in_redis_only(backend: Backend) {
-    let Some((app, mut keys)) = spawn_redis_mail_app(backend, "").await else {
+    let Some(Reset {
+        app,
+        mut keys,
+        email,
+        user_id,
+        token,
+        key,
+    }) = reset_requested(backend, "").await
+    else {
         return;
     };
-    let (email, user_id, token) = requested_reset(&app).await;
-    let key = format!("verification:reset-password:{token}");
-
     // Better Auth's `{createdAt, updatedAt, ...data}`: no id when kept in Redis only.
     let v = stored(&mut keys, &key).await;
     assert_eq!(
@@ -142,11 +155,11 @@ async fn a_password_reset_keeps_its_token_in_redis_only(backend: Backend) {
 }
 
 async fn with_store_in_database_the_table_gets_the_row_too(backend: Backend) {
-    let Some((app, mut keys)) = spawn_redis_mail_app(backend, IN_DATABASE).await else {
+    let Some(r) = reset_requested(backend, IN_DATABASE).await else {
         return;
     };
-    let (_, user_id, token) = requested_reset(&app).await;
-    let key = format!("verification:reset-password:{token}");
+    let (app, mut keys) = (r.app, r.keys);
+    let (user_id, token, key) = (r.user_id, r.token, r.key);
     // The row as Better Auth's adapter returns it: schema order, id last.
     let v = stored(&mut keys, &key).await;
     assert_eq!(
@@ -168,13 +181,14 @@ async fn with_store_in_database_the_table_gets_the_row_too(backend: Backend) {
     assert_eq!(count_rows(&app, "verification").await, 0);
 
     // A Redis miss falls back to the table.
-    let (_, _, token) = requested_reset(&app).await;
+    let (_, mail) = requested_reset(&app).await;
+    let token = mail["token"].as_str().unwrap();
     keys.del(&format!("verification:reset-password:{token}"))
         .await;
-    assert_eq!(reset(&app, &token).await.status(), 200);
+    assert_eq!(reset(&app, token).await.status(), 200);
     assert_eq!(count_rows(&app, "verification").await, 0);
     assert_eq!(
-        error_code(reset(&app, &token).await).await.1,
+        error_code(reset(&app, token).await).await.1,
         "INVALID_TOKEN"
     );
 }
@@ -195,13 +209,7 @@ async fn an_email_verification_works_and_needs_no_verification_value(backend: Ba
         .to_owned();
     let res = app.get(&format!("/verify-email?token={token}")).await;
     assert_eq!(res.status(), 200);
-    let user = app
-        .state
-        .store
-        .find_user_by_email(&email)
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user_by_email(&email).await.unwrap();
     assert!(user.email_verified);
     assert_eq!(app.get_session().await["user"]["emailVerified"], true);
     assert!(keys.scan("verification:*").await.is_empty());
@@ -233,23 +241,17 @@ async fn a_delete_account_token_lives_in_redis_and_the_callback_spends_it(backen
         ))
         .await;
     assert_eq!(res.status(), 302);
-    assert!(app
-        .state
-        .store
-        .find_user_by_id(&user_id)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(app.user_by_id(&user_id).await.is_none());
     assert_eq!(keys.get(&key).await, None);
 }
 
 /// Eight resets with one token at once: one changes the password, seven get INVALID_TOKEN;
 /// then eight store-level consumes of one value: one gets it.
 async fn concurrent_consumers_of_one_token(backend: Backend, extra: &str) {
-    let Some((app, mut keys)) = spawn_redis_mail_app(backend, extra).await else {
+    let Some(r) = reset_requested(backend, extra).await else {
         return;
     };
-    let (_, _, token) = requested_reset(&app).await;
+    let (app, mut keys, token) = (r.app, r.keys, r.token);
     let statuses = resets_at_once(&app, &token).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
@@ -304,12 +306,12 @@ async fn of_concurrent_consumers_exactly_one_wins_with_the_table(backend: Backen
 }
 
 async fn an_expired_token_is_refused_though_redis_still_holds_it(backend: Backend) {
-    let Some((app, mut keys)) = spawn_redis_mail_app(backend, "").await else {
+    let Some(r) = reset_requested(backend, "").await else {
         return;
     };
-    let (_, user_id, token) = requested_reset(&app).await;
+    let (app, mut keys) = (r.app, r.keys);
+    let (user_id, token, key) = (r.user_id, r.token, r.key);
     app.advance(HOUR + 1);
-    let key = format!("verification:reset-password:{token}");
     assert!(
         keys.get(&key).await.is_some(),
         "Redis expires it in real time"
@@ -340,13 +342,7 @@ async fn an_expired_token_is_refused_though_redis_still_holds_it(backend: Backen
             .await,
         None
     );
-    assert!(app
-        .state
-        .store
-        .find_user_by_id(&user_id)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(app.user_by_id(&user_id).await.is_some());
 }
 
 async fn a_token_better_auth_wrote_resets_and_an_unreadable_one_is_refused(backend: Backend) {
