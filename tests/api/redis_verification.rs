@@ -58,6 +58,17 @@ async fn reset_requested(backend: Backend, extra: &str) -> Option<Reset> {
     })
 }
 
+async fn assert_signs_in_with_the_new_password(app: &TestApp, email: &str) {
+    let res = app
+        .anonymous()
+        .post(app.url("/sign-in/email"))
+        .json(&json!({"email": email, "password": NEW_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
 async fn reset(app: &TestApp, token: &str) -> reqwest::Response {
     app.post(
         "/reset-password",
@@ -139,14 +150,7 @@ async fn a_password_reset_keeps_its_token_in_redis_only(backend: Backend) {
     );
     assert_eq!(reset(&app, &token).await.status(), 200);
     assert_eq!(keys.get(&key).await, None, "spent");
-    let res = app
-        .anonymous()
-        .post(app.url("/sign-in/email"))
-        .json(&json!({"email": email, "password": NEW_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_signs_in_with_the_new_password(&app, &email).await;
     assert_eq!(
         error_code(reset(&app, &token).await).await,
         (400, "INVALID_TOKEN".into(), "Invalid token".into())
@@ -363,14 +367,7 @@ async fn a_token_better_auth_wrote_resets_and_an_unreadable_one_is_refused(backe
     keys.set(&key, &written, 3599).await;
     assert_eq!(reset(&app, token).await.status(), 200);
     assert_eq!(keys.get(&key).await, None);
-    let res = app
-        .anonymous()
-        .post(app.url("/sign-in/email"))
-        .json(&json!({"email": email, "password": NEW_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_signs_in_with_the_new_password(&app, &email).await;
 
     for garbage in [
         "not json",

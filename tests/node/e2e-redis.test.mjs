@@ -186,15 +186,26 @@ async function signIn(server, email, password) {
   return newBrowser(server.base).client.signIn.email({ email, password });
 }
 
+/**
+ * One test each way on the pair `pairOf()`: `run(from, to)`, where `from` mails the link and
+ * `to` completes it; `title(from, to)` names the two servers.
+ */
+function bothWays(title, pairOf, run) {
+  const names = { ours: "the server under test", theirs: "the reference" };
+  for (const [from, to] of [["theirs", "ours"], ["ours", "theirs"]]) {
+    test(title(names[from], names[to]), async (t) => {
+      if (skip) return t.skip("Redis unreachable");
+      await run(pairOf()[from], pairOf()[to]);
+    });
+  }
+}
+
 for (const [i, mode] of MODES.entries()) {
   const pair = () => pairs[i];
-  for (const [name, issuer, user] of [
-    ["the server under test resets with a link the reference mailed", (p) => p.theirs, (p) => p.ours],
-    ["the reference resets with a link the server under test mailed", (p) => p.ours, (p) => p.theirs],
-  ]) {
-    test(`${name} (${mode.name})`, async (t) => {
-      if (skip) return t.skip("Redis unreachable");
-      const [from, to] = [issuer(pair()), user(pair())];
+  bothWays(
+    (from, to) => `${to} resets with a link ${from} mailed (${mode.name})`,
+    pair,
+    async (from, to) => {
       const account = await signUp(from);
       const asked = await account.client.requestPasswordReset({ email: account.email, redirectTo: "/reset" });
       assert.equal(asked.error, null);
@@ -214,8 +225,8 @@ for (const [i, mode] of MODES.entries()) {
 
       const reuse = await newBrowser(from.base).client.resetPassword({ newPassword: "another-passphrase", token });
       assert.equal(reuse.error?.code, "INVALID_TOKEN");
-    });
-  }
+    },
+  );
 
   test(`both write the same verification value, member for member, with the same TTL (${mode.name})`, async (t) => {
     if (skip) return t.skip("Redis unreachable");
@@ -239,13 +250,10 @@ for (const [i, mode] of MODES.entries()) {
   });
 }
 
-for (const [name, issuer, user] of [
-  ["an email verification mailed by the reference completes on the server under test", (p) => p.theirs, (p) => p.ours],
-  ["an email verification mailed by the server under test completes on the reference", (p) => p.ours, (p) => p.theirs],
-]) {
-  test(name, async (t) => {
-    if (skip) return t.skip("Redis unreachable");
-    const [from, to] = [issuer(pairs[0]), user(pairs[0])];
+bothWays(
+  (from, to) => `an email verification mailed by ${from} completes on ${to}`,
+  () => pairs[0],
+  async (from, to) => {
     const account = await signUp(from);
     assert.equal((await account.client.sendVerificationEmail({ email: account.email })).error, null);
     const { token } = lastMail(from, "verify-email", account.email);
@@ -256,16 +264,13 @@ for (const [name, issuer, user] of [
     const { data } = await other.client.getSession();
     assert.equal(data.user.emailVerified, true);
     assert.equal(data.session.token, account.token);
-  });
-}
+  },
+);
 
-for (const [name, issuer, user] of [
-  ["an account deletion mailed by the reference completes on the server under test", (p) => p.theirs, (p) => p.ours],
-  ["an account deletion mailed by the server under test completes on the reference", (p) => p.ours, (p) => p.theirs],
-]) {
-  test(name, async (t) => {
-    if (skip) return t.skip("Redis unreachable");
-    const [from, to] = [issuer(pairs[0]), user(pairs[0])];
+bothWays(
+  (from, to) => `an account deletion mailed by ${from} completes on ${to}`,
+  () => pairs[0],
+  async (from, to) => {
     const account = await signUp(from);
     const asked = await account.client.deleteUser({ callbackURL: "/goodbye" });
     assert.equal(asked.error, null);
@@ -282,5 +287,5 @@ for (const [name, issuer, user] of [
     assert.equal(res.headers.get("location"), "/goodbye");
     assert.equal(await redis.get(key), null, "spent");
     assert.equal((await signIn(from, account.email, PASSWORD)).error?.status, 401, "the user is gone");
-  });
-}
+  },
+);
