@@ -60,6 +60,7 @@ pub struct Settings {
     pub plugins: Plugins,
     pub email: EmailSettings,
     pub redis: RedisSettings,
+    pub verification: VerificationSettings,
     pub email_verification: EmailVerification,
     pub password_hashing: PasswordHashing,
     /// Warnings found while loading, logged once telemetry is up.
@@ -145,20 +146,40 @@ impl Default for SessionSettings {
     }
 }
 
+/// Better Auth's official Redis storage puts this before every key.
+const DEFAULT_REDIS_KEY_PREFIX: &str = "better-auth:";
+
 /// `[redis]`: the secondary storage used when `REDIS_URL` is set (sessions.md §8).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone)]
 pub struct RedisSettings {
-    /// Put before every key, as the official Redis adapter does (`better-auth:` by default).
+    /// Put before every key (sessions, verification values, rate-limit counters): one prefix
+    /// for the whole secondary storage, as the official Redis adapter has (`better-auth:`).
     pub key_prefix: String,
 }
 
 impl Default for RedisSettings {
     fn default() -> Self {
         Self {
-            key_prefix: "better-auth:".into(),
+            key_prefix: DEFAULT_REDIS_KEY_PREFIX.into(),
         }
     }
+}
+
+/// `[redis]` as written; whether `key_prefix` was given decides how the deprecated
+/// `[rate_limit] key_prefix` is taken.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RedisFile {
+    key_prefix: Option<String>,
+}
+
+/// `[verification]`: Better Auth's `verification` options (tokens-and-emails.md §3).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerificationSettings {
+    /// With Redis, also write verification values to the `verification` table (Better Auth's
+    /// `verification.storeInDatabase`, sessions.md §8); without it they live in Redis only.
+    pub store_in_database: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -316,8 +337,9 @@ pub struct RateLimitSettings {
     pub max: u64,
     /// `memory` by default; `database` in a build without the `governor` feature.
     pub storage: RateLimitStorage,
-    /// Prefix of the counters in Redis; Better Auth's Redis storage uses `better-auth:`.
-    pub key_prefix: String,
+    /// Deprecated alias of `[redis] key_prefix`, read only at load (a warning; an error when
+    /// both are set and differ). The counters use the one Redis prefix.
+    pub key_prefix: Option<String>,
     pub rules: Vec<RateLimitRule>,
 }
 
@@ -332,7 +354,7 @@ impl Default for RateLimitSettings {
             } else {
                 RateLimitStorage::Database
             },
-            key_prefix: "better-auth:".into(),
+            key_prefix: None,
             rules: Vec::new(),
         }
     }
@@ -466,7 +488,8 @@ struct FileConfig {
     advanced: Advanced,
     plugins: Plugins,
     email: EmailSettings,
-    redis: RedisSettings,
+    redis: RedisFile,
+    verification: VerificationSettings,
     email_verification: EmailVerification,
     danger_password_hashing: Option<PasswordHashing>,
 }
@@ -667,6 +690,9 @@ impl Settings {
         if rate_limit_on {
             validate_rate_limit_storage(file.rate_limit.storage, redis_url.as_deref(), &mut errors);
         }
+        let redis = RedisSettings {
+            key_prefix: redis_key_prefix(&file, &mut errors, &mut warnings),
+        };
 
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
@@ -692,7 +718,8 @@ impl Settings {
             rate_limit: file.rate_limit,
             advanced: file.advanced,
             plugins: file.plugins,
-            redis: file.redis,
+            redis,
+            verification: file.verification,
             email,
             email_verification: file.email_verification,
             password_hashing: file
@@ -956,6 +983,34 @@ fn validate_rate_limit_storage(
             Some(_) => {}
         },
         _ => {}
+    }
+}
+
+/// `[redis] key_prefix`, or the deprecated `[rate_limit] key_prefix` when only that is given.
+fn redis_key_prefix(
+    file: &FileConfig,
+    errors: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> String {
+    match (&file.redis.key_prefix, &file.rate_limit.key_prefix) {
+        (Some(redis), Some(old)) if redis != old => {
+            errors.push(format!(
+                "rate_limit.key_prefix: deprecated alias of redis.key_prefix, and the two differ \
+                 (`{old}` and `{redis}`); Redis has one prefix for sessions, verification values \
+                 and rate limits: keep redis.key_prefix only"
+            ));
+            redis.clone()
+        }
+        (redis, Some(old)) => {
+            warnings.push(
+                "rate_limit.key_prefix is deprecated: write [redis] key_prefix, the one prefix of \
+                 every Redis key (sessions, verification values and rate limits)"
+                    .into(),
+            );
+            redis.clone().unwrap_or_else(|| old.clone())
+        }
+        (Some(redis), None) => redis.clone(),
+        (None, None) => DEFAULT_REDIS_KEY_PREFIX.into(),
     }
 }
 
@@ -1240,7 +1295,10 @@ mod tests {
         assert!(s.secure_cookies());
     }
 
-    fn load_with_toml(toml: &str, extra: &[(&'static str, &'static str)]) -> Vec<String> {
+    fn load_toml(
+        toml: &str,
+        extra: &[(&'static str, &'static str)],
+    ) -> Result<Settings, ConfigErrors> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("better-auth.toml");
         std::fs::write(&path, toml).unwrap();
@@ -1249,6 +1307,11 @@ mod tests {
         vars.push(("BETTER_AUTH_CONFIG", &path));
         vars.extend_from_slice(extra);
         Settings::load(&Sources::from_map(vars))
+    }
+
+    /// The problems found, none when the configuration loads.
+    fn load_with_toml(toml: &str, extra: &[(&'static str, &'static str)]) -> Vec<String> {
+        load_toml(toml, extra)
             .err()
             .map(|e| e.0)
             .unwrap_or_default()
@@ -1275,6 +1338,56 @@ mod tests {
         assert_eq!(err.len(), 3, "{err:?}");
         let memory = load_with_toml("[rate_limit]\nenabled = true\nstorage = \"memory\"\n", &[]);
         assert_eq!(memory.is_empty(), cfg!(feature = "governor"), "{memory:?}");
+    }
+
+    fn load_ok_with_toml(toml: &str) -> Settings {
+        load_toml(toml, &[]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn redis_has_one_key_prefix_and_the_rate_limit_one_is_a_deprecated_alias() {
+        let deprecated = |s: &Settings| {
+            s.warnings
+                .iter()
+                .any(|w| w.contains("rate_limit.key_prefix is deprecated"))
+        };
+        let s = load_ok_with_toml("");
+        assert_eq!(s.redis.key_prefix, "better-auth:");
+        assert!(!deprecated(&s), "{:?}", s.warnings);
+
+        let s = load_ok_with_toml("[redis]\nkey_prefix = \"app:\"\n");
+        assert_eq!(s.redis.key_prefix, "app:");
+        assert!(!deprecated(&s), "{:?}", s.warnings);
+
+        let s = load_ok_with_toml("[rate_limit]\nkey_prefix = \"old:\"\n");
+        assert_eq!(s.redis.key_prefix, "old:", "the alias alone is the prefix");
+        assert!(deprecated(&s), "{:?}", s.warnings);
+
+        let s = load_ok_with_toml(
+            "[rate_limit]\nkey_prefix = \"same:\"\n[redis]\nkey_prefix = \"same:\"\n",
+        );
+        assert_eq!(s.redis.key_prefix, "same:");
+        assert!(deprecated(&s), "{:?}", s.warnings);
+
+        let err = load_with_toml(
+            "[rate_limit]\nkey_prefix = \"old:\"\n[redis]\nkey_prefix = \"new:\"\n",
+            &[],
+        );
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(err[0].starts_with("rate_limit.key_prefix:"), "{err:?}");
+        assert!(err[0].contains("redis.key_prefix"), "{err:?}");
+    }
+
+    #[test]
+    fn verification_values_stay_out_of_the_table_unless_store_in_database() {
+        assert!(!load_ok_with_toml("").verification.store_in_database);
+        let s = load_ok_with_toml("[verification]\nstore_in_database = true\n");
+        assert!(s.verification.store_in_database);
+        let err = load_with_toml("[verification]\nstore_identifier = \"hashed\"\n", &[]);
+        assert!(
+            err.iter().any(|e| e.contains("store_identifier")),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ use crate::error::ApiError;
 use crate::routes::extract::ClientInfo;
 use crate::startup::AppState;
 use crate::store::rate_limits::Consumed;
+use crate::store::redis::RedisStorage;
 use crate::store::Store;
 
 /// How long a shared storage may take before the request is counted in memory instead.
@@ -186,7 +187,13 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     /// The limiter the settings ask for, or `None` when rate limiting is off.
-    pub fn from_settings(settings: &Settings, store: &Store) -> anyhow::Result<Option<Arc<Self>>> {
+    /// `redis` is the process's Redis handle (when `REDIS_URL` is set), shared with the
+    /// sessions.
+    pub fn from_settings(
+        settings: &Settings,
+        store: &Store,
+        redis: Option<&Arc<RedisStorage>>,
+    ) -> anyhow::Result<Option<Arc<Self>>> {
         if !settings.rate_limit_enabled() {
             return Ok(None);
         }
@@ -234,11 +241,8 @@ impl RateLimiter {
                 last_prune: AtomicI64::new(i64::MIN),
             },
             RateLimitStorage::Redis => {
-                let url = settings
-                    .redis_url
-                    .as_ref()
-                    .context("rate_limit.storage = \"redis\" needs REDIS_URL")?;
-                Storage::Redis(redis::RedisCounters::new(url, &rl.key_prefix)?)
+                let shared = redis.context("rate_limit.storage = \"redis\" needs REDIS_URL")?;
+                Storage::Redis(redis::RedisCounters::new(shared.clone()))
             }
         };
         Ok(Some(Arc::new(Self {

@@ -18,6 +18,7 @@ use crate::keys::JwtIssuer;
 use crate::mail::Mailer;
 use crate::rate_limit::RateLimiter;
 use crate::routes;
+use crate::store::redis::RedisStorage;
 use crate::store::secondary::{Secondary, SessionStorage};
 use crate::store::Store;
 
@@ -52,20 +53,27 @@ impl AppState {
                 .context("reading the database schema")?;
         }
         let clock = Clock::default();
-        if let Some(url) = &settings.redis_url {
+        // One Redis handle for the whole secondary storage: sessions, verification values and
+        // rate-limit counters share its connection and key prefix.
+        let redis = match &settings.redis_url {
+            Some(url) => Some(Arc::new(
+                RedisStorage::open(url, &settings.redis.key_prefix)
+                    .context("REDIS_URL is not a Redis URL")?,
+            )),
+            None => None,
+        };
+        if let Some(redis) = &redis {
             let storage = SessionStorage {
                 in_database: settings.session.store_session_in_database,
                 preserve: settings.session.preserve_session_in_database,
             };
-            let secondary = Secondary::new(
-                url,
-                &settings.redis.key_prefix,
+            store.set_secondary(Secondary::new(
+                redis.clone(),
                 clock.clone(),
                 storage,
+                settings.verification.store_in_database,
                 settings.session.expires_in,
-            )
-            .context("REDIS_URL is not a Redis URL")?;
-            store.set_secondary(secondary);
+            ));
         }
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -90,8 +98,8 @@ impl AppState {
         } else {
             None
         };
-        let rate_limiter =
-            RateLimiter::from_settings(&settings, &store).context("preparing the rate limiter")?;
+        let rate_limiter = RateLimiter::from_settings(&settings, &store, redis.as_ref())
+            .context("preparing the rate limiter")?;
         Ok(Self {
             settings: Arc::new(settings),
             store,

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 
 use super::extract::{read_checked_body, ClientInfo, Validator};
-use super::json::{account_json, user_json};
+use super::json::account_json;
 use super::session::{session_cookies, Current, Need};
 use super::sessions::{no_fields_to_update, record_body};
 use super::sign_up::{check_password_length, field_error};
@@ -14,6 +14,7 @@ use crate::auth::fields::{self, received, truthy};
 use crate::auth::password::js_length;
 use crate::error::{ApiError, ErrorCode};
 use crate::startup::AppState;
+use crate::store::json::user_json;
 use crate::store::users::UserUpdate;
 
 /// The update from an update-user body: `name`, `image` (a string, or `null` to clear) and

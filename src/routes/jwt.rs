@@ -5,10 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use anyhow::anyhow;
 use serde_json::Value;
 
-use super::json::user_json;
 use super::session::{resolve, Lookup};
 use crate::error::{ApiError, ErrorCode};
 use crate::startup::AppState;
+use crate::store::json::user_json;
 use crate::store::User;
 
 /// A signed JWT for the user, with the current key.

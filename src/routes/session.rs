@@ -9,13 +9,13 @@ use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
 use super::bearer::expose_header;
-use super::json::{session_from_json, session_json, user_from_json, user_json};
 use crate::auth::cookie_cache;
 use crate::auth::cookies::{RequestCookies, DONT_REMEMBER, SESSION_DATA, SESSION_TOKEN};
 use crate::auth::crypto::Signed;
 use crate::auth::session::{is_fresh, new_expiry, refresh_due};
 use crate::error::{ApiError, ErrorCode};
 use crate::startup::AppState;
+use crate::store::json::{session_from_json, session_json, user_from_json, user_json};
 use crate::store::{Session, User};
 
 pub const SET_AUTH_JWT: HeaderName = HeaderName::from_static("set-auth-jwt");

@@ -9,11 +9,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::extract::{read_checked_body, Validator};
-use super::json::session_json;
 use super::session::{Current, Need};
 use crate::auth::fields::received;
 use crate::error::{ApiError, ErrorCode};
 use crate::startup::AppState;
+use crate::store::json::session_json;
 
 #[tracing::instrument(name = "list_sessions", skip_all)]
 pub async fn list_sessions(

@@ -6,12 +6,12 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 
 use super::extract::{login_csrf, read_checked_body, ClientInfo, Validator};
-use super::json::user_json;
 use super::session::session_cookies;
 use crate::auth::crypto::{generate_id, random_alphanumeric};
 use crate::auth::session::new_expiry;
 use crate::error::{ApiError, ErrorCode};
 use crate::startup::AppState;
+use crate::store::json::user_json;
 use crate::store::Session;
 
 /// Creates and stores a session for the user (sessions.md §2).

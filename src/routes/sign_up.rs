@@ -5,7 +5,6 @@ use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 
 use super::extract::{login_csrf, read_checked_body, ClientInfo, Validator};
-use super::json::user_json;
 use super::session::session_cookies;
 use crate::auth::crypto::generate_id;
 use crate::auth::fields::{self, FieldError, SIGN_UP_KEYS};
@@ -13,6 +12,7 @@ use crate::auth::password::js_length;
 use crate::error::{ApiError, ErrorCode};
 use crate::startup::AppState;
 use crate::store::accounts::CREDENTIAL_PROVIDER;
+use crate::store::json::user_json;
 use crate::store::{Account, StoreError, User};
 
 pub fn field_error(e: FieldError) -> ApiError {

@@ -10,7 +10,6 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::extract::{check_query_callback, query_object, read_checked_body, Validator};
-use super::json::user_json;
 use super::session::{last_per_name, resolve, session_cookies, Lookup};
 use crate::auth::email_token::{
     self, EmailClaims, TokenError, CHANGE_EMAIL_CONFIRMATION, CHANGE_EMAIL_VERIFICATION,
@@ -19,6 +18,7 @@ use crate::auth::links::{append_query, verify_email_url};
 use crate::error::{ApiError, ErrorCode};
 use crate::mail::{Mail, MailKind};
 use crate::startup::AppState;
+use crate::store::json::user_json;
 use crate::store::User;
 
 /// Without a session the answer takes at least this long, so that whether a mail went out does

@@ -3,9 +3,11 @@
 //! a Node Better Auth can share the database.
 
 pub mod accounts;
+pub mod json;
 pub mod jwks;
 mod pool;
 pub mod rate_limits;
+pub mod redis;
 pub mod schema;
 pub mod secondary;
 pub mod sessions;
@@ -45,7 +47,7 @@ pub enum StoreError {
     Other(#[source] DbErr),
     /// Redis (the secondary storage) failed or cannot be reached: 503.
     #[error("redis unavailable")]
-    Redis(#[from] redis::RedisError),
+    Redis(#[from] ::redis::RedisError),
 }
 
 impl StoreError {
@@ -101,7 +103,7 @@ pub struct Store {
     url: SecretString,
     /// Whether `account` has the `issuer` column of newer Better Auth schemas.
     account_has_issuer: bool,
-    /// Redis for sessions, when `REDIS_URL` is set (sessions.md §8).
+    /// Redis for sessions and verification values, when `REDIS_URL` is set (sessions.md §8).
     secondary: Option<Arc<secondary::Secondary>>,
 }
 
@@ -202,7 +204,8 @@ impl Store {
         Ok(())
     }
 
-    /// Sessions go to Redis from now on (and to the table only as `storage` says).
+    /// Sessions and verification values go to Redis from now on (and to their tables only as
+    /// the secondary's settings say).
     pub fn set_secondary(&mut self, secondary: secondary::Secondary) {
         self.secondary = Some(Arc::new(secondary));
     }

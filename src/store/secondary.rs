@@ -1,30 +1,32 @@
-//! Redis as Better Auth's `secondaryStorage` for sessions (sessions.md §8), laid out as its
-//! internal adapter and the official Redis storage lay it out, so a Node Better Auth on the same
-//! Redis and prefix shares the sessions both ways (`better-auth/dist/db/internal-adapter.mjs`):
+//! Redis as Better Auth's `secondaryStorage` for sessions and verification values
+//! (sessions.md §8), laid out as its internal adapter and the official Redis storage lay it out,
+//! so a Node Better Auth on the same Redis and prefix shares them both ways
+//! (`better-auth/dist/db/internal-adapter.mjs`):
 //!
 //! - `<prefix><token>`: `{"session": …, "user": …}`, TTL = whole seconds until `expiresAt`;
 //! - `<prefix>active-sessions-<userId>`: `[{"token", "expiresAt": ms}]` sorted by `expiresAt`,
 //!   expired entries dropped, TTL = seconds until the last one expires;
 //! - `<prefix>revoked-sessions-before-<userId>`: epoch ms; an entry created before it is revoked
-//!   (written by "revoke every session of the user", as Better Auth 1.7.25 does).
+//!   (written by "revoke every session of the user", as Better Auth 1.7.25 does);
+//! - `<prefix>verification:<identifier>`: a verification value (`verifications.rs` shapes it),
+//!   TTL = whole seconds until its `expiresAt`, taken with GETDEL when single-use.
 //!
 //! Like Better Auth, the list is read-modified-written without a lock: two concurrent sign-ins
 //! of one user may leave one token out of the list (its `<token>` entry still works).
 //! Every Redis failure is `StoreError::Redis`, a 503; the connection manager reconnects by itself.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Client, RedisResult};
-use secrecy::{ExposeSecret, SecretString};
+use redis::RedisResult;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio::sync::OnceCell;
 
+use super::json::{session_from_json, session_json, stored_user_json, user_from_json};
+use super::redis::RedisStorage;
+use super::verifications::Verification;
 use super::{Session, StoreResult, User, UserFields};
 use crate::clock::Clock;
-use crate::routes::json::{session_from_json, session_json, stored_user_json, user_from_json};
 
 /// Where sessions live when Redis is configured, and how the `session` table is still used.
 #[derive(Debug, Clone, Copy)]
@@ -52,12 +54,11 @@ struct SessionRef {
 }
 
 pub struct Secondary {
-    client: Client,
-    /// Connected on first use, so the service starts while Redis is down.
-    connection: OnceCell<ConnectionManager>,
-    prefix: String,
+    redis: Arc<RedisStorage>,
     clock: Clock,
     pub storage: SessionStorage,
+    /// `verification.storeInDatabase`: verification values are written to the table too.
+    pub verification_in_database: bool,
     /// TTL of the revoked-before marker: Better Auth's `max(expiresIn, 1 day)`.
     revoked_before_ttl: u64,
 }
@@ -65,8 +66,9 @@ pub struct Secondary {
 impl std::fmt::Debug for Secondary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secondary")
-            .field("prefix", &self.prefix)
+            .field("redis", &self.redis)
             .field("storage", &self.storage)
+            .field("verification_in_database", &self.verification_in_database)
             .finish_non_exhaustive()
     }
 }
@@ -81,51 +83,39 @@ fn user_key(kind: &str, user_id: &str) -> String {
 }
 
 impl Secondary {
+    /// Sessions and verification values on `redis`, as `storage` and
+    /// `verification_in_database` say; `expires_in` is `session.expiresIn`.
     pub fn new(
-        url: &SecretString,
-        prefix: &str,
+        redis: Arc<RedisStorage>,
         clock: Clock,
         storage: SessionStorage,
+        verification_in_database: bool,
         expires_in: i64,
-    ) -> RedisResult<Self> {
-        Ok(Self {
-            client: Client::open(url.expose_secret())?,
-            connection: OnceCell::new(),
-            prefix: prefix.to_owned(),
+    ) -> Self {
+        Self {
+            redis,
             clock,
             storage,
+            verification_in_database,
             revoked_before_ttl: u64::try_from(expires_in.max(86_400)).unwrap_or(86_400),
-        })
+        }
     }
 
+    /// The service clock's now: TTLs count from it.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
 
-    async fn connection(&self) -> RedisResult<ConnectionManager> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(1))
-            .set_response_timeout(Duration::from_secs(1))
-            .set_number_of_retries(1);
-        self.connection
-            .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config))
-            .await
-            .cloned()
-    }
-
     async fn get(&self, key: &str) -> RedisResult<Option<String>> {
-        let key = format!("{}{key}", self.prefix);
-        self.connection().await?.get(key).await
+        self.redis.get(key).await
     }
 
     async fn set(&self, key: &str, value: &str, ttl: u64) -> RedisResult<()> {
-        let key = format!("{}{key}", self.prefix);
-        self.connection().await?.set_ex(key, value, ttl).await
+        self.redis.set(key, value, ttl).await
     }
 
     async fn delete(&self, key: &str) -> RedisResult<()> {
-        let key = format!("{}{key}", self.prefix);
-        self.connection().await?.del(key).await
+        self.redis.delete(key).await
     }
 
     async fn get_json(&self, key: &str) -> RedisResult<Option<Value>> {
@@ -368,6 +358,44 @@ impl Secondary {
             }
         }
         Ok(())
+    }
+}
+
+fn verification_key(identifier: &str) -> String {
+    format!("verification:{identifier}")
+}
+
+impl Secondary {
+    /// Writes a verification value until its expiry (nothing when it has already expired, as
+    /// Better Auth's `createVerificationValue`).
+    pub async fn put_verification(&self, v: &Verification) -> StoreResult<()> {
+        let ttl = ttl_seconds(v.expires_at.timestamp_millis(), self.now());
+        if ttl > 0 {
+            let value = v.stored_json(self.verification_in_database);
+            self.set(&verification_key(&v.identifier), &value, ttl)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The value kept for `identifier`; an unreadable one counts as absent.
+    pub async fn verification(&self, identifier: &str) -> StoreResult<Option<Verification>> {
+        let raw = self.get(&verification_key(identifier)).await?;
+        Ok(raw.and_then(|s| Verification::from_stored_json(identifier, &s)))
+    }
+
+    /// Takes the value with one GETDEL: of concurrent callers exactly one gets it.
+    pub async fn take_verification(&self, identifier: &str) -> StoreResult<Option<Verification>> {
+        let raw = self
+            .redis
+            .get_and_delete(&verification_key(identifier))
+            .await?;
+        Ok(raw.and_then(|s| Verification::from_stored_json(identifier, &s)))
+    }
+
+    /// Removes the value kept for `identifier`.
+    pub async fn delete_verification(&self, identifier: &str) -> StoreResult<()> {
+        Ok(self.delete(&verification_key(identifier)).await?)
     }
 }
 

@@ -1,15 +1,23 @@
-//! The `verification` table: single-use values by identifier (tokens-and-emails.md §3).
+//! Verification values: single-use values by identifier (tokens-and-emails.md §3), in the
+//! `verification` table, or with Redis under `verification:<identifier>` only, unless
+//! `[verification] store_in_database` (then both), as Better Auth 1.7.25's internal adapter
+//! keeps them (`createVerificationValue`, `findVerificationValue`, `consumeVerificationValue`
+//! in `better-auth/dist/db/internal-adapter.mjs`; sessions.md §8).
 
 use chrono::{DateTime, Utc};
 use entity::verification::{Column, Entity};
 use sea_orm::sea_query::{Expr, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use serde_json::{json, Value};
 
 use super::{exec, get_str, get_ts, Store, StoreResult};
-use crate::auth::crypto::generate_id;
+use crate::auth::crypto::{generate_id, iso};
+use crate::auth::fields::parse_date;
 
+/// One verification value. The identifier embeds the token.
 #[derive(Clone, PartialEq)]
 pub struct Verification {
+    /// Empty for a value Better Auth kept in Redis only: it gives those no id.
     pub id: String,
     pub identifier: String,
     pub value: String,
@@ -36,6 +44,49 @@ const COLUMNS: [Column; 6] = [
     Column::UpdatedAt,
 ];
 
+impl Verification {
+    /// The JSON text Better Auth writes to Redis, byte for byte. Redis only: the data it was
+    /// created with, no id (`{createdAt, updatedAt, ...data}`). Also in the table: the row as
+    /// its adapter returns it, schema order with the id last.
+    pub(super) fn stored_json(&self, with_row: bool) -> String {
+        let (created, expires) = (iso(&self.created_at), iso(&self.expires_at));
+        let value = if with_row {
+            json!({
+                "identifier": self.identifier,
+                "value": self.value,
+                "expiresAt": expires,
+                "createdAt": created,
+                "updatedAt": created,
+                "id": self.id,
+            })
+        } else {
+            json!({
+                "createdAt": created,
+                "updatedAt": created,
+                "value": self.value,
+                "identifier": self.identifier,
+                "expiresAt": expires,
+            })
+        };
+        value.to_string()
+    }
+
+    /// A value read from Redis under `identifier`: unreadable JSON, a missing `value` or an
+    /// invalid `expiresAt` makes it absent (Better Auth's `hydrateCachedVerification`).
+    pub(super) fn from_stored_json(identifier: &str, raw: &str) -> Option<Self> {
+        let v: Value = serde_json::from_str(raw).ok()?;
+        let text = |k: &str| v.get(k).and_then(Value::as_str);
+        let expires_at = parse_date(text("expiresAt")?)?;
+        Some(Self {
+            id: text("id").unwrap_or_default().to_owned(),
+            identifier: text("identifier").unwrap_or(identifier).to_owned(),
+            value: text("value")?.to_owned(),
+            expires_at,
+            created_at: text("createdAt").and_then(parse_date).unwrap_or_default(),
+        })
+    }
+}
+
 fn from_row(row: &QueryResult) -> Result<Verification, DbErr> {
     Ok(Verification {
         id: get_str(row, "id")?,
@@ -47,7 +98,14 @@ fn from_row(row: &QueryResult) -> Result<Verification, DbErr> {
 }
 
 impl Store {
-    /// Stores a value under `identifier` until `expires_at`.
+    /// Whether verification values are written to the table: always without Redis.
+    fn verification_table(&self) -> bool {
+        self.secondary
+            .as_ref()
+            .is_none_or(|r| r.verification_in_database)
+    }
+
+    /// Stores a value under `identifier` until `expires_at`: the row, then the Redis entry.
     pub async fn create_verification(
         &self,
         identifier: &str,
@@ -62,19 +120,24 @@ impl Store {
             expires_at,
             created_at: now,
         };
-        let q = Query::insert()
-            .into_table(Entity)
-            .columns(COLUMNS)
-            .values_panic([
-                v.id.clone().into(),
-                v.identifier.clone().into(),
-                v.value.clone().into(),
-                self.ts(expires_at).into(),
-                self.ts(now).into(),
-                self.ts(now).into(),
-            ])
-            .to_owned();
-        exec(&self.db, self.stmt(&q)).await?;
+        if self.verification_table() {
+            let q = Query::insert()
+                .into_table(Entity)
+                .columns(COLUMNS)
+                .values_panic([
+                    v.id.clone().into(),
+                    v.identifier.clone().into(),
+                    v.value.clone().into(),
+                    self.ts(expires_at).into(),
+                    self.ts(now).into(),
+                    self.ts(now).into(),
+                ])
+                .to_owned();
+            exec(&self.db, self.stmt(&q)).await?;
+        }
+        if let Some(redis) = &self.secondary {
+            redis.put_verification(&v).await?;
+        }
         Ok(v)
     }
 
@@ -96,13 +159,22 @@ impl Store {
         }
     }
 
-    /// The newest row for `identifier`, expired or not; every expired row of the table is
+    /// The value for `identifier`, expired or not: the Redis entry if there is one, else (and
+    /// only when the table is written) the newest row; every expired row of the table is
     /// deleted on the way, as Better Auth's lookup does.
     pub async fn find_verification(
         &self,
         identifier: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Verification>> {
+        if let Some(redis) = &self.secondary {
+            if let Some(found) = redis.verification(identifier).await? {
+                return Ok(Some(found));
+            }
+            if !redis.verification_in_database {
+                return Ok(None);
+            }
+        }
         let found = self.newest_verification(&self.db, identifier).await?;
         let q = Query::delete()
             .from_table(Entity)
@@ -112,13 +184,27 @@ impl Store {
         Ok(found)
     }
 
-    /// Takes the newest row for `identifier` and deletes every row of it. Of concurrent
-    /// consumers exactly one gets the row: the one whose delete removed it. An expired row is
-    /// burnt all the same but not returned.
+    /// Takes the value for `identifier` so that no one can take it again. Of concurrent
+    /// consumers exactly one gets it: in Redis only, the one whose GETDEL returned it; with the
+    /// table, the one whose delete removed the newest row (every row of the identifier and the
+    /// Redis entry go too). An expired value is burnt all the same but not returned.
     pub async fn consume_verification(
         &self,
         identifier: &str,
         now: DateTime<Utc>,
+    ) -> StoreResult<Option<Verification>> {
+        let taken = match &self.secondary {
+            Some(redis) if !redis.verification_in_database => {
+                redis.take_verification(identifier).await?
+            }
+            _ => self.consume_verification_row(identifier).await?,
+        };
+        Ok(taken.filter(|v| v.expires_at > now))
+    }
+
+    async fn consume_verification_row(
+        &self,
+        identifier: &str,
     ) -> StoreResult<Option<Verification>> {
         // No transaction: the single-statement delete by id decides the winner on every backend
         // (a deferred SQLite transaction would fail its upgrade to a writer instead of waiting).
@@ -137,6 +223,66 @@ impl Store {
             .and_where(Expr::col(Column::Identifier).eq(identifier))
             .to_owned();
         exec(&self.db, self.stmt(&rest)).await?;
-        Ok((latest.expires_at > now).then_some(latest))
+        // Better Auth removes the Redis entry only once the row is consumed.
+        if let Some(redis) = &self.secondary {
+            redis.delete_verification(identifier).await?;
+        }
+        Ok(Some(latest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value() -> Verification {
+        let at = |s| parse_date(s).unwrap();
+        Verification {
+            id: "vid".into(),
+            identifier: "reset-password:abc".into(),
+            value: "uid".into(),
+            expires_at: at("2026-01-01T01:00:00.000Z"),
+            created_at: at("2026-01-01T00:00:00.000Z"),
+        }
+    }
+
+    #[test]
+    fn redis_values_are_written_as_better_auth_writes_them() {
+        // Both lines as Better Auth 1.7.25 wrote them to Redis for a password reset.
+        assert_eq!(
+            value().stored_json(false),
+            r#"{"createdAt":"2026-01-01T00:00:00.000Z","updatedAt":"2026-01-01T00:00:00.000Z","value":"uid","identifier":"reset-password:abc","expiresAt":"2026-01-01T01:00:00.000Z"}"#
+        );
+        assert_eq!(
+            value().stored_json(true),
+            r#"{"identifier":"reset-password:abc","value":"uid","expiresAt":"2026-01-01T01:00:00.000Z","createdAt":"2026-01-01T00:00:00.000Z","updatedAt":"2026-01-01T00:00:00.000Z","id":"vid"}"#
+        );
+    }
+
+    #[test]
+    fn redis_values_read_back_and_unreadable_ones_are_absent() {
+        let v = value();
+        for with_row in [false, true] {
+            let back = Verification::from_stored_json(&v.identifier, &v.stored_json(with_row));
+            let want = Verification {
+                id: if with_row {
+                    v.id.clone()
+                } else {
+                    String::new()
+                },
+                ..v.clone()
+            };
+            assert_eq!(back, Some(want));
+        }
+        for raw in [
+            "",
+            "null",
+            "12",
+            r#"{"value":"uid"}"#,
+            r#"{"value":"uid","expiresAt":"soon"}"#,
+            r#"{"expiresAt":"2026-01-01T01:00:00.000Z"}"#,
+        ] {
+            assert_eq!(Verification::from_stored_json("x", raw), None, "{raw}");
+        }
     }
 }

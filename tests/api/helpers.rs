@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use better_auth_rs::config::{Settings, Sources};
 use better_auth_rs::startup::{AppState, Application};
+use redis::AsyncCommands;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Response;
 use sea_orm::{ConnectionTrait, Database, Statement};
@@ -220,17 +221,91 @@ pub fn skip_or_fail(what: &str, why: &str) {
     }
 }
 
+/// `TEST_REDIS_URL`, default `redis://127.0.0.1:6379`.
+pub fn test_redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
 /// The test Redis (`TEST_REDIS_URL`, default `redis://127.0.0.1:6379`), or `None` (skipped,
 /// named) when it does not answer.
 pub async fn redis_url() -> Option<String> {
-    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let ping = async {
+    let keys = connect_redis().await?;
+    drop(keys);
+    Some(test_redis_url())
+}
+
+/// The test's own view of Redis, under a key prefix no other test uses.
+pub struct RedisKeys {
+    pub conn: redis::aio::MultiplexedConnection,
+    pub prefix: String,
+}
+
+impl RedisKeys {
+    pub async fn get(&mut self, key: &str) -> Option<String> {
+        self.conn
+            .get(format!("{}{key}", self.prefix))
+            .await
+            .unwrap()
+    }
+
+    pub async fn json(&mut self, key: &str) -> Value {
+        let raw = self.get(key).await.unwrap_or_else(|| panic!("no {key}"));
+        serde_json::from_str(&raw).unwrap()
+    }
+
+    pub async fn ttl(&mut self, key: &str) -> i64 {
+        self.conn
+            .ttl(format!("{}{key}", self.prefix))
+            .await
+            .unwrap()
+    }
+
+    pub async fn set(&mut self, key: &str, value: &str, ttl: u64) {
+        let _: () = self
+            .conn
+            .set_ex(format!("{}{key}", self.prefix), value, ttl)
+            .await
+            .unwrap();
+    }
+
+    pub async fn del(&mut self, key: &str) {
+        let _: () = self
+            .conn
+            .del(format!("{}{key}", self.prefix))
+            .await
+            .unwrap();
+    }
+
+    /// Every key under the prefix matching `pattern`, prefix removed, sorted.
+    pub async fn scan(&mut self, pattern: &str) -> Vec<String> {
+        let found: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}{pattern}", self.prefix))
+            .query_async(&mut self.conn)
+            .await
+            .unwrap();
+        let mut found: Vec<String> = found
+            .into_iter()
+            .map(|k| k[self.prefix.len()..].to_owned())
+            .collect();
+        found.sort();
+        found
+    }
+}
+
+/// Redis, or `None` after a SKIPPED line (a failure with `CI=true`).
+pub async fn connect_redis() -> Option<RedisKeys> {
+    let url = test_redis_url();
+    let conn = async {
         let client = redis::Client::open(url.as_str())?;
         let mut conn = client.get_multiplexed_async_connection().await?;
-        redis::cmd("PING").query_async::<String>(&mut conn).await
+        redis::cmd("PING").query_async::<String>(&mut conn).await?;
+        Ok::<_, redis::RedisError>(conn)
     };
-    match tokio::time::timeout(std::time::Duration::from_secs(3), ping).await {
-        Ok(Ok(_)) => Some(url),
+    match tokio::time::timeout(std::time::Duration::from_secs(5), conn).await {
+        Ok(Ok(conn)) => Some(RedisKeys {
+            conn,
+            prefix: format!("test-{}:", uuid::Uuid::new_v4().simple()),
+        }),
         Ok(Err(e)) => {
             skip_or_fail("Redis", &format!("server unreachable at {url} ({e})"));
             None
@@ -240,6 +315,22 @@ pub async fn redis_url() -> Option<String> {
             None
         }
     }
+}
+
+/// Rows in `table` of the app's database.
+pub async fn count_rows(app: &TestApp, table: &str) -> i64 {
+    let db = app.state.store.connection();
+    let row = db
+        .query_one(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n")
+        .or_else(|_| row.try_get::<i32>("", "n").map(i64::from))
+        .unwrap()
 }
 
 /// Creates a fresh database, or `None` (with a line saying what was skipped) when the server is
@@ -507,6 +598,22 @@ pub fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
     h
 }
 
+/// One `#[tokio::test]` per backend for each `async fn scenario(backend: Backend)` named.
+#[macro_export]
+macro_rules! on_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $name() { super::$name($crate::helpers::Backend::Postgres).await } )*
+        }
+        mod mysql {
+            $( #[tokio::test] async fn $name() { super::$name($crate::helpers::Backend::MySql).await } )*
+        }
+    };
+}
+
 /// Runs each scenario against SQLite, PostgreSQL and MySQL/MariaDB, each in its own database.
 /// `config: "<toml>";` first adds TOML to every app's configuration;
 /// `mail(CONFIG);` starts the apps with `spawn_mail_app`.
@@ -552,6 +659,15 @@ macro_rules! on_every_backend {
 /// An app whose mails go to `outbox.jsonl` in its temp dir (the `file` transport), with
 /// `extra_toml` appended to the base configuration.
 pub async fn spawn_mail_app(backend: Backend, extra_toml: &str) -> Option<TestApp> {
+    spawn_mail_app_with(backend, extra_toml, &[]).await
+}
+
+/// `spawn_mail_app` with `env` on top of the test variables.
+pub async fn spawn_mail_app_with(
+    backend: Backend,
+    extra_toml: &str,
+    env: &[(&str, &str)],
+) -> Option<TestApp> {
     LazyLock::force(&TELEMETRY);
     let db = create_database(backend).await?;
     let outbox = db._dir.path().join("outbox.jsonl");
@@ -559,10 +675,41 @@ pub async fn spawn_mail_app(backend: Backend, extra_toml: &str) -> Option<TestAp
         "[email]\ntransport = \"file\"\nfile = \"{}\"\n\n{extra_toml}",
         outbox.display()
     );
-    Some(start(db, &toml, &[]).await)
+    Some(start(db, &toml, env).await)
+}
+
+/// Signs up a user and asks for a reset link to `/reset`; returns the email.
+pub async fn sign_up_and_ask_reset(app: &TestApp) -> String {
+    let email = unique_email();
+    app.sign_up(&email).await;
+    let res = app
+        .post(
+            "/request-password-reset",
+            &json!({"email": email, "redirectTo": "/reset"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    email
+}
+
+/// `sign_up_and_ask_reset`, and the mail from the `file` outbox.
+pub async fn requested_reset(app: &TestApp) -> (String, Value) {
+    let email = sign_up_and_ask_reset(app).await;
+    let mail = app.last_mail("reset-password", &email);
+    (email, mail)
 }
 
 impl TestApp {
+    /// The user row with this email, if any.
+    pub async fn user_by_email(&self, email: &str) -> Option<better_auth_rs::store::User> {
+        self.state.store.find_user_by_email(email).await.unwrap()
+    }
+
+    /// The user row with this id, if any.
+    pub async fn user_by_id(&self, id: &str) -> Option<better_auth_rs::store::User> {
+        self.state.store.find_user_by_id(id).await.unwrap()
+    }
+
     /// Every mail written to the `file` outbox so far, oldest first.
     pub fn mails(&self) -> Vec<Value> {
         let path = self._db._dir.path().join("outbox.jsonl");

@@ -186,15 +186,7 @@ async fn the_smtp_transport_delivers_a_reset_mail_to_a_real_smtp_server() {
     let Some(app) = spawn_app_with(Backend::Sqlite, &toml, &[]).await else {
         return;
     };
-    let email = unique_email();
-    app.sign_up(&email).await;
-    let res = app
-        .post(
-            "/request-password-reset",
-            &json!({"email": email, "redirectTo": "/reset"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    let email = sign_up_and_ask_reset(&app).await;
 
     let inbox = maildir.join("new");
     let message = loop {

@@ -16,6 +16,7 @@ mod outage;
 mod password_reset;
 mod rate_limit;
 mod redis_sessions;
+mod redis_verification;
 mod session;
 mod sessions;
 mod sign_in;

@@ -7,21 +7,6 @@ const NEW_PASSWORD: &str = "a brand new passphrase";
 const RESET_MESSAGE: &str =
     "If this email exists in our system, check your email for the reset link";
 
-/// Signs up a user and asks for a reset link to `/reset`; returns the email and the mail.
-async fn requested_reset(app: &TestApp) -> (String, Value) {
-    let email = unique_email();
-    app.sign_up(&email).await;
-    let res = app
-        .post(
-            "/request-password-reset",
-            &json!({"email": email, "redirectTo": "/reset"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let mail = app.last_mail("reset-password", &email);
-    (email, mail)
-}
-
 async fn password_hash(app: &TestApp, email: &str) -> String {
     let user = app
         .state

@@ -318,7 +318,7 @@ async fn memory_counting_is_atomic_under_concurrent_requests() {
 
 fn redis_toml(prefix: &str) -> String {
     format!(
-        "[rate_limit]\nenabled = true\nstorage = \"redis\"\nkey_prefix = \"{prefix}\"\n\
+        "[redis]\nkey_prefix = \"{prefix}\"\n[rate_limit]\nenabled = true\nstorage = \"redis\"\n\
          [[rate_limit.rules]]\npath = \"/ok\"\nwindow = 1\nmax = 2\n"
     )
 }
@@ -518,7 +518,7 @@ async fn two_processes_on_one_redis_share_the_sign_in_limit() {
     let dir = tempfile::tempdir().unwrap();
     process_toml(
         dir.path(),
-        &format!("storage = \"redis\"\nkey_prefix = \"{prefix}\"\n"),
+        &format!("storage = \"redis\"\n[redis]\nkey_prefix = \"{prefix}\"\n"),
     );
     let db_a = format!("sqlite://{}/a.db?mode=rwc", dir.path().display());
     let db_b = format!("sqlite://{}/b.db?mode=rwc", dir.path().display());

@@ -5,90 +5,11 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use redis::AsyncCommands;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// One `#[tokio::test]` per backend for each `async fn scenario(backend)`.
-macro_rules! on_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test] async fn $name() { super::$name(super::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test] async fn $name() { super::$name(super::Backend::Postgres).await } )*
-        }
-        mod mysql {
-            $( #[tokio::test] async fn $name() { super::$name(super::Backend::MySql).await } )*
-        }
-    };
-}
-
-fn test_redis_url() -> String {
-    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-/// The test's own view of Redis, under a key prefix no other test uses.
-struct Keys {
-    conn: redis::aio::MultiplexedConnection,
-    prefix: String,
-}
-
-impl Keys {
-    async fn get(&mut self, key: &str) -> Option<String> {
-        self.conn
-            .get(format!("{}{key}", self.prefix))
-            .await
-            .unwrap()
-    }
-
-    async fn json(&mut self, key: &str) -> Value {
-        let raw = self.get(key).await.unwrap_or_else(|| panic!("no {key}"));
-        serde_json::from_str(&raw).unwrap()
-    }
-
-    async fn ttl(&mut self, key: &str) -> i64 {
-        self.conn
-            .ttl(format!("{}{key}", self.prefix))
-            .await
-            .unwrap()
-    }
-
-    async fn del(&mut self, key: &str) {
-        let _: () = self
-            .conn
-            .del(format!("{}{key}", self.prefix))
-            .await
-            .unwrap();
-    }
-}
-
-/// Redis, or `None` after a SKIPPED line (a failure with `CI=true`).
-async fn connect_redis() -> Option<Keys> {
-    let url = test_redis_url();
-    let conn = async {
-        let client = redis::Client::open(url.as_str())?;
-        client.get_multiplexed_async_connection().await
-    };
-    match tokio::time::timeout(StdDuration::from_secs(5), conn).await {
-        Ok(Ok(conn)) => Some(Keys {
-            conn,
-            prefix: format!("test-{}:", uuid::Uuid::new_v4().simple()),
-        }),
-        Ok(Err(e)) => {
-            skip_or_fail("Redis", &format!("server unreachable at {url} ({e})"));
-            None
-        }
-        Err(_) => {
-            skip_or_fail("Redis", &format!("server unreachable at {url} (timed out)"));
-            None
-        }
-    }
-}
-
-fn redis_toml(keys: &Keys, session: &str) -> String {
+fn redis_toml(keys: &RedisKeys, session: &str) -> String {
     format!(
         "[redis]\nkey_prefix = \"{}\"\n[session]\n{session}\n",
         keys.prefix
@@ -96,29 +17,22 @@ fn redis_toml(keys: &Keys, session: &str) -> String {
 }
 
 /// An app whose sessions live in Redis under the test's prefix.
-async fn spawn_redis_app(backend: Backend, session: &str) -> Option<(TestApp, Keys)> {
+async fn spawn_redis_app(backend: Backend, session: &str) -> Option<(TestApp, RedisKeys)> {
     spawn_redis_app_at(backend, session, &test_redis_url()).await
 }
 
-async fn spawn_redis_app_at(backend: Backend, session: &str, url: &str) -> Option<(TestApp, Keys)> {
+async fn spawn_redis_app_at(
+    backend: Backend,
+    session: &str,
+    url: &str,
+) -> Option<(TestApp, RedisKeys)> {
     let keys = connect_redis().await?;
     let app = spawn_app_with(backend, &redis_toml(&keys, session), &[("REDIS_URL", url)]).await?;
     Some((app, keys))
 }
 
 async fn session_rows(app: &TestApp) -> i64 {
-    let db = app.state.store.connection();
-    let row = db
-        .query_one(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM session",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n")
-        .or_else(|_| row.try_get::<i32>("", "n").map(i64::from))
-        .unwrap()
+    count_rows(app, "session").await
 }
 
 async fn sign_up_token(app: &TestApp, client: &reqwest::Client, email: &str) -> (String, String) {
@@ -433,7 +347,7 @@ async fn preserve_session_in_database_ends_rows_instead_of_deleting(backend: Bac
     assert!(row.expires_at <= app.state.clock.now());
 }
 
-on_backends! {
+crate::on_backends! {
     sign_up_and_sign_in_write_the_session_keys_with_their_ttls,
     get_session_reads_redis_and_never_the_table,
     revoke_session_and_revoke_sessions_remove_the_keys,

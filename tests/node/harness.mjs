@@ -128,7 +128,7 @@ export function serverCommand(target) {
 /** Child environment: ours only, minus anything that would switch Better Auth into test mode. */
 export function childEnv(extra) {
   const env = { ...process.env, ...extra };
-  for (const key of ["NODE_ENV", "TEST", "NODE_TEST_CONTEXT", "NODE_OPTIONS", "RATE_LIMIT", "COOKIE_CACHE"]) delete env[key];
+  for (const key of ["NODE_ENV", "TEST", "NODE_TEST_CONTEXT", "NODE_OPTIONS", "RATE_LIMIT", "COOKIE_CACHE", "VERIFICATION_STORE_IN_DATABASE"]) delete env[key];
   return env;
 }
 

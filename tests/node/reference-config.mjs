@@ -165,8 +165,11 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       enabled: env.RATE_LIMIT === "1",
       storage: rateLimitStorage ?? env.RATE_LIMIT_STORAGE ?? "memory",
     },
-    // REDIS_URL: sessions in Redis (redisStorage above), as better-auth-rs does with REDIS_URL.
+    // REDIS_URL: sessions and verification values in Redis (redisStorage above), as
+    // better-auth-rs does with REDIS_URL; VERIFICATION_STORE_IN_DATABASE=1 writes the
+    // `verification` rows too, as `[verification] store_in_database = true` does.
     ...(secondaryStorage ? { secondaryStorage } : {}),
+    ...(env.VERIFICATION_STORE_IN_DATABASE === "1" ? { verification: { storeInDatabase: true } } : {}),
     plugins: [jwt(jwtPluginOptions(env)), bearer()],
     telemetry: { enabled: false },
   };

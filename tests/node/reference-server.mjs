@@ -7,8 +7,10 @@
 //   BETTER_AUTH_TRUSTED_ORIGINS (comma list), RATE_LIMIT=1 to enable rate
 //   limiting (RATE_LIMIT_STORAGE=memory|database, default memory), JWT_ALG
 //   (the jwt plugin's key pair algorithm, default EdDSA), USER_FIELDS and
-//   COOKIE_CACHE (see reference-config.mjs), REDIS_URL for sessions in Redis
-//   (secondaryStorage) under REDIS_KEY_PREFIX (default better-auth:).
+//   COOKIE_CACHE (see reference-config.mjs), REDIS_URL for sessions and
+//   verification values in Redis (secondaryStorage) under REDIS_KEY_PREFIX
+//   (default better-auth:), VERIFICATION_STORE_IN_DATABASE=1 to keep the
+//   verification rows in the database too.
 //
 // Plugins jwt() and bearer(), email+password enabled, additional user fields
 // `role` (default "user", input:false) and `nickname`. Runs Better Auth's own
