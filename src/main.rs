@@ -7,11 +7,6 @@ use better_auth_rs::startup::{AppState, Application};
 use better_auth_rs::telemetry;
 use clap::{Parser, Subcommand};
 
-/// mimalloc: faster small allocations on the request path, and freed memory (argon2's 19 MiB
-/// blocks included) goes back to the system instead of staying with the thread that used it.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "better-auth-rs",

@@ -175,10 +175,22 @@ fn cors(settings: &Settings) -> Cors {
 
 pub fn server(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let data = web::Data::new(state);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = HttpServer::new(move || {
         let settings = data.settings.clone();
+        // Each worker queries through a pool of its own (Store::for_worker says why).
+        let worker = match data.store.for_worker(workers) {
+            Ok(store) => web::Data::new(AppState {
+                store,
+                ..AppState::clone(&data)
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "a worker shares the start-up database pool");
+                data.clone()
+            }
+        };
         App::new()
-            .app_data(data.clone())
+            .app_data(worker)
             .wrap(cors(&settings))
             .wrap(actix_web::middleware::from_fn(
                 crate::telemetry::request_span,
@@ -186,6 +198,7 @@ pub fn server(listener: TcpListener, state: AppState) -> anyhow::Result<Server> 
             .configure(|cfg| routes::configure(cfg, &settings))
             .default_service(web::to(routes::not_found))
     })
+    .workers(workers)
     .shutdown_timeout(8)
     .listen(listener)?
     .run();

@@ -3,6 +3,8 @@
 //! tokens (`/reset-password/{token}`, `?token=`).
 
 use std::io::IsTerminal;
+use std::os::fd::AsFd;
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -10,6 +12,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -19,10 +22,18 @@ pub fn init(format: LogFormat, default_filter: &str) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     // Colours only for a terminal: escape codes in a log file or a collector are noise.
+    let ansi = std::io::stdout().is_terminal();
+    // Each event is formatted in full, then written with one `write` to a handle of stdout's
+    // own: std's `Stdout` lock made the HTTP workers wait on each other for every log line.
+    let out = match std::io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => BoxMakeWriter::new(Arc::new(std::fs::File::from(fd))),
+        Err(_) => BoxMakeWriter::new(std::io::stdout),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_ansi(std::io::stdout().is_terminal());
+        .with_ansi(ansi)
+        .with_writer(out);
     let _ = match format {
         LogFormat::Json => builder
             .json()

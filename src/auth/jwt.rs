@@ -3,7 +3,9 @@
 //! josekit provides the key operations; the compact serialisation is written here so the header
 //! is exactly Better Auth's `{"alg":…,"kid":…}` (no `typ`) and the claims keep their order.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Mutex;
 
 use josekit::jwk::alg::ec::EcKeyPair;
 use josekit::jwk::alg::ed::{EdCurve, EdKeyPair};
@@ -165,6 +167,21 @@ pub struct SigningKey {
     kid: String,
     signer: Box<dyn JwsSigner>,
     public_jwk: Map<String, Value>,
+    recent: Mutex<RecentTokens>,
+}
+
+/// At most this many tokens are remembered for the current second.
+const RECENT_TOKENS_MAX: usize = 1024;
+
+/// The tokens this key signed during the current second, by payload. `iat` counts whole
+/// seconds, so the same claims signed again within that second would give the same token
+/// (EdDSA is deterministic; for the other algorithms both signatures are equally valid): it is
+/// signed once. A session polled by several tabs, or `get-session` followed by `/token`, then
+/// costs one signature a second instead of one per request.
+#[derive(Default)]
+struct RecentTokens {
+    second: i64,
+    tokens: HashMap<String, String>,
 }
 
 impl fmt::Debug for SigningKey {
@@ -219,6 +236,7 @@ impl SigningKey {
             kid: kid.to_owned(),
             signer,
             public_jwk,
+            recent: Mutex::default(),
         })
     }
 
@@ -237,10 +255,14 @@ impl SigningKey {
 
     /// A compact JWS: header `{"alg":…,"kid":…}`, the claims as given.
     pub fn sign(&self, claims: &Map<String, Value>) -> Result<String, JwtError> {
+        let payload = serde_json::to_string(claims).map_err(|_| JwtError::Sign)?;
+        let iat = claims.get("iat").and_then(Value::as_i64);
+        if let Some(token) = iat.and_then(|iat| self.recently_signed(&payload, iat)) {
+            return Ok(token);
+        }
         let mut header = Map::new();
         header.insert("alg".into(), self.alg.name().into());
         header.insert("kid".into(), self.kid.clone().into());
-        let payload = serde_json::to_string(claims).map_err(|_| JwtError::Sign)?;
         let input = format!(
             "{}.{}",
             b64url(Value::Object(header).to_string().as_bytes()),
@@ -250,7 +272,30 @@ impl SigningKey {
             .signer
             .sign(input.as_bytes())
             .map_err(|_| JwtError::Sign)?;
-        Ok(format!("{input}.{}", b64url(&signature)))
+        let token = format!("{input}.{}", b64url(&signature));
+        if let (Some(iat), Ok(mut recent)) = (iat, self.recent.lock()) {
+            if recent.second != iat {
+                recent.second = iat;
+                recent.tokens.clear();
+            }
+            if recent.tokens.len() < RECENT_TOKENS_MAX {
+                recent.tokens.insert(payload, token.clone());
+            }
+        }
+        Ok(token)
+    }
+
+    /// The token already signed this second for these claims, if any (see `RecentTokens`).
+    pub fn signed_this_second(&self, claims: &Map<String, Value>) -> Option<String> {
+        let iat = claims.get("iat").and_then(Value::as_i64)?;
+        self.recently_signed(&serde_json::to_string(claims).ok()?, iat)
+    }
+
+    fn recently_signed(&self, payload: &str, iat: i64) -> Option<String> {
+        let recent = self.recent.lock().ok()?;
+        (recent.second == iat)
+            .then(|| recent.tokens.get(payload).cloned())
+            .flatten()
     }
 }
 
@@ -502,6 +547,36 @@ mod tests {
             );
             assert_eq!(got["sub"], "u1");
             assert_eq!(got["exp"], NOW + 900);
+        }
+    }
+
+    #[test]
+    fn the_same_claims_are_signed_once_a_second() {
+        // ES256 signatures are randomised: equal tokens prove the second one was not re-signed.
+        let (signer, verifier) = key_pair(Alg::Es256);
+        let first = signer.sign(&claims(user(), NOW, 900, ISS, ISS)).unwrap();
+        assert_eq!(
+            signer.sign(&claims(user(), NOW, 900, ISS, ISS)).unwrap(),
+            first
+        );
+        assert_eq!(
+            signer.signed_this_second(&claims(user(), NOW, 900, ISS, ISS)),
+            Some(first.clone())
+        );
+        let mut renamed = user();
+        renamed.insert("name".into(), "Another".into());
+        let other_user = signer.sign(&claims(renamed, NOW, 900, ISS, ISS)).unwrap();
+        assert_ne!(other_user, first);
+        let next_second = signer
+            .sign(&claims(user(), NOW + 1, 900, ISS, ISS))
+            .unwrap();
+        assert_ne!(next_second, first);
+        assert_eq!(
+            signer.signed_this_second(&claims(user(), NOW, 900, ISS, ISS)),
+            None
+        );
+        for token in [&first, &other_user, &next_second] {
+            verify(token, std::slice::from_ref(&verifier), expected(NOW + 1)).unwrap();
         }
     }
 

@@ -100,7 +100,11 @@ pub struct Store {
     db: DatabaseConnection,
     backend: DatabaseBackend,
     user_fields: UserFields,
-    url: SecretString,
+    /// How the pool was opened; its URL may hold a password, so it never prints.
+    options: Arc<pool::Options>,
+    /// The HTTP workers' pools made from this one (`for_worker`), closed with it; `None` once
+    /// closed.
+    worker_pools: Arc<std::sync::Mutex<Option<Vec<DatabaseConnection>>>>,
     /// Whether `account` has the `issuer` column of newer Better Auth schemas.
     account_has_issuer: bool,
     /// Redis for sessions and verification values, when `REDIS_URL` is set (sessions.md §8).
@@ -108,7 +112,8 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the pool. SQLite gets WAL and a busy timeout so readers never block writers.
+    /// Opens the pool. SQLite connections get WAL, a busy timeout (readers never block
+    /// writers) and foreign keys.
     pub async fn connect(url: &SecretString, user_fields: UserFields) -> Result<Self, DbErr> {
         let url = url.expose_secret();
         let sqlite = url.starts_with("sqlite:");
@@ -126,23 +131,35 @@ impl Store {
         .acquire_timeout(Duration::from_secs(5))
         .idle_timeout(Duration::from_secs(300));
         let db = pool::open(&opts).await?;
-        let backend = db.get_database_backend();
-        if backend == DatabaseBackend::Sqlite {
-            for pragma in [
-                "PRAGMA journal_mode=WAL",
-                "PRAGMA busy_timeout=5000",
-                "PRAGMA foreign_keys=ON",
-            ] {
-                db.execute_unprepared(pragma).await?;
-            }
-        }
         Ok(Self {
+            backend: db.get_database_backend(),
             db,
-            backend,
-            url: SecretString::from(url.to_owned()),
+            options: Arc::new(pool::Options(opts)),
+            worker_pools: Arc::new(std::sync::Mutex::new(Some(Vec::new()))),
             user_fields,
             account_has_issuer: false,
             secondary: None,
+        })
+    }
+
+    /// The same store on a pool of its own for one HTTP worker thread, connected on first use
+    /// from that thread. A connection then lives on the worker's own event loop: sharing one
+    /// pool between workers makes every query's I/O wake another thread, which cost a third of
+    /// the CPU of a session lookup.
+    pub fn for_worker(&self, workers: usize) -> Result<Self, DbErr> {
+        let mut opts = self.options.0.clone();
+        let total = opts.get_max_connections().unwrap_or(16);
+        let share = total / u32::try_from(workers.max(1)).unwrap_or(1);
+        opts.max_connections(share.max(2)).min_connections(0);
+        let db = pool::open_lazy(&opts)?;
+        match self.worker_pools.lock().as_deref_mut() {
+            Ok(Some(pools)) => pools.push(db.clone()),
+            _ => return Err(DbErr::Custom("the database pool is closed".into())),
+        }
+        Ok(Self {
+            db,
+            options: Arc::new(pool::Options(opts)),
+            ..self.clone()
         })
     }
 
@@ -196,9 +213,8 @@ impl Store {
         if added && self.backend == DatabaseBackend::Sqlite {
             // SQLite connections opened before an ALTER TABLE can keep reading the new column as
             // NULL through their cached statements: start the pool afresh.
-            let url = self.url.clone();
             self.db.clone().close().await?;
-            self.db = Self::connect(&url, self.user_fields.clone()).await?.db;
+            self.db = pool::open(&self.options.0).await?;
         }
         self.account_has_issuer = schema::has_column(&self.db, "account", "issuer").await?;
         Ok(())
@@ -233,7 +249,15 @@ impl Store {
         Ok(self.db.ping().await?)
     }
 
+    /// Closes the pool and the workers' pools made from it.
     pub async fn close(self) -> Result<(), DbErr> {
+        let workers = match self.worker_pools.lock() {
+            Ok(mut pools) => pools.take(),
+            Err(_) => None,
+        };
+        for pool in workers.into_iter().flatten() {
+            pool.close().await?;
+        }
         self.db.close().await
     }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use sea_orm::sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sea_orm::sqlx::pool::PoolOptions;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgSslMode};
-use sea_orm::sqlx::sqlite::SqliteConnectOptions;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _};
 use sea_orm::{
     ConnectOptions, DatabaseConnection, DbErr, RuntimeErr, SqlxMySqlConnector,
@@ -67,9 +67,26 @@ fn loopback_without_tls_setting(url: &str, setting: &str) -> bool {
     }
 }
 
-/// Opens the pool for the URL's backend.
-pub(super) async fn open(opts: &ConnectOptions) -> Result<DatabaseConnection, DbErr> {
-    let url = opts.get_url();
+/// The pool's settings; the URL may hold a password, so `Debug` leaves it out.
+#[derive(Clone)]
+pub(super) struct Options(pub ConnectOptions);
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("max_connections", &self.0.get_max_connections())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the URL asks for, as sqlx options.
+enum Target {
+    Postgres(PgConnectOptions),
+    MySql(MySqlConnectOptions),
+    Sqlite(SqliteConnectOptions),
+}
+
+fn target(url: &str) -> Result<Target, DbErr> {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let mut o = url
             .parse::<PgConnectOptions>()
@@ -78,8 +95,7 @@ pub(super) async fn open(opts: &ConnectOptions) -> Result<DatabaseConnection, Db
         if loopback_without_tls_setting(url, "sslmode") {
             o = o.ssl_mode(PgSslMode::Disable);
         }
-        let pool = pool_options(opts).connect_with(o).await.map_err(conn_err)?;
-        Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
+        Ok(Target::Postgres(o))
     } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
         let mut o = url
             .parse::<MySqlConnectOptions>()
@@ -88,20 +104,53 @@ pub(super) async fn open(opts: &ConnectOptions) -> Result<DatabaseConnection, Db
         if loopback_without_tls_setting(url, "ssl-mode") {
             o = o.ssl_mode(MySqlSslMode::Disabled);
         }
-        let pool = pool_options(opts).connect_with(o).await.map_err(conn_err)?;
-        Ok(SqlxMySqlConnector::from_sqlx_mysql_pool(pool))
+        Ok(Target::MySql(o))
     } else if url.starts_with("sqlite:") {
+        // Per connection: WAL so readers never block the writer, a writer waits for the lock
+        // instead of failing, and the schema's foreign keys hold.
         let o = url
             .parse::<SqliteConnectOptions>()
             .map_err(conn_err)?
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true)
             .disable_statement_logging();
-        let pool = pool_options(opts).connect_with(o).await.map_err(conn_err)?;
-        Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+        Ok(Target::Sqlite(o))
     } else {
         Err(DbErr::Conn(RuntimeErr::Internal(
             "the database URL must start with sqlite:, postgres:// or mysql://".into(),
         )))
     }
+}
+
+/// Opens the pool for the URL's backend and connects its first connections.
+pub(super) async fn open(opts: &ConnectOptions) -> Result<DatabaseConnection, DbErr> {
+    Ok(match target(opts.get_url())? {
+        Target::Postgres(o) => SqlxPostgresConnector::from_sqlx_postgres_pool(
+            pool_options(opts).connect_with(o).await.map_err(conn_err)?,
+        ),
+        Target::MySql(o) => SqlxMySqlConnector::from_sqlx_mysql_pool(
+            pool_options(opts).connect_with(o).await.map_err(conn_err)?,
+        ),
+        Target::Sqlite(o) => SqlxSqliteConnector::from_sqlx_sqlite_pool(
+            pool_options(opts).connect_with(o).await.map_err(conn_err)?,
+        ),
+    })
+}
+
+/// The pool, connecting on first use (from the task that uses it).
+pub(super) fn open_lazy(opts: &ConnectOptions) -> Result<DatabaseConnection, DbErr> {
+    Ok(match target(opts.get_url())? {
+        Target::Postgres(o) => {
+            SqlxPostgresConnector::from_sqlx_postgres_pool(pool_options(opts).connect_lazy_with(o))
+        }
+        Target::MySql(o) => {
+            SqlxMySqlConnector::from_sqlx_mysql_pool(pool_options(opts).connect_lazy_with(o))
+        }
+        Target::Sqlite(o) => {
+            SqlxSqliteConnector::from_sqlx_sqlite_pool(pool_options(opts).connect_lazy_with(o))
+        }
+    })
 }
 
 #[cfg(test)]

@@ -168,7 +168,7 @@ async fn ready_is_503_when_the_database_is_gone() {
     let Some(app) = spawn_app(Backend::Sqlite).await else {
         return;
     };
-    app.state.store.connection().clone().close().await.unwrap();
+    app.state.store.clone().close().await.unwrap();
     let res = app
         .anonymous()
         .get(format!("{}/ready", app.address))
