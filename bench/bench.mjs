@@ -335,7 +335,7 @@ async function main() {
   const cores = about.machine.nproc;
   hash.cores = cores;
   hash.sign_in_ceiling_rps = Math.round((cores * 1000 * 10) / hash.argon2id_verify_ms) / 10;
-  console.log(`argon2id verify: ${hash.argon2id_verify_ms} ms -> sign-in ceiling ${hash.sign_in_ceiling_rps} req/s on ${cores} cores`);
+  console.log(`argon2id verify: ${hash.argon2id_verify_ms} ms -> sign-in ceiling ${hash.sign_in_ceiling_rps} req/s on ${cores} cores; the pool, every core hashing: ${hash.pool_verify_per_s} verifications/s`);
 
   // Start every server (one at a time, so start times do not compete), then set them up.
   const servers = {};
@@ -382,6 +382,8 @@ async function main() {
     results.push({ key: scenario.key, title: scenario.title, runs });
   }
   for (const server of Object.values(servers)) server.end = memory(server.pid);
+  await sleep(2000);
+  for (const server of Object.values(servers)) server.after = memory(server.pid);
 
   const serverReport = Object.fromEntries(
     Object.values(servers).map((s) => [
@@ -393,6 +395,7 @@ async function main() {
         rss_started_kb: s.fresh.rss_kb,
         rss_idle_kb: s.idle.rss_kb,
         rss_load_max_kb: s.rssLoadMaxKb ?? null,
+        rss_after_kb: s.after.rss_kb,
         vm_hwm_kb: s.end.hwm_kb,
       },
     ]),
@@ -414,8 +417,16 @@ async function main() {
       ">= 90 %",
       by("sign-in")["rs-pg"].rps >= 0.9 * hash.sign_in_ceiling_rps,
     ),
+    // Not a target: the same run against what the pool itself achieves with every core hashing.
+    check(
+      "sign-in, share of the pool's measured rate (hash_time, informational)",
+      Math.round((by("sign-in")["rs-pg"].rps / hash.pool_verify_per_s) * 1000) / 10,
+      "-",
+      null,
+    ),
     check("get-session p99 ms during a sign-in flood", by("get-session-during-sign-in")["rs-pg"].p99_ms, "<= 10", by("get-session-during-sign-in")["rs-pg"].p99_ms <= 10),
     check("idle RSS MB (after set-up: three password hashes)", Math.round(rsPg.rss_idle_kb / 102.4) / 10, "<= 20", rsPg.rss_idle_kb <= 20 * 1024),
+    check("idle RSS MB 2 s after the last scenario", Math.round(rsPg.rss_after_kb / 102.4) / 10, "<= 20", rsPg.rss_after_kb <= 20 * 1024),
     check("RSS MB 0.5 s after the first answer, before set-up", Math.round(rsPg.rss_started_kb / 102.4) / 10, "<= 20", rsPg.rss_started_kb <= 20 * 1024),
     check("first answer after start, SQLite, ms", serverReport["rs-sqlite"].startup_ms, "<= 200", serverReport["rs-sqlite"].startup_ms <= 200),
   ];
@@ -428,10 +439,10 @@ async function main() {
       rows.push([r.title, t.label, fmt(run.rps), fmt(run.p50_ms, 2), fmt(run.p99_ms, 2), String(run.errors), t.key === "node" ? "1" : fmt(run.ratio_vs_node)]);
     }
   }
-  const memRows = [["server", "first answer ms", "RSS started MB", "idle RSS MB", "RSS under load MB (peak)", "VmHWM MB"]];
+  const memRows = [["server", "first answer ms", "RSS started MB", "idle RSS MB", "RSS under load MB (peak)", "idle RSS after load MB", "VmHWM MB"]];
   for (const t of targets) {
     const s = serverReport[t.key];
-    memRows.push([t.label, fmt(s.startup_ms), fmt(s.rss_started_kb / 1024), fmt(s.rss_idle_kb / 1024), fmt(s.rss_load_max_kb / 1024), fmt(s.vm_hwm_kb / 1024)]);
+    memRows.push([t.label, fmt(s.startup_ms), fmt(s.rss_started_kb / 1024), fmt(s.rss_idle_kb / 1024), fmt(s.rss_load_max_kb / 1024), fmt(s.rss_after_kb / 1024), fmt(s.vm_hwm_kb / 1024)]);
   }
   const table = (data) => {
     const widths = data[0].map((_, c) => Math.max(...data.map((row) => row[c].length)));
@@ -444,7 +455,10 @@ async function main() {
   console.log(table(memRows));
   console.log(`\nargon2id verify ${hash.argon2id_verify_ms} ms: sign-in ceiling ${hash.sign_in_ceiling_rps} req/s`);
   console.log("\ntargets (better-auth-rs on PostgreSQL unless named):");
-  for (const c of checks) console.log(`  ${c.met ? "met    " : "NOT met"}  ${c.name}: ${c.value} (goal ${c.goal})`);
+  for (const c of checks) {
+    const verdict = c.met === null ? "info   " : c.met ? "met    " : "NOT met";
+    console.log(`  ${verdict}  ${c.name}: ${c.value} (goal ${c.goal})`);
+  }
 
   const report = {
     date: new Date().toISOString(),

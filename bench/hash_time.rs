@@ -1,13 +1,12 @@
 //! Times argon2id verification with the service's production parameters, as sign-in runs it;
 //! bench/bench.mjs derives the sign-in ceiling from it (cores ÷ the time of one hash).
 //!
-//! - `argon2id_verify_ms`: one hashing thread kept busy (every job queued at once), the time
-//!   per verification. This is the fastest a single hash gets, so the ceiling is not lowered
-//!   by start-up costs.
-//! - `argon2id_verify_cold_ms`: the median of verifications one at a time (memory allocated
-//!   for each).
+//! - `argon2id_verify_ms`: the median of verifications made one at a time, each on its own (the
+//!   issue's "time of one argon2id hash").
+//! - `argon2id_verify_busy_ms`: one hashing thread kept busy (every job queued at once), the
+//!   time per verification: its memory is reused, so this is the fastest a hash gets.
 //! - `pool_verify_per_s`: the service's pool (one thread per core) kept busy: what the machine
-//!   really allows with every core hashing (they share caches and the memory bus).
+//!   allows with every core hashing at once (the hashes share caches and the memory bus).
 
 use std::time::Instant;
 
@@ -16,7 +15,7 @@ use better_auth_rs::config::PasswordHashing;
 use secrecy::SecretString;
 
 const SAMPLES: usize = 15;
-const POOL_ROUNDS: usize = 8;
+const POOL_ROUNDS: usize = 16;
 
 fn password() -> SecretString {
     SecretString::from("bench-password-0123")
@@ -56,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
     let jobs = cores * POOL_ROUNDS;
     let rate = jobs as f64 / busy(&pool, &stored, jobs).await?;
     println!(
-        "{{\"argon2id_verify_ms\": {one:.2}, \"argon2id_verify_cold_ms\": {:.2}, \"samples\": {SAMPLES}, \"pool_threads\": {cores}, \"pool_verifications\": {jobs}, \"pool_verify_per_s\": {rate:.1}}}",
+        "{{\"argon2id_verify_ms\": {:.2}, \"argon2id_verify_busy_ms\": {one:.2}, \"samples\": {SAMPLES}, \"pool_threads\": {cores}, \"pool_verifications\": {jobs}, \"pool_verify_per_s\": {rate:.1}}}",
         cold[SAMPLES / 2],
     );
     Ok(())

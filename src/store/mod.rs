@@ -105,6 +105,8 @@ pub struct Store {
     /// The HTTP workers' pools made from this one (`for_worker`), closed with it; `None` once
     /// closed.
     worker_pools: Arc<std::sync::Mutex<Option<Vec<DatabaseConnection>>>>,
+    /// The SQL of `find_session_with_user`, built on first use.
+    session_lookup_sql: Arc<std::sync::OnceLock<String>>,
     /// Whether `account` has the `issuer` column of newer Better Auth schemas.
     account_has_issuer: bool,
     /// Redis for sessions and verification values, when `REDIS_URL` is set (sessions.md §8).
@@ -136,6 +138,7 @@ impl Store {
             db,
             options: Arc::new(pool::Options(opts)),
             worker_pools: Arc::new(std::sync::Mutex::new(Some(Vec::new()))),
+            session_lookup_sql: Arc::default(),
             user_fields,
             account_has_issuer: false,
             secondary: None,

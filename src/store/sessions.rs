@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use entity::session::{Column, Entity};
 use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement};
 
 use super::{exec, get_opt_str, get_str, get_ts, users, Store, StoreResult, User};
 
@@ -137,17 +137,22 @@ impl Store {
                 return Ok(None);
             }
         }
-        // One round trip: the session row joined with its user's row.
-        let mut q = self.user_select();
-        for (col, name) in COLUMNS.into_iter().zip(JOINED_NAMES) {
-            q.expr_as(Expr::col((Entity, col)), Alias::new(name));
-        }
-        q.inner_join(
-            Entity,
-            Expr::col((Entity, Column::UserId)).equals((users::table(), Alias::new("id"))),
-        )
-        .and_where(Expr::col((Entity, Column::Token)).eq(token));
-        match self.db.query_one(self.stmt(&q)).await? {
+        // One round trip: the session row joined with its user's row. The SQL is the same for
+        // every lookup (only the token is bound), so it is built once.
+        let sql = self.session_lookup_sql.get_or_init(|| {
+            let mut q = self.user_select();
+            for (col, name) in COLUMNS.into_iter().zip(JOINED_NAMES) {
+                q.expr_as(Expr::col((Entity, col)), Alias::new(name));
+            }
+            q.inner_join(
+                Entity,
+                Expr::col((Entity, Column::UserId)).equals((users::table(), Alias::new("id"))),
+            )
+            .and_where(Expr::col((Entity, Column::Token)).eq(""));
+            self.stmt(&q).sql
+        });
+        let stmt = Statement::from_sql_and_values(self.backend, sql.clone(), [token.into()]);
+        match self.db.query_one(stmt).await? {
             Some(row) => Ok(Some((
                 from_named_row(&row, &JOINED_NAMES)?,
                 self.user_from_row(&row)?,
