@@ -334,8 +334,11 @@ async function main() {
   const hash = JSON.parse(tryRun(hashTimeBin, []));
   const cores = about.machine.nproc;
   hash.cores = cores;
-  hash.sign_in_ceiling_rps = Math.round((cores * 1000 * 10) / hash.argon2id_verify_ms) / 10;
-  console.log(`argon2id verify: ${hash.argon2id_verify_ms} ms -> sign-in ceiling ${hash.sign_in_ceiling_rps} req/s on ${cores} cores; the pool, every core hashing: ${hash.pool_verify_per_s} verifications/s`);
+  // The ceiling from the fastest single-hash time (memory already mapped), the stricter of
+  // the two: a cold hash also pays for faulting in 19 MiB of fresh memory.
+  const oneHashMs = Math.min(hash.argon2id_verify_ms, hash.argon2id_verify_busy_ms ?? Infinity);
+  hash.sign_in_ceiling_rps = Math.round((cores * 1000 * 10) / oneHashMs) / 10;
+  console.log(`argon2id verify: ${oneHashMs} ms (cold: ${hash.argon2id_verify_ms} ms) -> sign-in ceiling ${hash.sign_in_ceiling_rps} req/s on ${cores} cores; the pool, every core hashing: ${hash.pool_verify_per_s} verifications/s`);
 
   // Start every server (one at a time, so start times do not compete), then set them up.
   const servers = {};
@@ -453,7 +456,7 @@ async function main() {
   console.log(table(rows));
   console.log();
   console.log(table(memRows));
-  console.log(`\nargon2id verify ${hash.argon2id_verify_ms} ms: sign-in ceiling ${hash.sign_in_ceiling_rps} req/s`);
+  console.log(`\nargon2id verify ${oneHashMs} ms (cold ${hash.argon2id_verify_ms} ms): sign-in ceiling ${hash.sign_in_ceiling_rps} req/s`);
   console.log("\ntargets (better-auth-rs on PostgreSQL unless named):");
   for (const c of checks) {
     const verdict = c.met === null ? "info   " : c.met ? "met    " : "NOT met";

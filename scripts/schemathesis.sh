@@ -6,13 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/debug/better-auth-rs}
-venv=target/venv-schemathesis
+# The test suite's one venv (scripts/test.sh makes it from tests/requirements.txt).
+venv=target/python-venv
 if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv" 2>/dev/null || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
     python3 -m venv "$venv"
   }
-  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
 fi
 
 dir=$(mktemp -d)

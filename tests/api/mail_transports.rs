@@ -125,12 +125,13 @@ async fn a_failing_transport_is_swallowed_for_resets_and_reported_for_send_verif
     assert!(res.bytes().await.unwrap().is_empty());
 }
 
-/// The Python of `target/venv-mail` (made by scripts/test.sh) or `$MAIL_TEST_PYTHON`.
+/// The Python of the test venv `target/python-venv` (made by scripts/test.sh from
+/// tests/requirements.txt) or `$MAIL_TEST_PYTHON`.
 fn mail_python() -> Option<PathBuf> {
     let path = std::env::var_os("MAIL_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv-mail/bin/python")
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/python-venv/bin/python")
         });
     path.exists().then_some(path)
 }
