@@ -312,7 +312,7 @@ async function describe() {
       memory_mb: Math.round(os.totalmem() / 2 ** 20),
       kernel: os.release(),
       load_average_at_start: os.loadavg().map((l) => Math.round(l * 100) / 100),
-      note: "shared with other builds during the run; figures are indicative",
+      note: "wrk, PostgreSQL and the servers share these cores; see load_average_at_start for other load",
     },
     versions: {
       better_auth: readJson(join(nodeTests, "node_modules/better-auth/package.json")).version,
