@@ -451,18 +451,15 @@ impl KeyRing {
             &self.issuer,
             &self.audience,
         );
+        if !signer.alg().is_rsa() {
+            return Ok(signer.sign(&claims)?);
+        }
+        // RSA signs on the blocking pool, unless this second's token is already there.
         if let Some(token) = signer.signed_this_second(&claims) {
             return Ok(token);
         }
-        if signer.alg().is_rsa() {
-            let span = tracing::Span::current();
-            Ok(
-                tokio::task::spawn_blocking(move || span.in_scope(|| signer.sign(&claims)))
-                    .await??,
-            )
-        } else {
-            Ok(signer.sign(&claims)?)
-        }
+        let span = tracing::Span::current();
+        Ok(tokio::task::spawn_blocking(move || span.in_scope(|| signer.sign(&claims))).await??)
     }
 
     /// The `/jwks` body: keys not expired for longer than the grace period. A stale copy is
