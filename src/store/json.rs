@@ -51,20 +51,9 @@ pub fn session_json(s: &Session) -> Value {
     m.insert("expiresAt".into(), iso(&s.expires_at).into());
     m.insert("createdAt".into(), iso(&s.created_at).into());
     m.insert("updatedAt".into(), iso(&s.updated_at).into());
-    m.insert(
-        "ipAddress".into(),
-        s.ip_address
-            .clone()
-            .map(Value::String)
-            .unwrap_or(Value::Null),
-    );
-    m.insert(
-        "userAgent".into(),
-        s.user_agent
-            .clone()
-            .map(Value::String)
-            .unwrap_or(Value::Null),
-    );
+    // `None` becomes `null`.
+    m.insert("ipAddress".into(), s.ip_address.clone().into());
+    m.insert("userAgent".into(), s.user_agent.clone().into());
     Value::Object(m)
 }
 
