@@ -66,7 +66,7 @@ async fn main() -> ExitCode {
     }
     // The rotate command prints the new kid alone on stdout: keep routine logs out of it.
     let quiet = matches!(command, Command::Jwks { .. });
-    telemetry::init(settings.log_format, if quiet { "warn" } else { "info" });
+    let _logs = telemetry::init(settings.log_format, if quiet { "warn" } else { "info" });
     for w in &settings.warnings {
         tracing::warn!("{w}");
     }

@@ -2,9 +2,8 @@
 //! `x-request-id`. Spans carry the route *pattern*, never the path or query, which may hold
 //! tokens (`/reset-password/{token}`, `?token=`).
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal, Write};
 use std::os::fd::AsFd;
-use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -12,29 +11,37 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
-use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber once; later calls are no-ops.
-pub fn init(format: LogFormat, default_filter: &str) {
+/// Installs the global subscriber once; later calls are no-ops. Log lines are written by a
+/// thread of their own: keep the returned guard until the program ends, its drop writes out
+/// what is still queued.
+pub fn init(format: LogFormat, default_filter: &str) -> Option<WorkerGuard> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     // Colours only for a terminal: escape codes in a log file or a collector are noise.
     let ansi = std::io::stdout().is_terminal();
-    // Each event is formatted in full, then written with one `write` to a handle of stdout's
-    // own: std's `Stdout` lock made the HTTP workers wait on each other for every log line.
-    let out = match std::io::stdout().as_fd().try_clone_to_owned() {
-        Ok(fd) => BoxMakeWriter::new(Arc::new(std::fs::File::from(fd))),
-        Err(_) => BoxMakeWriter::new(std::io::stdout),
+    // Each event is formatted in full on the thread that logs it, then queued (never dropped:
+    // a full queue makes the logger wait) for a writer thread that writes whatever has queued
+    // up with one `write`. Under load that is one system call for many lines instead of one
+    // per line on the HTTP workers, whose lines no longer wait on each other either.
+    let stdout = match std::io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)) as Box<dyn Write + Send>,
+        Err(_) => Box::new(std::io::stdout()),
     };
+    let (out, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(BufWriter::with_capacity(64 * 1024, stdout));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         .with_ansi(ansi)
         .with_writer(out);
-    let _ = match format {
+    let installed = match format {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
@@ -42,6 +49,7 @@ pub fn init(format: LogFormat, default_filter: &str) {
             .try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+    installed.ok().map(|()| guard)
 }
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -62,7 +70,8 @@ pub async fn request_span(
     );
     let start = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
-    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    // Milliseconds to the microsecond: `0.183`, not `0.18312300000000002`.
+    let latency_ms = start.elapsed().as_micros() as f64 / 1000.0;
     match result {
         Ok(mut res) => {
             let status = res.status().as_u16();

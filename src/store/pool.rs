@@ -22,9 +22,9 @@ use sea_orm::{
 };
 
 /// A connection idle for this long is pinged before use.
-const PING_IDLE_AFTER: Duration = Duration::from_secs(2);
+pub(super) const PING_IDLE_AFTER: Duration = Duration::from_secs(2);
 
-fn conn_err(e: sqlx::Error) -> DbErr {
+pub(super) fn conn_err(e: sqlx::Error) -> DbErr {
     DbErr::Conn(RuntimeErr::SqlxError(e))
 }
 
@@ -42,7 +42,22 @@ fn pool_options<DB: sqlx::Database>(opts: &ConnectOptions) -> PoolOptions<DB> {
         })
 }
 
-/// Whether the URL names a server on this host and says nothing about TLS.
+/// Whether the URL names a server on the loopback interface (not a socket path).
+fn loopback_host(parsed: &url::Url) -> bool {
+    match parsed.host() {
+        // Non-special schemes keep IPv4 hosts as text.
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Whether the URL names a server on the loopback interface and says nothing about TLS.
 fn loopback_without_tls_setting(url: &str, setting: &str) -> bool {
     let Ok(parsed) = url::Url::parse(url) else {
         return false;
@@ -53,18 +68,20 @@ fn loopback_without_tls_setting(url: &str, setting: &str) -> bool {
     {
         return false;
     }
-    match parsed.host() {
-        // Non-special schemes keep IPv4 hosts as text.
-        Some(url::Host::Domain(d)) => {
-            d.eq_ignore_ascii_case("localhost")
-                || d.parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        }
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        // A Unix socket (`?host=/run/postgresql`): no TLS is negotiated there anyway.
-        None => false,
-    }
+    // A Unix socket (`?host=/run/postgresql`) is not loopback: no TLS is negotiated there anyway.
+    loopback_host(&parsed)
+}
+
+/// Whether the URL names a database server on this machine: a loopback address or a Unix
+/// socket (`?host=/run/postgresql`, `?socket=/run/mysqld/mysqld.sock`).
+pub(super) fn on_this_machine(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    loopback_host(&parsed)
+        || parsed
+            .query_pairs()
+            .any(|(k, v)| (k == "host" || k == "socket") && v.starts_with('/'))
 }
 
 /// The pool's settings; the URL may hold a password, so `Debug` leaves it out.
@@ -80,13 +97,13 @@ impl std::fmt::Debug for Options {
 }
 
 /// What the URL asks for, as sqlx options.
-enum Target {
+pub(super) enum Target {
     Postgres(PgConnectOptions),
     MySql(MySqlConnectOptions),
     Sqlite(SqliteConnectOptions),
 }
 
-fn target(url: &str) -> Result<Target, DbErr> {
+pub(super) fn target(url: &str) -> Result<Target, DbErr> {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let mut o = url
             .parse::<PgConnectOptions>()
@@ -181,6 +198,27 @@ mod tests {
             ("mysql://root@127.0.0.1/test?ssl-mode=REQUIRED", "ssl-mode"),
         ] {
             assert!(!loopback_without_tls_setting(url, setting), "{url}");
+        }
+    }
+
+    #[test]
+    fn servers_on_this_machine_are_loopback_addresses_and_unix_sockets() {
+        for url in [
+            "postgres://u@127.0.0.1:5432/db",
+            "postgres://u@localhost/db?sslmode=require",
+            "postgres://u@[::1]/db",
+            "postgres:///db?host=/run/postgresql",
+            "mysql://root@localhost/test?socket=/run/mysqld/mysqld.sock",
+        ] {
+            assert!(on_this_machine(url), "{url}");
+        }
+        for url in [
+            "postgres://u@db.example.com/db",
+            "postgres://u@10.0.0.5/db",
+            "mysql://root@192.168.1.2:3306/test",
+            "postgres://u@db.example.com/db?host=relative",
+        ] {
+            assert!(!on_this_machine(url), "{url}");
         }
     }
 }

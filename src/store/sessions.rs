@@ -151,8 +151,15 @@ impl Store {
             .and_where(Expr::col((Entity, Column::Token)).eq(""));
             self.stmt(&q).sql
         });
-        let stmt = Statement::from_sql_and_values(self.backend, sql.clone(), [token.into()]);
-        match self.db.query_one(stmt).await? {
+        let row = match &self.lookups {
+            Some(lookups) => lookups.fetch_optional(sql, token).await?,
+            None => {
+                let stmt =
+                    Statement::from_sql_and_values(self.backend, sql.clone(), [token.into()]);
+                self.db.query_one(stmt).await?
+            }
+        };
+        match row {
             Some(row) => Ok(Some((
                 from_named_row(&row, &JOINED_NAMES)?,
                 self.user_from_row(&row)?,

@@ -48,7 +48,12 @@ static TELEMETRY: LazyLock<()> = LazyLock::new(|| {
             .try_init();
         remember_secrets([SECRET, PASSWORD]);
     } else if std::env::var("TEST_LOG").is_ok() {
-        better_auth_rs::telemetry::init(better_auth_rs::config::LogFormat::Pretty, "debug");
+        // Lines are written as soon as the writer thread is idle; the guard, which would
+        // also write out what is queued when dropped, lives as long as the test binary.
+        std::mem::forget(better_auth_rs::telemetry::init(
+            better_auth_rs::config::LogFormat::Pretty,
+            "debug",
+        ));
     }
 });
 

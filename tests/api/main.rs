@@ -9,6 +9,7 @@ mod delete_user;
 mod errors;
 mod existing_database;
 mod jwt;
+mod lookups;
 mod mail_transports;
 mod openapi;
 mod origin;

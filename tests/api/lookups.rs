@@ -1,0 +1,186 @@
+//! The session lookup's own connections (`store/direct.rs`): a lookup cut off mid-query leaves
+//! its connection able to answer the next one, and connections the database server ended are
+//! replaced without failing the request that finds them dead.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, Database, Statement, TransactionTrait};
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// A new user, signed up: its session token, email and signed session cookie.
+struct SignedUp {
+    token: String,
+    email: String,
+    cookie: String,
+}
+
+async fn sign_up(app: &TestApp) -> SignedUp {
+    let email = unique_email();
+    let body = serde_json::json!({ "email": email, "password": PASSWORD, "name": "Lookup User" });
+    let res = app.post_as(&app.anonymous(), "/sign-up/email", &body).await;
+    assert_eq!(res.status(), 200);
+    let cookie = set_cookies(&res)
+        .into_iter()
+        .find(|c| c.starts_with("better-auth.session_token="))
+        .expect("session cookie");
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    SignedUp {
+        token: body["token"].as_str().unwrap().to_owned(),
+        email,
+        cookie,
+    }
+}
+
+async fn run<C: ConnectionTrait>(db: &C, sql: &str) {
+    db.execute(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+}
+
+async fn cut_off_lookup_leaves_its_connection_usable(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (a, b) = (sign_up(&app).await, sign_up(&app).await);
+    let (token_a, token_b) = (a.token, b.token);
+    // A worker's store: its lookups go through the lookup connections (one, on this machine).
+    let worker = app.state.store.for_worker(1).unwrap();
+    assert!(worker
+        .find_session_with_user(&token_a)
+        .await
+        .unwrap()
+        .is_some());
+
+    // Another connection locks the session table: the next lookup is sent and waits for its
+    // answer, and the caller gives up on it.
+    let locker = Database::connect(&app._db.url).await.unwrap();
+    let lock = locker.begin().await.unwrap();
+    match backend {
+        Backend::Postgres => run(&lock, r#"LOCK TABLE "session" IN ACCESS EXCLUSIVE MODE"#).await,
+        _ => run(&lock, "LOCK TABLES `session` WRITE").await,
+    }
+    let cut_off = tokio::time::timeout(
+        Duration::from_millis(500),
+        worker.find_session_with_user(&token_a),
+    )
+    .await;
+    assert!(
+        cut_off.is_err(),
+        "the lookup was expected to wait for the lock"
+    );
+    if backend == Backend::MySql {
+        run(&lock, "UNLOCK TABLES").await;
+    }
+    lock.commit().await.unwrap();
+
+    // The same connection (the only one) answers the next lookup with its own row, not with
+    // what the abandoned query left unread.
+    let (session, user) = worker
+        .find_session_with_user(&token_b)
+        .await
+        .unwrap()
+        .expect("session b");
+    assert_eq!(session.token, token_b);
+    assert_eq!(user.email, b.email);
+    let (session, _) = worker
+        .find_session_with_user(&token_a)
+        .await
+        .unwrap()
+        .expect("session a");
+    assert_eq!(session.token, token_a);
+    let _ = locker.close().await;
+}
+
+#[tokio::test]
+async fn postgres_lookup_cut_off_mid_query_leaves_its_connection_usable() {
+    cut_off_lookup_leaves_its_connection_usable(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_lookup_cut_off_mid_query_leaves_its_connection_usable() {
+    cut_off_lookup_leaves_its_connection_usable(Backend::MySql).await;
+}
+
+/// Ends every server session on the test database but the caller's own, and waits until they
+/// are gone.
+async fn end_server_sessions(backend: Backend, url: &str) {
+    let name = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+    let admin = Database::connect(url).await.unwrap();
+    let (list, kill): (String, fn(&str) -> String) = match backend {
+        Backend::Postgres => (
+            format!("SELECT pid::text AS id FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"),
+            |id| format!("SELECT pg_terminate_backend({id})"),
+        ),
+        _ => (
+            format!("SELECT CAST(id AS CHAR) AS id FROM information_schema.processlist WHERE db = '{name}' AND id <> CONNECTION_ID()"),
+            |id| format!("KILL {id}"),
+        ),
+    };
+    let ids = || async {
+        let rows = admin
+            .query_all(Statement::from_string(
+                admin.get_database_backend(),
+                list.clone(),
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| r.try_get::<String>("", "id").unwrap())
+            .collect::<Vec<_>>()
+    };
+    let before = ids().await;
+    assert!(!before.is_empty(), "the service holds connections");
+    for id in &before {
+        run(&admin, &kill(id)).await;
+    }
+    for _ in 0..50 {
+        if ids().await.iter().all(|id| !before.contains(id)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = admin.close().await;
+}
+
+async fn session_check_survives_ended_connections(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let user = sign_up(&app).await;
+    // New connections land on every HTTP worker in turn, so each opens its lookup connection.
+    let check = || async {
+        let res = app
+            .anonymous()
+            .get(app.url("/get-session"))
+            .header("cookie", &user.cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        (status, body["user"]["email"].as_str().map(str::to_owned))
+    };
+    for _ in 0..4 {
+        assert_eq!(check().await, (200, Some(user.email.clone())));
+    }
+
+    end_server_sessions(backend, &app._db.url).await;
+
+    // Every worker finds its connection dead and answers from a new one.
+    for i in 0..4 {
+        assert_eq!(check().await, (200, Some(user.email.clone())), "check {i}");
+    }
+}
+
+#[tokio::test]
+async fn postgres_session_check_survives_the_server_ending_its_connections() {
+    session_check_survives_ended_connections(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_session_check_survives_the_server_ending_its_connections() {
+    session_check_survives_ended_connections(Backend::MySql).await;
+}
