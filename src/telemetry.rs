@@ -32,8 +32,11 @@ pub fn init(format: LogFormat, default_filter: &str) -> Option<WorkerGuard> {
         Ok(fd) => Box::new(std::fs::File::from(fd)) as Box<dyn Write + Send>,
         Err(_) => Box::new(std::io::stdout()),
     };
+    // 8192 lines queue at most (a fraction of a second at full load; the default 128,000
+    // slots would hold 4 MB of memory from the start).
     let (out, guard) = NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(8192)
         .thread_name("log-writer")
         .finish(BufWriter::with_capacity(64 * 1024, stdout));
     let builder = tracing_subscriber::fmt()
