@@ -24,29 +24,44 @@ static ISO_DATE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// Strings that look like ISO dates become `Date`s when JavaScript parses the cache, and come
-/// back in `toISOString` form when it re-serialises; do the same.
-fn js_roundtrip(v: &Value) -> Value {
+/// back in `toISOString` form when it re-serialises; do the same, in place.
+fn js_roundtrip(v: &mut Value) {
     match v {
-        Value::String(s) if ISO_DATE.as_ref().is_some_and(|re| re.is_match(s)) => {
-            match chrono::DateTime::parse_from_rfc3339(s) {
-                Ok(d) => Value::String(iso(&d.with_timezone(&chrono::Utc))),
-                Err(_) => v.clone(),
+        // `YYYY-MM-DDTHH:MM:SS` at least: most strings fail on length or the dashes before the
+        // regex runs.
+        Value::String(s)
+            if s.len() >= 19
+                && s.as_bytes()[4] == b'-'
+                && s.as_bytes()[10] == b'T'
+                && ISO_DATE.as_ref().is_some_and(|re| re.is_match(s)) =>
+        {
+            if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
+                *s = iso(&d.with_timezone(&chrono::Utc));
             }
         }
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.clone(), js_roundtrip(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(js_roundtrip).collect()),
-        other => other.clone(),
+        Value::Object(m) => m.values_mut().for_each(js_roundtrip),
+        Value::Array(a) => a.iter_mut().for_each(js_roundtrip),
+        _ => {}
     }
 }
 
+/// The HMAC of `JSON.stringify({...payload, expiresAt})`.
 fn compact_signature(secret: &[u8], payload: &Map<String, Value>, expires_at_ms: i64) -> String {
-    let mut signed = payload.clone();
-    signed.insert("expiresAt".into(), Value::from(expires_at_ms));
-    let text = Value::Object(signed).to_string();
+    let text = if payload.contains_key("expiresAt") {
+        // The key keeps its place and takes the new value.
+        let mut signed = payload.clone();
+        signed.insert("expiresAt".into(), Value::from(expires_at_ms));
+        Value::Object(signed).to_string()
+    } else {
+        // Appended last: the payload's JSON with one more member before its closing brace.
+        let mut text = serde_json::to_string(payload).unwrap_or_default();
+        text.pop();
+        if !payload.is_empty() {
+            text.push(',');
+        }
+        text.push_str(&format!("\"expiresAt\":{expires_at_ms}}}"));
+        text
+    };
     b64url(&hmac_sha256(secret, text.as_bytes()))
 }
 
@@ -99,13 +114,10 @@ pub fn decode(strategy: CacheStrategy, secrets: &[&[u8]], value: &str) -> Option
             };
             let expires_at_ms = cookie.get("expiresAt")?.as_i64()?;
             let signature = cookie.get("signature")?.as_str()?.to_owned();
-            let Value::Object(payload) = cookie.remove("session")? else {
+            let Value::Object(mut payload) = cookie.remove("session")? else {
                 return None;
             };
-            let payload = match js_roundtrip(&Value::Object(payload)) {
-                Value::Object(m) => m,
-                _ => return None,
-            };
+            payload.values_mut().for_each(js_roundtrip);
             let expected = compact_signature(secret, &payload, expires_at_ms);
             ct_eq(expected.as_bytes(), signature.as_bytes()).then_some(CachePayload {
                 payload,
@@ -171,6 +183,54 @@ mod tests {
 
     /// crypto.md §6, the worked example.
     const SPEC_COOKIE: &str = "eyJzZXNzaW9uIjp7InNlc3Npb24iOnsiZXhwaXJlc0F0IjoiMjAzMC0wMS0wOFQwMDowMDowMC4wMDBaIiwidG9rZW4iOiJYcTdtSzJwTDl2UjR0WTZ3WjFhQjNjRDVlRjhnSDBqTiIsImNyZWF0ZWRBdCI6IjIwMzAtMDEtMDFUMDA6MDA6MDAuMDAwWiIsInVwZGF0ZWRBdCI6IjIwMzAtMDEtMDFUMDA6MDA6MDAuMDAwWiIsImlwQWRkcmVzcyI6IjIwMy4wLjExMy43IiwidXNlckFnZW50IjoiTW96aWxsYS81LjAiLCJ1c2VySWQiOiJ1MXUxdTF1MXUxdTF1MXUxdTF1MXUxdTF1MXUxdTF1MSIsImlkIjoiczFzMXMxczFzMXMxczFzMXMxczFzMXMxczFzMXMxczEifSwidXNlciI6eyJuYW1lIjoiQWRhIiwiZW1haWwiOiJhZGFAZXhhbXBsZS5jb20iLCJlbWFpbFZlcmlmaWVkIjpmYWxzZSwiaW1hZ2UiOm51bGwsImNyZWF0ZWRBdCI6IjIwMzAtMDEtMDFUMDA6MDA6MDAuMDAwWiIsInVwZGF0ZWRBdCI6IjIwMzAtMDEtMDFUMDA6MDA6MDAuMDAwWiIsImlkIjoidTF1MXUxdTF1MXUxdTF1MXUxdTF1MXUxdTF1MXUxdTEifSwidXBkYXRlZEF0IjoxODkzNDU2MDAwMDAwLCJ2ZXJzaW9uIjoiMSJ9LCJleHBpcmVzQXQiOjE4OTM0NTYzMDAwMDAsInNpZ25hdHVyZSI6IlZiLUkzM1V4bjlBeE05WUNTbVpaTzAxUE1RNVpUX2R5ZjhpNGc3Z3JGYTQifQ";
+
+    #[test]
+    fn the_compact_signature_covers_the_payload_with_expires_at_last_or_in_its_place() {
+        let expected = |payload: &Value| {
+            // `{...payload, expiresAt}` the long way round.
+            let Value::Object(mut m) = payload.clone() else {
+                unreachable!()
+            };
+            m.insert("expiresAt".into(), Value::from(7));
+            b64url(&hmac_sha256(SECRET, Value::Object(m).to_string().as_bytes()))
+        };
+        for payload in [
+            serde_json::json!({}),
+            serde_json::json!({ "session": { "id": "s" }, "version": "1" }),
+            serde_json::json!({ "expiresAt": 1, "user": null }),
+        ] {
+            let Value::Object(m) = &payload else {
+                unreachable!()
+            };
+            assert_eq!(compact_signature(SECRET, m, 7), expected(&payload), "{payload}");
+        }
+        // In place, for the record: `{"expiresAt":7,"user":null}`, not `{"user":null,...}`.
+        let Value::Object(m) = serde_json::json!({ "expiresAt": 1, "user": null }) else {
+            unreachable!()
+        };
+        assert_eq!(
+            compact_signature(SECRET, &m, 7),
+            b64url(&hmac_sha256(SECRET, br#"{"expiresAt":7,"user":null}"#))
+        );
+    }
+
+    #[test]
+    fn dates_come_back_as_javascript_writes_them_and_other_strings_stay() {
+        let mut v = serde_json::json!({
+            "a": "2030-01-01T00:00:00Z",
+            "b": ["2030-01-01T01:00:00.5+01:00", "2030-01-01", "not a dateTtime at all"],
+            "c": 5,
+        });
+        js_roundtrip(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "a": "2030-01-01T00:00:00.000Z",
+                "b": ["2030-01-01T00:00:00.500Z", "2030-01-01", "not a dateTtime at all"],
+                "c": 5,
+            })
+        );
+    }
 
     #[test]
     fn compact_reads_and_rewrites_the_spec_example_byte_for_byte() {

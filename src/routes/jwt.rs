@@ -13,11 +13,16 @@ use crate::store::User;
 
 /// A signed JWT for the user, with the current key.
 pub async fn mint(state: &AppState, user: &User) -> Result<String, ApiError> {
+    mint_for(state, user_json(user, state.store.user_fields())).await
+}
+
+/// A signed JWT for a user already shaped as its JSON object (`store::json::user_json`).
+pub async fn mint_for(state: &AppState, user: Value) -> Result<String, ApiError> {
     let issuer = state
         .jwt
         .as_ref()
         .ok_or_else(|| anyhow!("the JWT plugin is not enabled"))?;
-    let Value::Object(user) = user_json(user, state.store.user_fields()) else {
+    let Value::Object(user) = user else {
         return Err(anyhow!("user JSON is not an object").into());
     };
     Ok(issuer.mint(&state.store, user, state.clock.now()).await?)

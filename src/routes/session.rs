@@ -2,7 +2,7 @@
 //! (`spec/sessions.md` §4).
 
 use actix_web::cookie::Cookie;
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, ContentType, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
@@ -323,18 +323,20 @@ pub async fn get_session(
     for c in resolved.cookies {
         res.cookie(c);
     }
-    let body = match &resolved.found {
-        Some((session, user)) => {
-            serde_json::json!({ "session": session_json(session), "user": user_json(user, state.store.user_fields()) })
-        }
-        None => Value::Null,
+    let Some((session, user)) = &resolved.found else {
+        return Ok(res.json(Value::Null));
     };
-    // The JWT plugin's after-hook (jwt-jwks.md §1.3).
-    let jwt = match (&resolved.found, &state.jwt) {
-        (Some((_, user)), Some(_)) => Some(super::jwt::mint(&state, user).await?),
+    // The user's JSON serves the body, then the claims of the JWT plugin's after-hook
+    // (jwt-jwks.md §1.3).
+    let mut body = Map::new();
+    body.insert("session".into(), session_json(session));
+    body.insert("user".into(), user_json(user, state.store.user_fields()));
+    let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.into()))?;
+    let jwt = match (&state.jwt, body.remove("user")) {
+        (Some(_), Some(user)) => Some(super::jwt::mint_for(&state, user).await?),
         _ => None,
     };
-    let mut res = res.json(body);
+    let mut res = res.content_type(ContentType::json()).body(bytes);
     if let Some(jwt) = jwt {
         let value = HeaderValue::from_str(&jwt).map_err(|e| ApiError::Internal(e.into()))?;
         res.headers_mut().insert(SET_AUTH_JWT, value);
