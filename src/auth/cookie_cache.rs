@@ -192,7 +192,10 @@ mod tests {
                 unreachable!()
             };
             m.insert("expiresAt".into(), Value::from(7));
-            b64url(&hmac_sha256(SECRET, Value::Object(m).to_string().as_bytes()))
+            b64url(&hmac_sha256(
+                SECRET,
+                Value::Object(m).to_string().as_bytes(),
+            ))
         };
         for payload in [
             serde_json::json!({}),
@@ -202,7 +205,11 @@ mod tests {
             let Value::Object(m) = &payload else {
                 unreachable!()
             };
-            assert_eq!(compact_signature(SECRET, m, 7), expected(&payload), "{payload}");
+            assert_eq!(
+                compact_signature(SECRET, m, 7),
+                expected(&payload),
+                "{payload}"
+            );
         }
         // In place, for the record: `{"expiresAt":7,"user":null}`, not `{"user":null,...}`.
         let Value::Object(m) = serde_json::json!({ "expiresAt": 1, "user": null }) else {

@@ -182,7 +182,13 @@ impl Store {
             _ if pool::on_this_machine(opts.get_url()) => 1,
             _ => share as usize,
         };
-        let lookups = direct::Direct::new(target, lookups)?;
+        let sql = direct::LookupSql {
+            by_count: (1..=direct::MAX_BATCH)
+                .map(|n| self.session_lookup_sql(n))
+                .collect(),
+            key_column: sessions::JOINED_TOKEN,
+        };
+        let lookups = direct::Direct::new(target, lookups, sql)?;
         match self.worker_pools.lock().as_deref_mut() {
             Ok(Some(pools)) => pools.push(WorkerPool {
                 db: db.clone(),

@@ -1,6 +1,8 @@
 //! The `session` table, and Redis in front of it when configured (sessions.md §8): each
 //! function does what Better Auth's internal adapter does with `secondaryStorage`.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use entity::session::{Column, Entity};
 use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
@@ -54,6 +56,9 @@ const NAMES: [&str; 8] = [
     "ipAddress",
     "userAgent",
 ];
+/// The result column of the session's token beside the user's columns.
+pub(super) const JOINED_TOKEN: &str = "s_token";
+
 const JOINED_NAMES: [&str; 8] = [
     "s_id",
     "s_token",
@@ -139,24 +144,15 @@ impl Store {
         }
         // One round trip: the session row joined with its user's row. The SQL is the same for
         // every lookup (only the token is bound), so it is built once.
-        let sql = self.session_lookup_sql.get_or_init(|| {
-            let mut q = self.user_select();
-            for (col, name) in COLUMNS.into_iter().zip(JOINED_NAMES) {
-                q.expr_as(Expr::col((Entity, col)), Alias::new(name));
-            }
-            q.inner_join(
-                Entity,
-                Expr::col((Entity, Column::UserId)).equals((users::table(), Alias::new("id"))),
-            )
-            .and_where(Expr::col((Entity, Column::Token)).eq(""));
-            self.stmt(&q).sql
-        });
         let row = match &self.lookups {
-            Some(lookups) => lookups.fetch_optional(sql, token).await?,
+            Some(lookups) => lookups.fetch_optional(token).await?,
             None => {
+                let sql = self
+                    .session_lookup_sql
+                    .get_or_init(|| self.session_lookup_sql(1));
                 let stmt =
                     Statement::from_sql_and_values(self.backend, sql.clone(), [token.into()]);
-                self.db.query_one(stmt).await?
+                self.db.query_one(stmt).await?.map(Arc::new)
             }
         };
         match row {
@@ -166,6 +162,25 @@ impl Store {
             ))),
             None => Ok(None),
         }
+    }
+
+    /// The session rows joined with their users' rows for `tokens` tokens (`IN` with that many
+    /// parameters); the session's token comes back as `s_token`.
+    pub(super) fn session_lookup_sql(&self, tokens: usize) -> String {
+        let mut q = self.user_select();
+        for (col, name) in COLUMNS.into_iter().zip(JOINED_NAMES) {
+            q.expr_as(Expr::col((Entity, col)), Alias::new(name));
+        }
+        q.inner_join(
+            Entity,
+            Expr::col((Entity, Column::UserId)).equals((users::table(), Alias::new("id"))),
+        );
+        if tokens == 1 {
+            q.and_where(Expr::col((Entity, Column::Token)).eq(""));
+        } else {
+            q.and_where(Expr::col((Entity, Column::Token)).is_in(vec![""; tokens]));
+        }
+        self.stmt(&q).sql
     }
 
     pub async fn list_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {

@@ -1,5 +1,6 @@
-//! The session lookup's own connections (`store/direct.rs`): a lookup cut off mid-query leaves
-//! its connection able to answer the next one, and connections the database server ended are
+//! The session lookup's own connections (`store/direct.rs`): lookups made together are answered
+//! in batches, each with its own row; a lookup given up on while its query waits leaves the
+//! connection answering the next ones correctly; connections the database server ended are
 //! replaced without failing the request that finds them dead.
 
 use std::time::Duration;
@@ -34,13 +35,64 @@ async fn sign_up(app: &TestApp) -> SignedUp {
     }
 }
 
+/// Lookups of many sessions at once, each several times, more than one batch holds: each gets
+/// its own session and user, and an unknown token gets none.
+async fn lookups_made_together_each_get_their_own_row(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let mut users = Vec::new();
+    for _ in 0..12 {
+        users.push(sign_up(&app).await);
+    }
+    let worker = app.state.store.for_worker(1).unwrap();
+    let mut asked: Vec<Option<&SignedUp>> = Vec::new();
+    for _ in 0..4 {
+        asked.extend(users.iter().map(Some));
+        asked.push(None);
+    }
+    let answers = futures_util::future::join_all(asked.iter().map(|user| {
+        let token = user.map_or("no-such-session-token-0123456789", |u| u.token.as_str());
+        worker.find_session_with_user(token)
+    }))
+    .await;
+    assert!(asked.len() > 32, "more lookups than one batch answers");
+    for (user, answer) in asked.iter().zip(answers) {
+        let found = answer.unwrap();
+        match user {
+            Some(u) => {
+                let (session, found_user) = found.expect("a session for a known token");
+                assert_eq!(session.token, u.token);
+                assert_eq!(found_user.email, u.email);
+                assert_eq!(session.user_id, found_user.id);
+            }
+            None => assert!(found.is_none(), "no session for an unknown token"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn sqlite_lookups_made_together_each_get_their_own_row() {
+    lookups_made_together_each_get_their_own_row(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_lookups_made_together_each_get_their_own_row() {
+    lookups_made_together_each_get_their_own_row(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_lookups_made_together_each_get_their_own_row() {
+    lookups_made_together_each_get_their_own_row(Backend::MySql).await;
+}
+
 async fn run<C: ConnectionTrait>(db: &C, sql: &str) {
     db.execute(Statement::from_string(db.get_database_backend(), sql))
         .await
         .unwrap();
 }
 
-async fn cut_off_lookup_leaves_its_connection_usable(backend: Backend) {
+async fn abandoned_lookup_leaves_its_connection_usable(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
@@ -55,7 +107,7 @@ async fn cut_off_lookup_leaves_its_connection_usable(backend: Backend) {
         .is_some());
 
     // Another connection locks the session table: the next lookup is sent and waits for its
-    // answer, and the caller gives up on it.
+    // answer, and the caller gives up on it (a client that went away).
     let locker = Database::connect(&app._db.url).await.unwrap();
     let lock = locker.begin().await.unwrap();
     match backend {
@@ -76,8 +128,8 @@ async fn cut_off_lookup_leaves_its_connection_usable(backend: Backend) {
     }
     lock.commit().await.unwrap();
 
-    // The same connection (the only one) answers the next lookup with its own row, not with
-    // what the abandoned query left unread.
+    // The same connection (the only one) answers the next lookups, each with its own row, not
+    // with what the abandoned one asked for.
     let (session, user) = worker
         .find_session_with_user(&token_b)
         .await
@@ -95,13 +147,13 @@ async fn cut_off_lookup_leaves_its_connection_usable(backend: Backend) {
 }
 
 #[tokio::test]
-async fn postgres_lookup_cut_off_mid_query_leaves_its_connection_usable() {
-    cut_off_lookup_leaves_its_connection_usable(Backend::Postgres).await;
+async fn postgres_abandoned_lookup_leaves_its_connection_usable() {
+    abandoned_lookup_leaves_its_connection_usable(Backend::Postgres).await;
 }
 
 #[tokio::test]
-async fn mariadb_lookup_cut_off_mid_query_leaves_its_connection_usable() {
-    cut_off_lookup_leaves_its_connection_usable(Backend::MySql).await;
+async fn mariadb_abandoned_lookup_leaves_its_connection_usable() {
+    abandoned_lookup_leaves_its_connection_usable(Backend::MySql).await;
 }
 
 /// Ends every server session on the test database but the caller's own, and waits until they
