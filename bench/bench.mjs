@@ -190,28 +190,42 @@ async function checkSession(server, cookie) {
   }
 }
 
-/** A signed-in user for get-session and /token, and the user sign-in benchmarks use. */
+// get-session, /token and the flood cycle through this many signed-in users, one session each,
+// as real traffic would (the same cookie on every request would let a server answer repeated
+// lookups of one session together).
+const SESSIONS = smoke ? 4 : 64;
+const sessionEmail = (i) => `session-${i}@bench.example`;
+
+/** Signed-in users for get-session and /token (a file of cookies, one per line), and the user
+ *  the sign-in benchmarks use. */
 async function prepare(server) {
-  // The cookie-cache runs need a cache cookie that is still valid: set-up signs in again
-  // before each of them (`refreshCache`).
-  const cookie = await post(server.base, "/sign-up/email", {
-    email: "session@bench.example",
-    password: PASSWORD,
-    name: "Bench Session",
-  });
-  await checkSession(server, cookie);
+  const cookies = [];
+  for (let i = 0; i < SESSIONS; i++) {
+    cookies.push(await post(server.base, "/sign-up/email", { email: sessionEmail(i), password: PASSWORD, name: `Bench Session ${i}` }));
+  }
+  await checkSession(server, cookies[0]);
   await post(server.base, "/sign-up/email", {
     email: "sign-in@bench.example",
     password: PASSWORD,
     name: "Bench Sign-in",
   });
   await post(server.base, "/sign-in/email", JSON.parse(signInBody));
-  return cookie;
+  return writeCookies(server, "db", cookies);
 }
 
-/** A fresh session for the cookie-cache runs: the cache cookie lives `max_age` (5 min). */
+function writeCookies(server, kind, cookies) {
+  const file = join(tmp, `${server.name}-${kind}-cookies.txt`);
+  writeFileSync(file, `${cookies.join("\n")}\n`);
+  return file;
+}
+
+/** Fresh sessions for the cookie-cache runs: a cache cookie lives `max_age` (5 min). */
 async function refreshCache(server) {
-  server.cookies.cache = await post(server.base, "/sign-in/email", { email: "session@bench.example", password: PASSWORD });
+  const cookies = [];
+  for (let i = 0; i < SESSIONS; i++) {
+    cookies.push(await post(server.base, "/sign-in/email", { email: sessionEmail(i), password: PASSWORD }));
+  }
+  server.cookies.cache = writeCookies(server, "cache", cookies);
 }
 
 // --- wrk -------------------------------------------------------------------------------------
@@ -220,13 +234,13 @@ const signInBody = JSON.stringify({ email: "sign-in@bench.example", password: PA
 
 function wrkRun(server, request, runId) {
   const env = { BENCH_PATH: `${BASE}${request.path}`, BENCH_METHOD: request.method ?? "GET" };
-  if (request.cookie) env.BENCH_COOKIE = server.cookies[request.cookie];
+  if (request.cookie) env.BENCH_COOKIES_FILE = server.cookies[request.cookie];
   if (request.method === "POST") env.BENCH_ORIGIN = ORIGIN;
   if (request.body) env.BENCH_BODY = request.body;
   if (request.signUp) Object.assign(env, { BENCH_SIGN_UP: "1", BENCH_RUN_ID: runId });
   const wrkArgs = ["-t", String(threads), "-c", String(connections), "-d", `${duration}s`];
   wrkArgs.push("--timeout", "30s", "-s", lua, `${server.base}${BASE}${request.path}`);
-  const shown = Object.entries(env).map(([k, v]) => `${k}=${k === "BENCH_COOKIE" ? "'<cookie>'" : `'${v}'`}`);
+  const shown = Object.entries(env).map(([k, v]) => `${k}='${k === "BENCH_COOKIES_FILE" ? `<${SESSIONS} session cookies>` : v}'`);
   const command = [...shown, "wrk", ...wrkArgs].join(" ");
   return {
     command,
@@ -396,8 +410,8 @@ async function main() {
     }
   }
   for (const server of Object.values(servers)) {
-    const cookie = await prepare(server);
-    server.cookies = { db: cookie, cache: cookie };
+    const file = await prepare(server);
+    server.cookies = { db: file, cache: file };
   }
   await sleep(1000);
   for (const server of Object.values(servers)) server.idle = memory(server.pid);

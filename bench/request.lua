@@ -1,11 +1,12 @@
 -- wrk script shared by every scenario of bench/bench.mjs. The request comes from the
--- environment: BENCH_METHOD (GET), BENCH_PATH, BENCH_COOKIE, BENCH_ORIGIN, BENCH_BODY (JSON),
--- BENCH_SIGN_UP=1 (a unique e-mail per request: thread id + counter). When wrk is done, one
--- line `BENCH_RESULT {json}` carries the figures (latencies in microseconds).
+-- environment: BENCH_METHOD (GET), BENCH_PATH, BENCH_COOKIES_FILE (cookies, one per line:
+-- the requests cycle through them), BENCH_ORIGIN, BENCH_BODY (JSON), BENCH_SIGN_UP=1 (a unique
+-- e-mail per request: thread id + counter). When wrk is done, one line `BENCH_RESULT {json}`
+-- carries the figures (latencies in microseconds).
 
 local method = os.getenv("BENCH_METHOD") or "GET"
 local path = os.getenv("BENCH_PATH") or "/"
-local cookie = os.getenv("BENCH_COOKIE")
+local cookies_file = os.getenv("BENCH_COOKIES_FILE")
 local origin = os.getenv("BENCH_ORIGIN")
 local body = os.getenv("BENCH_BODY")
 local sign_up = os.getenv("BENCH_SIGN_UP") == "1"
@@ -19,18 +20,30 @@ function setup(thread)
 end
 
 local counter = 0
+local prepared = {}
 
 function init(args)
   wrk.method = method
-  if cookie and cookie ~= "" then wrk.headers["Cookie"] = cookie end
   if origin and origin ~= "" then wrk.headers["Origin"] = origin end
   if body or sign_up then wrk.headers["Content-Type"] = "application/json" end
   if body then wrk.body = body end
+  if cookies_file and cookies_file ~= "" then
+    for line in io.lines(cookies_file) do
+      if line ~= "" then
+        wrk.headers["Cookie"] = line
+        prepared[#prepared + 1] = wrk.format(method, path, wrk.headers, body)
+      end
+    end
+    wrk.headers["Cookie"] = nil
+    -- The threads start at different sessions.
+    counter = (id * 17) % #prepared
+  end
 end
 
--- Only sign-up defines request(): without it wrk formats the request once and sends the same
--- bytes every time, instead of calling into Lua per request (CPU that wrk would take from the
--- servers it measures, since they share the machine's cores).
+-- Without request(), wrk formats the request once and sends the same bytes every time, instead
+-- of calling into Lua per request (CPU that wrk would take from the servers it measures, since
+-- they share the machine's cores). Sign-up needs a new e-mail each time, and the cookies a
+-- different session each time: only they define it.
 if sign_up then
   function request()
     counter = counter + 1
@@ -38,6 +51,11 @@ if sign_up then
     local json = string.format(
       '{"email":"%s","password":"bench-password-0123","name":"Bench User"}', email)
     return wrk.format(method, path, nil, json)
+  end
+elseif cookies_file and cookies_file ~= "" then
+  function request()
+    counter = counter % #prepared + 1
+    return prepared[counter]
   end
 end
 
