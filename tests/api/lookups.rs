@@ -236,3 +236,64 @@ async fn postgres_session_check_survives_the_server_ending_its_connections() {
 async fn mariadb_session_check_survives_the_server_ending_its_connections() {
     session_check_survives_ended_connections(Backend::MySql).await;
 }
+
+/// PostgreSQL: lookups first run while the session table was nearly empty still find sessions
+/// through the token index once it has grown, with no ANALYZE in between. A plan cached on the
+/// small table scans the whole table on every lookup.
+#[tokio::test]
+async fn postgres_lookups_use_the_token_index_once_the_table_has_grown() {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let (a, b) = (sign_up(&app).await, sign_up(&app).await);
+    let worker = app.state.store.for_worker(1).unwrap();
+    // Alone, and together (a batch): each statement runs well over five times.
+    let lookups = || async {
+        for _ in 0..10 {
+            let found = worker.find_session_with_user(&a.token).await.unwrap();
+            assert!(found.is_some());
+            let together = ["no-such-token-1", b.token.as_str(), "no-such-token-2", &a.token];
+            let found = futures_util::future::join_all(
+                together.map(|token| worker.find_session_with_user(token)),
+            )
+            .await;
+            let found: Vec<bool> = found.into_iter().map(|f| f.unwrap().is_some()).collect();
+            assert_eq!(found, [false, true, false, true]);
+        }
+    };
+    lookups().await;
+
+    const GROWN: i64 = 20_000;
+    let admin = Database::connect(&app._db.url).await.unwrap();
+    run(
+        &admin,
+        &format!(
+            r#"INSERT INTO "session" (id, "expiresAt", token, "createdAt", "updatedAt", "userId")
+               SELECT 'grown-' || i, now() + interval '1 day', 'grown-token-' || i, now(), now(), u.id
+               FROM generate_series(1, {GROWN}) AS i, (SELECT id FROM "user" LIMIT 1) AS u"#
+        ),
+    )
+    .await;
+    let _ = admin.close().await;
+    lookups().await;
+
+    // A server process reports what it read when it ends, at the latest.
+    end_server_sessions(Backend::Postgres, &app._db.url).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let admin = Database::connect(&app._db.url).await.unwrap();
+    let read = admin
+        .query_one(Statement::from_string(
+            admin.get_database_backend(),
+            "SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'session'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "seq_tup_read")
+        .unwrap();
+    assert!(
+        read < GROWN,
+        "the lookups scanned the grown session table ({read} rows read by sequential scans)"
+    );
+    let _ = admin.close().await;
+}
