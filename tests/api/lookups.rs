@@ -252,7 +252,12 @@ async fn postgres_lookups_use_the_token_index_once_the_table_has_grown() {
         for _ in 0..10 {
             let found = worker.find_session_with_user(&a.token).await.unwrap();
             assert!(found.is_some());
-            let together = ["no-such-token-1", b.token.as_str(), "no-such-token-2", &a.token];
+            let together = [
+                "no-such-token-1",
+                b.token.as_str(),
+                "no-such-token-2",
+                &a.token,
+            ];
             let found = futures_util::future::join_all(
                 together.map(|token| worker.find_session_with_user(token)),
             )
