@@ -71,41 +71,38 @@ impl Conn {
         self.unfinished = true;
         // Prepared once per connection and batch size, and cached, as sqlx's pool does.
         let rows = match &mut self.raw {
-            Raw::Postgres(c) => bind_all(sqlx::query(sql), keys)
-                .fetch_all(c)
-                .await?
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-            Raw::MySql(c) => bind_all(sqlx::query(sql), keys)
-                .fetch_all(c)
-                .await?
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-            Raw::Sqlite(c) => bind_all(sqlx::query(sql), keys)
-                .fetch_all(c)
-                .await?
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            Raw::Postgres(c) => fetch_all(&mut *c, sql, keys).await?,
+            Raw::MySql(c) => fetch_all(&mut *c, sql, keys).await?,
+            Raw::Sqlite(c) => fetch_all(&mut *c, sql, keys).await?,
         };
         self.unfinished = false;
         Ok(rows)
     }
 }
 
-fn bind_all<'q, DB: sqlx::Database>(
-    mut query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+/// The rows of `sql` with `keys` bound to its parameters, in order.
+async fn fetch_all<'c, 'q, DB, E>(
+    conn: E,
+    sql: &'q str,
     keys: &[&'q str],
-) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+) -> Result<Vec<QueryResult>, sqlx::Error>
 where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'c, Database = DB>,
     &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    DB::Row: Into<QueryResult>,
 {
+    let mut query = sqlx::query::<DB>(sql);
     for key in keys {
         query = query.bind(*key);
     }
-    query
+    Ok(query
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
 }
 
 pub(super) struct Manager(Target);
