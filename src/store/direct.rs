@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::get_str;
-use super::pool::{Target, PING_IDLE_AFTER};
+use super::pool::{conn_err, Target, PING_IDLE_AFTER};
 
 /// How long a lookup waits for a connection, or for a new one to open: as long as a query
 /// waits for one of the sqlx pool (`acquire_timeout`, `connect_timeout`).
@@ -337,7 +337,7 @@ fn query_err(e: sqlx::Error) -> DbErr {
 
 fn acquire_err(e: PoolError<sqlx::Error>) -> DbErr {
     match e {
-        PoolError::Backend(e) => DbErr::Conn(RuntimeErr::SqlxError(e)),
+        PoolError::Backend(e) => conn_err(e),
         PoolError::Timeout(_) => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
         PoolError::Closed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
         other => DbErr::Conn(RuntimeErr::Internal(other.to_string())),

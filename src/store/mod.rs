@@ -170,7 +170,7 @@ impl Store {
         let share = total / u32::try_from(workers.max(1)).unwrap_or(1);
         opts.max_connections(share.max(2)).min_connections(0);
         let db = pool::open_lazy(&opts)?;
-        let target = pool::target(opts.get_url())?;
+        let target = pool::target(opts.get_url(), pool::Queries::TokenLookup)?;
         let lookups = match target {
             // SQLite reads on threads of this process: two readers per worker beat one by a
             // third on get-session.
@@ -188,7 +188,7 @@ impl Store {
                 .collect(),
             key_column: sessions::JOINED_TOKEN,
         };
-        let lookups = direct::Direct::new(target.for_token_lookups(opts.get_url()), lookups, sql)?;
+        let lookups = direct::Direct::new(target, lookups, sql)?;
         match self.worker_pools.lock().as_deref_mut() {
             Ok(Some(pools)) => pools.push(WorkerPool {
                 db: db.clone(),

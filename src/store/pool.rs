@@ -103,23 +103,16 @@ pub(super) enum Target {
     Sqlite(SqliteConnectOptions),
 }
 
-impl Target {
-    /// For connections that run nothing but the session lookup, by its unique token: on
-    /// PostgreSQL the plan is made once per statement (no planning per run: get-session from about 30k to
-    /// 40k req/s in the bench)
-    /// with sequential scans ruled out, so even a plan made on a nearly empty table reads the
-    /// token index and then the user's primary key, the plan that suits every table size.
-    pub(super) fn for_token_lookups(self, url: &str) -> Self {
-        match self {
-            Self::Postgres(o) if !url.contains("plan_cache_mode") => {
-                Self::Postgres(o.options([("plan_cache_mode", "auto"), ("enable_seqscan", "off")]))
-            }
-            other => other,
-        }
-    }
+/// What a connection will run, which decides how PostgreSQL plans its prepared statements.
+#[derive(Clone, Copy)]
+pub(super) enum Queries {
+    /// Any of the store's queries (the sqlx pools).
+    Any,
+    /// Nothing but the session lookup by its unique token (`direct.rs`).
+    TokenLookup,
 }
 
-pub(super) fn target(url: &str) -> Result<Target, DbErr> {
+pub(super) fn target(url: &str, queries: Queries) -> Result<Target, DbErr> {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let mut o = url
             .parse::<PgConnectOptions>()
@@ -132,11 +125,20 @@ pub(super) fn target(url: &str) -> Result<Target, DbErr> {
         // generic plan after five runs, costed with the table's size at that time. Planned on
         // a new, nearly empty table that is a sequential scan, kept for as long as the
         // connection lives unless an ANALYZE intervenes: the session lookup went from 37k to 7k
-        // req/s as the table grew to 6,000 rows with autovacuum off. Each run is planned with
-        // its own values instead (PostgreSQL 12 or later), as Better Auth's unprepared queries
-        // are; a URL that sets `plan_cache_mode` in `options` keeps its own.
+        // req/s as the table grew to 6,000 rows with autovacuum off. A URL that sets
+        // `plan_cache_mode` in `options` keeps its own.
         if !url.contains("plan_cache_mode") {
-            o = o.options([("plan_cache_mode", "force_custom_plan")]);
+            let setting = match queries {
+                // Each run planned with its own values (PostgreSQL 12 or later), as Better
+                // Auth's unprepared queries are.
+                Queries::Any => ("plan_cache_mode", "force_custom_plan"),
+                // The generic plan kept (no planning per run: get-session from about 30k to
+                // 40k req/s in the bench) with sequential scans ruled out, so even a plan made
+                // on a nearly empty table reads the token index and then the user's primary
+                // key, the plan that suits every table size.
+                Queries::TokenLookup => ("enable_seqscan", "off"),
+            };
+            o = o.options([setting]);
         }
         Ok(Target::Postgres(o))
     } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
@@ -168,7 +170,7 @@ pub(super) fn target(url: &str) -> Result<Target, DbErr> {
 
 /// Opens the pool for the URL's backend and connects its first connections.
 pub(super) async fn open(opts: &ConnectOptions) -> Result<DatabaseConnection, DbErr> {
-    Ok(match target(opts.get_url())? {
+    Ok(match target(opts.get_url(), Queries::Any)? {
         Target::Postgres(o) => SqlxPostgresConnector::from_sqlx_postgres_pool(
             pool_options(opts).connect_with(o).await.map_err(conn_err)?,
         ),
@@ -183,7 +185,7 @@ pub(super) async fn open(opts: &ConnectOptions) -> Result<DatabaseConnection, Db
 
 /// The pool, connecting on first use (from the task that uses it).
 pub(super) fn open_lazy(opts: &ConnectOptions) -> Result<DatabaseConnection, DbErr> {
-    Ok(match target(opts.get_url())? {
+    Ok(match target(opts.get_url(), Queries::Any)? {
         Target::Postgres(o) => {
             SqlxPostgresConnector::from_sqlx_postgres_pool(pool_options(opts).connect_lazy_with(o))
         }
