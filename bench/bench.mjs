@@ -140,9 +140,13 @@ async function startServer(target, cookieCache) {
   const log = join(tmp, `${name}.log`);
   const fd = openSync(log, "w");
   const started = performance.now();
+  // A session of its own, as a service manager starts a server: with the kernel's autogroup
+  // on, Linux shares the cores between sessions first, and a server in the bench's session
+  // would share its group with wrk (the clients) while PostgreSQL has a group of its own.
   const child = spawn(command[0], command.slice(1), {
     env: { ...process.env, ...env, BETTER_AUTH_SECRET: SECRET },
     stdio: ["ignore", fd, fd],
+    detached: true,
   });
   running.push(child);
   let exited = null;
@@ -320,6 +324,14 @@ const scenarios = [
 ];
 
 // --- machine, versions -----------------------------------------------------------------------
+function tryRead(path) {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return null;
+  }
+}
+
 function tryRun(cmd, cmdArgs) {
   try {
     return execFileSync(cmd, cmdArgs, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
@@ -342,6 +354,9 @@ async function describe() {
       memory_mb: Math.round(os.totalmem() / 2 ** 20),
       kernel: os.release(),
       load_average_at_start: os.loadavg().map((l) => Math.round(l * 100) / 100),
+      // 1: the scheduler shares the cores between sessions (PostgreSQL, each server, the bench
+      // with wrk) before threads; see the README's findings.
+      sched_autogroup_enabled: tryRead("/proc/sys/kernel/sched_autogroup_enabled"),
       note: "wrk, PostgreSQL and the servers share these cores; see load_average_at_start for other load",
     },
     versions: {
@@ -529,7 +544,7 @@ async function main() {
     return [line(data[0]), `|${widths.map((w, c) => (c < 2 ? ` ${"-".repeat(w)} ` : ` ${"-".repeat(w - 1)}: `)).join("|")}|`, ...data.slice(1).map(line)].join("\n");
   };
   const roundsNote = rounds > 1 ? `; the median of ${rounds} rounds` : "";
-  console.log(`\n${about.versions.better_auth_rs} (${about.versions.better_auth_rs_build}) vs better-auth ${about.versions.better_auth} on ${cores} x ${about.machine.cpu_model}; wrk -t${threads} -c${connections} -d${duration}s${roundsNote}\n`);
+  console.log(`\n${about.versions.better_auth_rs} (${about.versions.better_auth_rs_build}) vs better-auth ${about.versions.better_auth} on ${cores} x ${about.machine.cpu_model} (kernel autogroup ${about.machine.sched_autogroup_enabled ?? "-"}); wrk -t${threads} -c${connections} -d${duration}s${roundsNote}\n`);
   console.log(table(rows));
   console.log();
   console.log(table(memRows));
@@ -562,6 +577,13 @@ async function main() {
 }
 
 let code = 0;
+// The servers run in sessions of their own: a terminal's Ctrl-C does not reach them.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    for (const child of running) child.kill("SIGTERM");
+    process.exit(130);
+  });
+}
 try {
   await main();
 } catch (e) {
