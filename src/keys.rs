@@ -64,10 +64,10 @@ impl JwtIssuer {
     }
 
     /// The `/jwks` body; no keys with a shared secret, which must never be published.
-    pub async fn jwks(&self, store: &Store, now: DateTime<Utc>) -> Value {
+    pub async fn jwks(&self, store: &Store, now: DateTime<Utc>) -> String {
         match self {
             Self::Keys(ring) => ring.jwks(store, now).await,
-            Self::SharedSecret(_) => serde_json::json!({ "keys": [] }),
+            Self::SharedSecret(_) => jwks::EMPTY_JWKS.to_owned(),
         }
     }
 }
@@ -464,7 +464,7 @@ impl KeyRing {
 
     /// The `/jwks` body: keys not expired for longer than the grace period. A stale copy is
     /// refreshed first (a failure is logged and the copy served).
-    pub async fn jwks(&self, store: &Store, now: DateTime<Utc>) -> Value {
+    pub async fn jwks(&self, store: &Store, now: DateTime<Utc>) -> String {
         if self.claim_refresh(now) {
             if let Err(e) = self.reload(store).await {
                 tracing::warn!(error = %format!("{e:#}"), "re-reading the jwks table failed");
@@ -473,7 +473,7 @@ impl KeyRing {
         self.published(now)
     }
 
-    fn published(&self, now: DateTime<Utc>) -> Value {
+    fn published(&self, now: DateTime<Utc>) -> String {
         jwks::jwks(&self.snapshot(), now, self.grace_period)
     }
 }
@@ -546,8 +546,13 @@ mod tests {
     }
 
     /// Verifies a token against the ring's own `/jwks` output, as a third party would.
+    /// The `/jwks` body, parsed.
+    fn jwks_of(ring: &KeyRing, now: DateTime<Utc>) -> Value {
+        serde_json::from_str(&ring.published(now)).unwrap()
+    }
+
     fn verify_with_jwks(ring: &KeyRing, token: &str, now: DateTime<Utc>) -> Map<String, Value> {
-        let body = ring.published(now);
+        let body: Value = jwks_of(ring, now);
         let keys: Vec<VerifyingKey> = body["keys"]
             .as_array()
             .unwrap()
@@ -653,7 +658,7 @@ mod tests {
             .values()
             .map(|c| c["jwks"]["keys"][0].clone())
             .collect();
-        assert_eq!(ring.published(t0()), serde_json::json!({ "keys": listed }));
+        assert_eq!(jwks_of(&ring, t0()), serde_json::json!({ "keys": listed }));
     }
 
     #[tokio::test]
@@ -730,10 +735,10 @@ mod tests {
         let second = ring.signer(&db.store, after).await.unwrap();
         assert_ne!(first.kid(), second.kid());
         assert_eq!(db.store.list_jwks().await.unwrap().len(), 2);
-        assert_eq!(ring.published(after)["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(jwks_of(&ring, after)["keys"].as_array().unwrap().len(), 2);
         verify_with_jwks(&ring, &old_token, after);
         let past_grace = after + Duration::seconds(600);
-        let kids: Vec<Value> = ring.published(past_grace)["keys"]
+        let kids: Vec<Value> = jwks_of(&ring, past_grace)["keys"]
             .as_array()
             .unwrap()
             .iter()
@@ -791,7 +796,7 @@ mod tests {
             .unwrap();
         let ring = load(&db.settings, &db.store, t0()).await.unwrap();
         assert_eq!(ring.signer(&db.store, t0()).await.unwrap().kid(), "legacy");
-        assert_eq!(ring.published(t0())["keys"][0]["crv"], "Ed25519");
+        assert_eq!(jwks_of(&ring, t0())["keys"][0]["crv"], "Ed25519");
     }
 
     #[tokio::test]
@@ -812,8 +817,8 @@ mod tests {
         assert_eq!(rows[1].expires_at, None, "no rotation interval");
         verify_with_jwks(&ring, &old_token, t0());
         let later = t0() + Duration::seconds(600);
-        assert_eq!(ring.published(later)["keys"].as_array().unwrap().len(), 1);
-        assert_eq!(ring.published(later)["keys"][0]["kid"], kid.as_str());
+        assert_eq!(jwks_of(&ring, later)["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(jwks_of(&ring, later)["keys"][0]["kid"], kid.as_str());
     }
 
     #[tokio::test]
@@ -866,10 +871,7 @@ mod tests {
             "shared-hs256-secret-0123456789abcdef".to_owned(),
         ));
         let issuer = JwtIssuer::load(&settings, &db.store, t0()).await.unwrap();
-        assert_eq!(
-            issuer.jwks(&db.store, t0()).await,
-            serde_json::json!({ "keys": [] })
-        );
+        assert_eq!(issuer.jwks(&db.store, t0()).await, r#"{"keys":[]}"#);
         let token = issuer.mint(&db.store, user(), t0()).await.unwrap();
         let claims = crate::auth::cookie_cache::hs256_decode(
             b"shared-hs256-secret-0123456789abcdef",

@@ -17,8 +17,8 @@ pub struct Key {
     pub expires_at: Option<DateTime<Utc>>,
     /// `None` when the private key could not be opened: still published, never used to sign.
     pub signer: Option<Arc<SigningKey>>,
-    /// The `/jwks` entry, built once.
-    entry: Map<String, Value>,
+    /// The `/jwks` entry as JSON text, built once: a `/jwks` answer only joins entries.
+    entry: Box<str>,
 }
 
 impl Key {
@@ -32,7 +32,9 @@ impl Key {
         expires_at: Option<DateTime<Utc>>,
         signer: Option<Arc<SigningKey>>,
     ) -> Self {
-        let entry = jwks_entry(&id, alg, crv, public_jwk);
+        let entry = Value::Object(jwks_entry(&id, alg, crv, public_jwk))
+            .to_string()
+            .into_boxed_str();
         Self {
             id,
             alg,
@@ -82,14 +84,27 @@ pub fn signing_key(keys: &[Key], alg: Alg, now: DateTime<Utc>) -> Option<&Key> {
         .max_by_key(|k| k.created_at)
 }
 
-/// The `/jwks` body.
-pub fn jwks(keys: &[Key], now: DateTime<Utc>, grace_period_secs: i64) -> Value {
-    let list = keys
+/// The `/jwks` body (JSON text, as `JSON.stringify` writes it).
+pub fn jwks(keys: &[Key], now: DateTime<Utc>, grace_period_secs: i64) -> String {
+    let published = keys
         .iter()
-        .filter(|k| k.is_published(now, grace_period_secs))
-        .map(|k| Value::Object(k.entry.clone()));
-    serde_json::json!({ "keys": list.collect::<Vec<_>>() })
+        .filter(|k| k.is_published(now, grace_period_secs));
+    let mut body = String::with_capacity(
+        EMPTY_JWKS.len() + keys.iter().map(|k| k.entry.len() + 1).sum::<usize>(),
+    );
+    body.push_str(r#"{"keys":["#);
+    for (i, key) in published.enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&key.entry);
+    }
+    body.push_str("]}");
+    body
 }
+
+/// The `/jwks` body without keys.
+pub const EMPTY_JWKS: &str = r#"{"keys":[]}"#;
 
 /// `expiresAt` of a key created at `created_at` (none without rotation).
 pub fn expiry(created_at: DateTime<Utc>, rotation_interval_secs: i64) -> Option<DateTime<Utc>> {
@@ -100,6 +115,10 @@ pub fn expiry(created_at: DateTime<Utc>, rotation_interval_secs: i64) -> Option<
 mod tests {
     use super::*;
     use crate::auth::jwt::generate;
+
+    fn parsed(keys: &[Key], now: DateTime<Utc>, grace_period_secs: i64) -> Value {
+        serde_json::from_str(&jwks(keys, now, grace_period_secs)).unwrap()
+    }
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
@@ -152,7 +171,7 @@ mod tests {
             key("b", Alg::Es256, 0, None, false),
         ];
         let kids = |now| {
-            jwks(&keys, at(now), 50)["keys"]
+            parsed(&keys, at(now), 50)["keys"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -161,7 +180,7 @@ mod tests {
         };
         assert_eq!(kids(149), ["a", "b"]);
         assert_eq!(kids(150), ["b"]);
-        let body = jwks(&keys, at(0), 50);
+        let body = parsed(&keys, at(0), 50);
         let ed: Vec<&str> = body["keys"][0]
             .as_object()
             .unwrap()
@@ -181,7 +200,7 @@ mod tests {
 
     #[test]
     fn rsa_entries_have_no_crv() {
-        let body = jwks(&[key("r", Alg::Ps256, 0, None, true)], at(0), 0);
+        let body = parsed(&[key("r", Alg::Ps256, 0, None, true)], at(0), 0);
         let members: Vec<&str> = body["keys"][0]
             .as_object()
             .unwrap()
@@ -207,11 +226,7 @@ mod tests {
                 None,
                 None,
             );
-            assert_eq!(
-                jwks(&[k], at(0), 0).to_string(),
-                case["jwks"].to_string(),
-                "{name}"
-            );
+            assert_eq!(jwks(&[k], at(0), 0), case["jwks"].to_string(), "{name}");
         }
     }
 

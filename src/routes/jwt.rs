@@ -1,6 +1,7 @@
 //! The JWT plugin (`spec/jwt-jwks.md` §1): `GET /token` (alias `/jwt`), `GET /jwks`, and the
 //! token minted for the `set-auth-jwt` header of `/get-session`. Mounted only when enabled.
 
+use actix_web::http::header::ContentType;
 use actix_web::{web, HttpRequest, HttpResponse};
 use anyhow::anyhow;
 use serde_json::Value;
@@ -48,5 +49,7 @@ pub async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
         .jwt
         .as_ref()
         .ok_or_else(|| anyhow!("the JWT plugin is not enabled"))?;
-    Ok(HttpResponse::Ok().json(issuer.jwks(&state.store, state.clock.now()).await))
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(issuer.jwks(&state.store, state.clock.now()).await))
 }
