@@ -581,7 +581,7 @@ let code = 0;
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
     for (const child of running) child.kill("SIGTERM");
-    process.exit(130);
+    process.exit(128 + os.constants.signals[signal]);
   });
 }
 try {

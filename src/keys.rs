@@ -545,14 +545,14 @@ mod tests {
             .clone()
     }
 
-    /// Verifies a token against the ring's own `/jwks` output, as a third party would.
     /// The `/jwks` body, parsed.
     fn jwks_of(ring: &KeyRing, now: DateTime<Utc>) -> Value {
         serde_json::from_str(&ring.published(now)).unwrap()
     }
 
+    /// Verifies a token against the ring's own `/jwks` output, as a third party would.
     fn verify_with_jwks(ring: &KeyRing, token: &str, now: DateTime<Utc>) -> Map<String, Value> {
-        let body: Value = jwks_of(ring, now);
+        let body = jwks_of(ring, now);
         let keys: Vec<VerifyingKey> = body["keys"]
             .as_array()
             .unwrap()
