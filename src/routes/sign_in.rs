@@ -73,10 +73,9 @@ pub async fn sign_in_email(
     }
     let email = crate::auth::email::normalize(&email);
     let password = SecretString::from(password);
-    let user = state.store.find_user_by_email(&email).await?;
-    let account = match &user {
-        Some(u) => state.store.find_credential_account(&u.id).await?,
-        None => None,
+    let (user, account) = match state.store.find_user_with_credential(&email).await? {
+        Some((user, account)) => (Some(user), account),
+        None => (None, None),
     };
     let stored = account.as_ref().and_then(|a| a.password.clone());
     // Unknown email, no credential account, or no password: a dummy check of equal cost.

@@ -6,6 +6,7 @@ use entity::account::{Column, Entity};
 use sea_orm::sea_query::{Alias, Cond, Expr, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
+use super::users::{self, User};
 use super::{exec, get_opt_str, get_str, get_ts, Store, StoreResult};
 
 pub const CREDENTIAL_PROVIDER: &str = "credential";
@@ -46,16 +47,43 @@ const COLUMNS: [Column; 8] = [
     Column::UpdatedAt,
 ];
 
+const NAMES: [&str; 8] = [
+    "id",
+    "accountId",
+    "providerId",
+    "userId",
+    "password",
+    "scope",
+    "createdAt",
+    "updatedAt",
+];
+
+/// The account's columns where a join with `user` selects them (the user's keep their names).
+const JOINED_NAMES: [&str; 8] = [
+    "a_id",
+    "a_accountId",
+    "a_providerId",
+    "a_userId",
+    "a_password",
+    "a_scope",
+    "a_createdAt",
+    "a_updatedAt",
+];
+
 fn from_row(row: &QueryResult) -> Result<Account, DbErr> {
+    from_named_row(row, &NAMES)
+}
+
+fn from_named_row(row: &QueryResult, n: &[&str; 8]) -> Result<Account, DbErr> {
     Ok(Account {
-        id: get_str(row, "id")?,
-        account_id: get_str(row, "accountId")?,
-        provider_id: get_str(row, "providerId")?,
-        user_id: get_str(row, "userId")?,
-        password: get_opt_str(row, "password")?,
-        scope: get_opt_str(row, "scope")?,
-        created_at: get_ts(row, "createdAt")?,
-        updated_at: get_ts(row, "updatedAt")?,
+        id: get_str(row, n[0])?,
+        account_id: get_str(row, n[1])?,
+        provider_id: get_str(row, n[2])?,
+        user_id: get_str(row, n[3])?,
+        password: get_opt_str(row, n[4])?,
+        scope: get_opt_str(row, n[5])?,
+        created_at: get_ts(row, n[6])?,
+        updated_at: get_ts(row, n[7])?,
     })
 }
 
@@ -92,27 +120,59 @@ impl Store {
         exec(c, self.stmt(&q)).await.map(|_| ())
     }
 
-    /// The user's credential account: provider `credential`, `accountId` = user id, and, where
-    /// the column exists, issuer `local:credential` (or unset, for rows written before it).
-    pub async fn find_credential_account(&self, user_id: &str) -> StoreResult<Option<Account>> {
-        let mut q = Query::select();
-        q.columns(COLUMNS)
-            .from(Entity)
-            .and_where(Expr::col(Column::UserId).eq(user_id))
-            .and_where(Expr::col(Column::ProviderId).eq(CREDENTIAL_PROVIDER))
-            .and_where(Expr::col(Column::AccountId).eq(user_id));
+    /// What makes an account the credential account of `user_id` (a value or the joined user's
+    /// `id` column): provider `credential`, `accountId` = user id, and, where the column exists,
+    /// issuer `local:credential` (or unset, for rows written before it).
+    fn credential_of(&self, user_id: SimpleExpr) -> Cond {
+        let mut cond = Cond::all()
+            .add(Expr::col((Entity, Column::UserId)).eq(user_id.clone()))
+            .add(Expr::col((Entity, Column::ProviderId)).eq(CREDENTIAL_PROVIDER))
+            .add(Expr::col((Entity, Column::AccountId)).eq(user_id));
         if self.account_has_issuer {
             let issuer = Alias::new("issuer");
-            q.cond_where(
+            cond = cond.add(
                 Cond::any()
-                    .add(Expr::col(issuer.clone()).eq(CREDENTIAL_ISSUER))
-                    .add(Expr::col(issuer).is_null()),
+                    .add(Expr::col((Entity, issuer.clone())).eq(CREDENTIAL_ISSUER))
+                    .add(Expr::col((Entity, issuer)).is_null()),
             );
         }
+        cond
+    }
+
+    /// The user's credential account, which holds the password hash.
+    pub async fn find_credential_account(&self, user_id: &str) -> StoreResult<Option<Account>> {
+        let q = Query::select()
+            .columns(COLUMNS)
+            .from(Entity)
+            .cond_where(self.credential_of(user_id.into()))
+            .to_owned();
         match self.db.query_one(self.stmt(&q)).await? {
             Some(row) => Ok(Some(from_row(&row)?)),
             None => Ok(None),
         }
+    }
+
+    /// The user with this stored (lower-cased) email and their credential account, if any, in
+    /// one round trip: what sign-in needs before it checks the password.
+    pub async fn find_user_with_credential(
+        &self,
+        email: &str,
+    ) -> StoreResult<Option<(User, Option<Account>)>> {
+        let mut q = self.user_select();
+        for (col, name) in COLUMNS.into_iter().zip(JOINED_NAMES) {
+            q.expr_as(Expr::col((Entity, col)), Alias::new(name));
+        }
+        let user_id = Expr::col((users::table(), Alias::new("id")));
+        q.left_join(Entity, self.credential_of(user_id.into()))
+            .and_where(Expr::col((users::table(), Alias::new("email"))).eq(email));
+        let Some(row) = self.db.query_one(self.stmt(&q)).await? else {
+            return Ok(None);
+        };
+        let account = match get_opt_str(&row, JOINED_NAMES[0])? {
+            Some(_) => Some(from_named_row(&row, &JOINED_NAMES)?),
+            None => None,
+        };
+        Ok(Some((self.user_from_row(&row)?, account)))
     }
 
     pub async fn list_accounts(&self, user_id: &str) -> StoreResult<Vec<Account>> {

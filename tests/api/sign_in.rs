@@ -1,3 +1,4 @@
+use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -50,6 +51,46 @@ on_every_backend! {
         assert_eq!(body["url"], "/dashboard");
         let res = app.post("/sign-in/email", &json!({"email": email, "password": PASSWORD, "callbackURL": "https://evil.example/"})).await;
         assert_eq!(error_code(res).await.1, "INVALID_CALLBACK_URL");
+    }
+
+    async fn only_the_credential_account_holds_the_password(app) {
+        // Newer Better Auth schemas add `account.issuer`: credential accounts carry
+        // `local:credential`, rows written before the column have none.
+        let (before, elsewhere, missing) = (unique_email(), unique_email(), unique_email());
+        for email in [&before, &elsewhere, &missing] {
+            app.sign_up(email).await;
+        }
+        let mut account_ids = Vec::new();
+        for email in [&elsewhere, &missing] {
+            let user = app.user_by_email(email).await.unwrap();
+            account_ids.push(app.state.store.find_credential_account(&user.id).await.unwrap().unwrap().id);
+        }
+        let db = app.state.store.connection();
+        for sql in [
+            "ALTER TABLE account ADD COLUMN issuer VARCHAR(255)".to_owned(),
+            format!("UPDATE account SET issuer = 'local:oauth:elsewhere' WHERE id = '{}'", account_ids[0]),
+            format!("DELETE FROM account WHERE id = '{}'", account_ids[1]),
+        ] {
+            db.execute_unprepared(&sql).await.unwrap();
+        }
+        let app = app.restart("").await;
+
+        assert_eq!(app.sign_in(&before, PASSWORD).await.status(), 200, "a row from before the column");
+        for email in [&elsewhere, &missing] {
+            let res = app.sign_in(email, PASSWORD).await;
+            assert!(set_cookies(&res).is_empty());
+            assert_eq!(error_code(res).await, (401, "INVALID_EMAIL_OR_PASSWORD".into(), "Invalid email or password".into()));
+        }
+        let new = unique_email();
+        assert_eq!(app.sign_up(&new).await.status(), 200);
+        assert_eq!(app.sign_in(&new, PASSWORD).await.status(), 200);
+        let user = app.user_by_email(&new).await.unwrap();
+        let row = app.state.store.connection()
+            .query_one(sea_orm::Statement::from_string(app.state.store.backend(),
+                format!("SELECT issuer FROM account WHERE id = '{}'",
+                    app.state.store.find_credential_account(&user.id).await.unwrap().unwrap().id)))
+            .await.unwrap().unwrap();
+        assert_eq!(row.try_get::<Option<String>>("", "issuer").unwrap().as_deref(), Some("local:credential"));
     }
 }
 
