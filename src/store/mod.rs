@@ -170,7 +170,7 @@ impl Store {
         let share = total / u32::try_from(workers.max(1)).unwrap_or(1);
         opts.max_connections(share.max(2)).min_connections(0);
         let db = pool::open_lazy(&opts)?;
-        let target = pool::target(opts.get_url(), pool::Queries::TokenLookup)?;
+        let target = pool::target(opts.get_url())?;
         let lookups = match target {
             // SQLite reads on threads of this process: two readers per worker beat one by a
             // third on get-session.

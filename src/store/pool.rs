@@ -103,16 +103,7 @@ pub(super) enum Target {
     Sqlite(SqliteConnectOptions),
 }
 
-/// What a connection will run, which decides how PostgreSQL plans its prepared statements.
-#[derive(Clone, Copy)]
-pub(super) enum Queries {
-    /// Any of the store's queries (the sqlx pools).
-    Any,
-    /// Nothing but the session lookup by its unique token (`direct.rs`).
-    TokenLookup,
-}
-
-pub(super) fn target(url: &str, queries: Queries) -> Result<Target, DbErr> {
+pub(super) fn target(url: &str) -> Result<Target, DbErr> {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let mut o = url
             .parse::<PgConnectOptions>()
@@ -125,20 +116,15 @@ pub(super) fn target(url: &str, queries: Queries) -> Result<Target, DbErr> {
         // generic plan after five runs, costed with the table's size at that time. Planned on
         // a new, nearly empty table that is a sequential scan, kept for as long as the
         // connection lives unless an ANALYZE intervenes: the session lookup went from 37k to 7k
-        // req/s as the table grew to 6,000 rows with autovacuum off. A URL that sets
-        // `plan_cache_mode` in `options` keeps its own.
-        if !url.contains("plan_cache_mode") {
-            let setting = match queries {
-                // Each run planned with its own values (PostgreSQL 12 or later), as Better
-                // Auth's unprepared queries are.
-                Queries::Any => ("plan_cache_mode", "force_custom_plan"),
-                // The generic plan kept (no planning per run: get-session from about 30k to
-                // 40k req/s in the bench) with sequential scans ruled out, so even a plan made
-                // on a nearly empty table reads the token index and then the user's primary
-                // key, the plan that suits every table size.
-                Queries::TokenLookup => ("enable_seqscan", "off"),
-            };
-            o = o.options([setting]);
+        // req/s as the table grew to 6,000 rows with autovacuum off. Every query of the store
+        // finds its rows by a key with an index (or by a column without one, which a
+        // sequential scan still reads), so sequential scans are ruled out where an index serves
+        // and the generic plan is the one that suits every table size. It is kept: no planning
+        // per run (get-session from about 30k to 40k req/s in the bench; per sign-in, a
+        // quarter of PostgreSQL's CPU time less than with `plan_cache_mode =
+        // force_custom_plan`). A URL that sets `enable_seqscan` in `options` keeps its own.
+        if !url.contains("enable_seqscan") {
+            o = o.options([("enable_seqscan", "off")]);
         }
         Ok(Target::Postgres(o))
     } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
@@ -170,7 +156,7 @@ pub(super) fn target(url: &str, queries: Queries) -> Result<Target, DbErr> {
 
 /// Opens the pool for the URL's backend and connects its first connections.
 pub(super) async fn open(opts: &ConnectOptions) -> Result<DatabaseConnection, DbErr> {
-    Ok(match target(opts.get_url(), Queries::Any)? {
+    Ok(match target(opts.get_url())? {
         Target::Postgres(o) => SqlxPostgresConnector::from_sqlx_postgres_pool(
             pool_options(opts).connect_with(o).await.map_err(conn_err)?,
         ),
@@ -185,7 +171,7 @@ pub(super) async fn open(opts: &ConnectOptions) -> Result<DatabaseConnection, Db
 
 /// The pool, connecting on first use (from the task that uses it).
 pub(super) fn open_lazy(opts: &ConnectOptions) -> Result<DatabaseConnection, DbErr> {
-    Ok(match target(opts.get_url(), Queries::Any)? {
+    Ok(match target(opts.get_url())? {
         Target::Postgres(o) => {
             SqlxPostgresConnector::from_sqlx_postgres_pool(pool_options(opts).connect_lazy_with(o))
         }

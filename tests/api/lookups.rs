@@ -278,10 +278,10 @@ async fn postgres_lookups_use_the_token_index_once_the_table_has_grown() {
     );
 }
 
-/// PostgreSQL: statements on the store's sqlx pool are planned with their own values on every
-/// run, so one first run on a nearly empty table does not go on scanning it whole once it has
-/// grown. The statement is the batched lookup's shape, whose plan kept from a 2-row table is a
-/// sequential scan (a single-token lookup's is not, here).
+/// PostgreSQL: statements on the store's sqlx pool keep a plan that reads the index, so one
+/// first planned on a nearly empty table does not go on scanning it whole once it has grown.
+/// The statement is the batched lookup's shape, whose plan kept from a 2-row table is otherwise
+/// a sequential scan (a single-token lookup's is not, here).
 #[tokio::test]
 async fn postgres_pool_queries_are_planned_for_the_grown_table() {
     let Some(app) = spawn_app(Backend::Postgres).await else {
