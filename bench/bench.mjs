@@ -432,11 +432,13 @@ async function main() {
   for (const server of Object.values(servers)) server.idle = memory(server.pid);
 
   // perRound[scenario key][target key] = the figures of each round; signInHash[round] = the
-  // hash time measured just before that round's sign-in scenario (the machine's speed drifts).
+  // hash time measured just before that round's sign-in run on PostgreSQL, the run the target
+  // is about (the machine's speed drifts from minute to minute).
   const perRound = Object.fromEntries(scenarios.map((s) => [s.key, Object.fromEntries(targets.map((t) => [t.key, []]))]));
   const signInHash = [];
-  // The same measured again after the sign-in scenario: how far the machine drifted meanwhile.
+  // The same measured again right after that run: how far the machine drifted meanwhile.
   const signInHashAfter = [];
+  const bracketed = (scenario, target) => scenario.key === "sign-in" && target.key === "rs-pg";
   let turn = 0;
   for (let round = 0; round < rounds; round++) {
     if (rounds > 1) console.log(`-- round ${round + 1} of ${rounds}`);
@@ -444,15 +446,19 @@ async function main() {
       if (scenario.cookieCache) {
         for (const server of Object.values(servers).filter((s) => s.name.endsWith("-cookie-cache"))) await refreshCache(server);
       }
-      if (scenario.key === "sign-in") {
-        signInHash.push(measureHash(cores));
-        console.log(`argon2id verify now: ${signInHash.at(-1).one_hash_ms} ms -> ceiling ${signInHash.at(-1).sign_in_ceiling_rps} req/s`);
-      }
       // Alternate the order (A B C, C B A, ...) so no server always runs right after another.
       const order = turn++ % 2 === 0 ? targets : [...targets].reverse();
       for (const target of order) {
         const server = servers[`${target.key}${scenario.cookieCache ? "-cookie-cache" : ""}`];
+        if (bracketed(scenario, target)) {
+          signInHash.push(measureHash(cores));
+          console.log(`argon2id verify now: ${signInHash.at(-1).one_hash_ms} ms -> ceiling ${signInHash.at(-1).sign_in_ceiling_rps} req/s`);
+        }
         const measured = await measure(server, scenario.requests, `${target.key}-${Date.now()}`);
+        if (bracketed(scenario, target)) {
+          signInHashAfter.push(measureHash(cores));
+          console.log(`argon2id verify right after: ${signInHashAfter.at(-1).one_hash_ms} ms -> ceiling ${signInHashAfter.at(-1).sign_in_ceiling_rps} req/s`);
+        }
         perRound[scenario.key][target.key].push({ ...measured[0], concurrent: measured.slice(1) });
         const r = measured[0];
         console.log(`${scenario.title.padEnd(40)} ${target.key.padEnd(10)} ${fmt(r.rps).padStart(9)} req/s  p50 ${fmt(r.p50_ms, 2)} ms  p99 ${fmt(r.p99_ms, 2)} ms  max ${fmt(r.max_ms, 1)} ms  errors ${r.errors}`);
@@ -466,10 +472,6 @@ async function main() {
             notes.push(`${what} (no request finished within the run)`);
           }
         }
-      }
-      if (scenario.key === "sign-in") {
-        signInHashAfter.push(measureHash(cores));
-        console.log(`argon2id verify after the sign-in runs: ${signInHashAfter.at(-1).one_hash_ms} ms -> ceiling ${signInHashAfter.at(-1).sign_in_ceiling_rps} req/s`);
       }
     }
   }
@@ -557,7 +559,7 @@ async function main() {
   console.log(table(rows));
   console.log();
   console.log(table(memRows));
-  console.log(`\nargon2id verify ${hash.one_hash_ms} ms (cold ${hash.argon2id_verify_ms} ms) at the start: sign-in ceiling ${hash.sign_in_ceiling_rps} req/s; before each round's sign-in: ${signInHash.map((h) => `${h.one_hash_ms} ms (${h.sign_in_ceiling_rps} req/s)`).join(", ")}; after: ${signInHashAfter.map((h) => `${h.one_hash_ms} ms (${h.sign_in_ceiling_rps} req/s)`).join(", ")}`);
+  console.log(`\nargon2id verify ${hash.one_hash_ms} ms (cold ${hash.argon2id_verify_ms} ms) at the start: sign-in ceiling ${hash.sign_in_ceiling_rps} req/s; before each round's sign-in run on PostgreSQL: ${signInHash.map((h) => `${h.one_hash_ms} ms (${h.sign_in_ceiling_rps} req/s)`).join(", ")}; right after it: ${signInHashAfter.map((h) => `${h.one_hash_ms} ms (${h.sign_in_ceiling_rps} req/s)`).join(", ")}`);
   console.log("\ntargets (better-auth-rs on PostgreSQL unless named):");
   for (const c of checks) {
     const verdict = c.value === null ? "not run" : c.met === null ? "info   " : c.met ? "met    " : "NOT met";
