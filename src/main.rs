@@ -1,9 +1,12 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
+use better_auth_rs::clock::Clock;
 use better_auth_rs::config::{generate_secret, Settings};
-use better_auth_rs::keys::JwtIssuer;
-use better_auth_rs::startup::{AppState, Application};
+use better_auth_rs::plugins::jwt::JwtIssuer;
+use better_auth_rs::plugins::KINDS;
+use better_auth_rs::startup::Application;
+use better_auth_rs::state::open_store;
 use better_auth_rs::telemetry;
 use clap::{Parser, Subcommand};
 
@@ -71,9 +74,7 @@ async fn main() -> ExitCode {
         tracing::warn!("{w}");
     }
     let result = match command {
-        Command::Migrate => AppState::load(settings)
-            .await
-            .map(|_| tracing::info!("migrations applied")),
+        Command::Migrate => migrate(settings).await,
         Command::Jwks {
             action: JwksCommand::Rotate,
         } => rotate_jwks(settings).await,
@@ -96,17 +97,29 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Applies the migrations (the enabled plugins' tables and columns included) whatever
+/// `BETTER_AUTH_AUTO_MIGRATE` says, and nothing else: no hasher, mailer or key ring is built.
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let store = open_store(&settings, KINDS, true).await?;
+    store.close().await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
 async fn rotate_jwks(settings: Settings) -> anyhow::Result<()> {
-    let state = AppState::load(settings).await?;
-    let kid = match state.jwt.as_deref() {
-        Some(JwtIssuer::Keys(ring)) => ring.rotate(&state.store, state.clock.now()).await?,
-        Some(JwtIssuer::SharedSecret(_)) => {
+    if !settings.plugins.jwt.enabled {
+        bail!("the JWT plugin is not enabled ([plugins.jwt] enabled = true)");
+    }
+    let store = open_store(&settings, KINDS, settings.auto_migrate).await?;
+    let now = Clock::default().now();
+    let kid = match JwtIssuer::load(&settings, &store, now).await? {
+        JwtIssuer::Keys(ring) => ring.rotate(&store, now).await?,
+        JwtIssuer::SharedSecret(_) => {
             bail!("plugins.jwt.alg is HS256: there is no key pair to rotate (change jwt_secret)")
         }
-        None => bail!("the JWT plugin is not enabled ([plugins.jwt] enabled = true)"),
     };
     println!("{kid}");
-    state.store.close().await?;
+    store.close().await?;
     Ok(())
 }
 

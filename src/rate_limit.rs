@@ -25,18 +25,11 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{web, ResponseError};
 use anyhow::Context;
 use regex::Regex;
 
 use crate::auth::origin::glob_regex;
 use crate::config::{RateLimitStorage, Settings};
-use crate::error::ApiError;
-use crate::routes::extract::ClientInfo;
-use crate::startup::AppState;
 use crate::store::rate_limits::Consumed;
 use crate::store::redis::RedisStorage;
 use crate::store::Store;
@@ -347,7 +340,7 @@ impl RateLimiter {
     }
 
     /// `<ip>|<path>` (rate-limit.md §4); clients without a trusted IP share one bucket per path.
-    fn key(&self, ip: Option<&str>, path: &str) -> String {
+    pub fn key(&self, ip: Option<&str>, path: &str) -> String {
         let ip = ip.unwrap_or_else(|| {
             if !self.warned_no_ip.swap(true, Ordering::Relaxed) {
                 tracing::warn!("rate limiting found no trusted client IP and uses one shared bucket per path; set [advanced] ip_address_headers to the header your proxy sets");
@@ -355,34 +348,6 @@ impl RateLimiter {
             NO_TRUSTED_IP
         });
         format!("{ip}|{path}")
-    }
-}
-
-/// Wraps the auth scope: counts the request, or answers 429 before anything else runs.
-pub async fn middleware<B: MessageBody>(
-    req: ServiceRequest,
-    next: Next<B>,
-) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return Ok(next.call(req).await?.map_into_left_body());
-    };
-    let Some(limiter) = state.rate_limiter.as_deref() else {
-        return Ok(next.call(req).await?.map_into_left_body());
-    };
-    let path = normalize_path(req.path(), &state.settings.base_path);
-    let Some(rule) = limiter.rule_for(&path) else {
-        return Ok(next.call(req).await?.map_into_left_body());
-    };
-    let client = ClientInfo::from_request(&state, req.request());
-    let key = limiter.key(client.ip.as_deref(), &path);
-    let now_ms = state.clock.now().timestamp_millis();
-    match limiter.consume(&key, rule, now_ms).await {
-        Verdict::Allowed => Ok(next.call(req).await?.map_into_left_body()),
-        Verdict::Limited { retry_after } => {
-            tracing::warn!(path = %path, window = rule.window, max = rule.max, "rate limit exceeded");
-            let res = ApiError::RateLimited { retry_after }.error_response();
-            Ok(req.into_response(res).map_into_right_body())
-        }
     }
 }
 

@@ -1,14 +1,20 @@
-use crate::{table_migration, Ddl};
+//! The `jwks` table belongs to the JWT plugin since the plugin seam: the service creates it
+//! while the plugin is on (`src/plugins/jwt/mod.rs`), as Better Auth adds it only with its
+//! `jwt()` plugin. This migration stays, doing nothing, so that databases which ran it keep a
+//! history the migrator recognises; their `jwks` table is kept as it is.
 
-table_migration!(Ddl {
-    table: "jwks",
-    sqlite: &[
-        r#"create table "jwks" ("id" text not null primary key, "publicKey" text not null, "privateKey" text not null, "createdAt" date not null, "expiresAt" date, "alg" text, "crv" text)"#,
-    ],
-    postgres: &[
-        r#"create table "jwks" ("id" text not null primary key, "publicKey" text not null, "privateKey" text not null, "createdAt" timestamptz not null, "expiresAt" timestamptz, "alg" text, "crv" text)"#,
-    ],
-    mysql: &[
-        r#"create table `jwks` (`id` varchar(36) not null primary key, `publicKey` text not null, `privateKey` text not null, `createdAt` timestamp(3) not null, `expiresAt` timestamp(3) null, `alg` text, `crv` text)"#,
-    ],
-});
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
+    }
+}

@@ -5,11 +5,20 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::crypto::{b64url, b64url_decode, ct_eq, hmac_sha256, iso};
 use super::jwe;
-use crate::config::CacheStrategy;
+
+/// `[session.cookie_cache] strategy`: how the cache cookie is encoded (cookies.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheStrategy {
+    Compact,
+    Jwt,
+    Jwe,
+}
 
 /// What a decoded cache holds: the payload `{session, user, updatedAt, version}` and when the
 /// cache itself stops being valid (epoch ms).

@@ -7,8 +7,16 @@ use hmac::{Hmac, Mac};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use rand::distributions::{Alphanumeric, DistString};
 use rand::Rng;
+use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+/// One secret with its version (`BETTER_AUTH_SECRETS="2:new,1:old"`, `spec/crypto.md` §3).
+#[derive(Debug, Clone)]
+pub struct VersionedSecret {
+    pub version: u32,
+    pub value: SecretString,
+}
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -3,9 +3,48 @@
 
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::config::{AdditionalField, FieldType};
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum FieldType {
+    #[serde(rename = "string")]
+    String,
+    #[serde(rename = "number")]
+    Number,
+    #[serde(rename = "boolean")]
+    Boolean,
+    #[serde(rename = "date")]
+    Date,
+    #[serde(rename = "json")]
+    Json,
+    #[serde(rename = "string[]")]
+    StringArray,
+    #[serde(rename = "number[]")]
+    NumberArray,
+}
+
+/// A custom user column declared in `[user.additional_fields.<name>]` (`spec/schema.md` §9).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdditionalField {
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// `None` = unspecified: NOT NULL in the schema but not mandatory on create.
+    #[serde(default)]
+    pub required: Option<bool>,
+    /// Checked against the type when the settings load; a TOML date is its RFC 3339 text.
+    #[serde(default)]
+    pub default: Option<Value>,
+    #[serde(default = "yes")]
+    pub input: bool,
+    #[serde(default = "yes")]
+    pub returned: bool,
+}
+
+fn yes() -> bool {
+    true
+}
 
 /// Columns of `user` that configuration cannot redeclare.
 pub const CORE_USER_FIELDS: &[&str] = &[
@@ -50,13 +89,9 @@ pub fn truthy(v: &Value) -> bool {
     }
 }
 
-/// The JSON value of a configured default, or `None` when it does not fit the type.
-pub fn default_to_json(ty: FieldType, v: &toml::Value) -> Option<Value> {
-    let json = match v {
-        toml::Value::Datetime(d) => Value::String(d.to_string()),
-        other => serde_json::to_value(other).ok()?,
-    };
-    check_type(ty, &json).ok()
+/// The configured default as a value of the field's type, or `None` when it does not fit.
+pub fn default_value(ty: FieldType, v: &Value) -> Option<Value> {
+    check_type(ty, v).ok()
 }
 
 /// zod's name for the JSON type of a value, as in "received number".
@@ -126,7 +161,7 @@ pub fn for_create(
         let default = def
             .default
             .as_ref()
-            .and_then(|d| default_to_json(def.field_type, d));
+            .and_then(|d| default_value(def.field_type, d));
         let given = input.get(name);
         if !def.input {
             if let Some(v) = given {

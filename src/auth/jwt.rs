@@ -476,8 +476,8 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::crypto::VersionedSecret;
     use crate::auth::keyseal;
-    use crate::config::VersionedSecret;
 
     const ALL: [Alg; 5] = [Alg::EdDsa, Alg::Es256, Alg::Es512, Alg::Rs256, Alg::Ps256];
     const ISS: &str = "http://localhost:3001";

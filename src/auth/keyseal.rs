@@ -20,8 +20,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-use super::crypto::{b64url, b64url_decode, sha256};
-use crate::config::VersionedSecret;
+use super::crypto::{b64url, b64url_decode, sha256, VersionedSecret};
 
 const XCHACHA_NONCE_LEN: usize = 24;
 const GCM_NONCE_LEN: usize = 12;

@@ -15,10 +15,18 @@ use std::sync::{Arc, OnceLock};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use password_hash::{Output, PasswordHash, PasswordVerifier, SaltString};
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use unicode_normalization::UnicodeNormalization;
 
 use super::crypto::ct_eq;
-use crate::config::PasswordHashing;
+
+/// Argon2id cost for new hashes. `DangerTestMinimum` exists for test suites only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordHashing {
+    Standard,
+    DangerTestMinimum,
+}
 
 /// Niceness of the hashing threads (0 is normal, 19 the lowest).
 const HASHING_NICENESS: i32 = 10;

@@ -5,15 +5,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 
-use super::extract::{read_checked_body, ClientInfo, Validator};
 use super::json::account_json;
-use super::session::{session_cookies, Current, Need};
 use super::sessions::{no_fields_to_update, record_body};
 use super::sign_up::{check_password_length, field_error};
 use crate::auth::fields::{self, received, truthy};
 use crate::auth::password::js_length;
 use crate::error::{ApiError, ErrorCode};
-use crate::startup::AppState;
+use crate::flows::session::session_cookies;
+use crate::http::extract::{read_checked_body, Validator};
+use crate::http::ClientInfo;
+use crate::http::{Current, Need};
+use crate::state::AppState;
 use crate::store::json::user_json;
 use crate::store::users::UserUpdate;
 
@@ -123,8 +125,8 @@ pub async fn change_password(
             .map_err(|e| current.fail(e))?;
     let now = state.clock.now();
     // Revoking replaces every session, the caller's included, by a new one (endpoints.md §1.7).
-    let new_session =
-        revoke.then(|| super::sign_in::new_session(&state, &current.user.id, &client, false));
+    let new_session = revoke
+        .then(|| crate::flows::session::new_session(&state, &current.user.id, &client, false));
     state
         .store
         .change_password(&account_id, &hash, now, new_session.as_ref())

@@ -6,13 +6,14 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::extract::{read_checked_body, Validator};
-use super::session::{session_cookies, Current, Need};
 use super::verification::{verification_mail, verify_email_mail};
 use crate::auth::email_token::{EmailClaims, CHANGE_EMAIL_CONFIRMATION, CHANGE_EMAIL_VERIFICATION};
 use crate::error::{ApiError, ErrorCode};
+use crate::flows::session::session_cookies;
+use crate::http::extract::{read_checked_body, Validator};
+use crate::http::{Current, Need};
 use crate::mail::MailKind;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::StoreError;
 
 #[tracing::instrument(name = "change_email", skip_all, fields(user_id = tracing::field::Empty))]
@@ -49,7 +50,7 @@ pub async fn change_email(
 
     let ok = |cookies: Vec<Cookie<'static>>| -> Result<HttpResponse, ApiError> {
         let mut res = HttpResponse::Ok();
-        for c in super::session::last_per_name(cookies) {
+        for c in crate::flows::session::last_per_name(cookies) {
             res.cookie(c);
         }
         Ok(res.json(json!({ "status": true })))

@@ -8,16 +8,17 @@ use chrono::Duration;
 use secrecy::SecretString;
 use serde_json::json;
 
-use super::extract::{check_query_callback, query_object, read_checked_body, Validator};
-use super::session::{request_cookies, resolve, Current, Lookup, Need};
 use super::verification::redirect;
 use crate::auth::crypto::random_lower_alphanumeric;
 use crate::auth::links::delete_account_url;
 use crate::auth::password::js_length;
 use crate::auth::session::is_fresh;
 use crate::error::{ApiError, ErrorCode};
+use crate::flows::session::{resolve, Lookup};
+use crate::http::extract::{check_query_callback, query_object, read_checked_body, Validator};
+use crate::http::{request_cookies, Current, Need};
 use crate::mail::{Mail, MailKind};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::User;
 
 const IDENTIFIER_PREFIX: &str = "delete-account-";
@@ -206,7 +207,7 @@ pub async fn delete_user_callback(
         disable_cache: true,
         disable_refresh: false,
     };
-    let resolved = resolve(&state, &req, lookup).await?;
+    let resolved = resolve(&state, &crate::http::request_cookies(&req), lookup).await?;
     let Some((_, user)) = resolved.found else {
         return Err(
             ApiError::with_status(ErrorCode::FailedToGetUserInfo, StatusCode::NOT_FOUND)

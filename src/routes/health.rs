@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::auth::crypto::iso;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "healthy", "timestamp": iso(&state.clock.now()) }))
@@ -37,7 +37,7 @@ fn escape_html(s: &str) -> String {
 
 /// `GET /error` (endpoints.md §6.2): an HTML page, or in production a redirect to the site root.
 pub async fn error_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let query = super::extract::query_pairs(&req);
+    let query = crate::http::extract::query_pairs(&req);
     let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let code = get("error")
         .filter(|c| {

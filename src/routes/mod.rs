@@ -1,13 +1,12 @@
-//! The whole URL map on one screen.
+//! The whole URL map on one screen. Core handlers only: each parses the request, calls a flow,
+//! and shapes the answer; no handler file imports another. Plugins mount their own routes
+//! (`crate::plugins`).
 
 pub mod account;
-pub mod bearer;
 pub mod change_email;
 pub mod delete_user;
-pub mod extract;
 pub mod health;
 pub mod json;
-pub mod jwt;
 pub mod openapi;
 pub mod reset_password;
 pub mod session;
@@ -18,53 +17,23 @@ pub mod sign_up;
 pub mod verification;
 
 use actix_web::dev::HttpServiceFactory;
-use actix_web::{web, FromRequest, Handler, HttpResponse, Resource, Responder};
+use actix_web::web;
 
 use crate::config::Settings;
+pub use crate::http::route::not_found;
+use crate::http::route::{get, post};
+use crate::state::Plugins;
 
-/// Unknown paths and known paths with another method are both 404 with an empty body
-/// (README §1.2).
-pub async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().finish()
-}
-
-fn resource<F, Args>(path: &str, method: actix_web::Route, handler: F) -> Resource
-where
-    F: Handler<Args>,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    web::resource(path)
-        .route(method.to(handler))
-        .default_service(web::to(not_found))
-}
-
-fn get<F, Args>(path: &str, handler: F) -> Resource
-where
-    F: Handler<Args>,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    resource(path, web::get(), handler)
-}
-
-fn post<F, Args>(path: &str, handler: F) -> Resource
-where
-    F: Handler<Args>,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    resource(path, web::post(), handler)
-}
-
-/// Everything under the base path.
-pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
-    let jwt_enabled = settings.plugins.jwt.enabled;
+/// Everything under the base path: the core routes, then each enabled plugin's.
+pub fn auth_scope(settings: &Settings, plugins: &Plugins) -> impl HttpServiceFactory {
+    let plugins = plugins.clone();
     // The last `wrap` runs first: rate limiting comes before everything else (README §1.6).
     web::scope(&settings.base_path)
-        .wrap(actix_web::middleware::from_fn(bearer::middleware))
         .wrap(actix_web::middleware::from_fn(
-            crate::rate_limit::middleware,
+            crate::http::hooks::middleware,
+        ))
+        .wrap(actix_web::middleware::from_fn(
+            crate::http::rate_limit::middleware,
         ))
         .service(post("/sign-up/email", sign_up::sign_up_email))
         .service(post("/sign-in/email", sign_in::sign_in_email))
@@ -114,11 +83,9 @@ pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
         .service(get("/ok", health::ok))
         .service(get("/error", health::error_page))
         .service(get("/open-api/generate-schema", openapi::generate_schema))
-        .configure(|cfg| {
-            if jwt_enabled {
-                cfg.service(get("/token", jwt::token))
-                    .service(get("/jwt", jwt::token))
-                    .service(get("/jwks", jwt::jwks));
+        .configure(move |cfg| {
+            for plugin in plugins.iter() {
+                plugin.routes(cfg);
             }
         })
         .default_service(web::to(not_found))
@@ -126,12 +93,13 @@ pub fn auth_scope(settings: &Settings) -> impl HttpServiceFactory {
 
 /// Outside the base path: liveness, readiness, and session validation for other backends
 /// (which reads `Authorization: Bearer` as every route under the base path does).
-pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
+pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings, plugins: &Plugins) {
     cfg.service(get("/health", health::health))
         .service(get("/ready", health::ready))
         .service(
-            get("/api/validate-session", session::validate_session)
-                .wrap(actix_web::middleware::from_fn(bearer::middleware)),
+            get("/api/validate-session", session::validate_session).wrap(
+                actix_web::middleware::from_fn(crate::http::hooks::middleware),
+            ),
         )
-        .service(auth_scope(settings));
+        .service(auth_scope(settings, plugins));
 }

@@ -7,14 +7,14 @@ use chrono::Duration;
 use secrecy::SecretString;
 use serde_json::json;
 
-use super::extract::{check_query_callback, query_object, read_checked_body, Validator};
 use super::sign_up::check_password_length;
 use super::verification::redirect;
 use crate::auth::crypto::random_alphanumeric;
 use crate::auth::links::{reset_password_url, resolve_with_param};
 use crate::error::{ApiError, ErrorCode};
+use crate::http::extract::{check_query_callback, query_object, read_checked_body, Validator};
 use crate::mail::{Mail, MailKind};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const IDENTIFIER_PREFIX: &str = "reset-password:";
 const TOKEN_LENGTH: usize = 24;

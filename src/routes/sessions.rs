@@ -8,11 +8,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::extract::{read_checked_body, Validator};
-use super::session::{Current, Need};
 use crate::auth::fields::received;
 use crate::error::{ApiError, ErrorCode};
-use crate::startup::AppState;
+use crate::http::extract::{read_checked_body, Validator};
+use crate::http::{Current, Need};
+use crate::state::AppState;
 use crate::store::json::session_json;
 
 #[tracing::instrument(name = "list_sessions", skip_all)]

@@ -5,49 +5,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
-use super::extract::{login_csrf, read_checked_body, ClientInfo, Validator};
-use super::session::session_cookies;
-use crate::auth::crypto::{generate_id, random_alphanumeric};
-use crate::auth::session::new_expiry;
 use crate::error::{ApiError, ErrorCode};
-use crate::startup::AppState;
+use crate::flows::session::{create_session, session_cookies};
+use crate::http::extract::{login_csrf, read_checked_body, Validator};
+use crate::http::ClientInfo;
+use crate::state::AppState;
 use crate::store::json::user_json;
-use crate::store::Session;
-
-/// Creates and stores a session for the user (sessions.md §2).
-/// A new session for the user, not yet stored (sessions.md §2).
-pub fn new_session(
-    state: &AppState,
-    user_id: &str,
-    client: &ClientInfo,
-    dont_remember: bool,
-) -> Session {
-    let now = state.clock.now();
-    Session {
-        id: generate_id(),
-        token: random_alphanumeric(32),
-        user_id: user_id.to_owned(),
-        expires_at: new_expiry(now, state.settings.session.expires_in, dont_remember),
-        created_at: now,
-        updated_at: now,
-        ip_address: Some(client.ip.clone().unwrap_or_default()),
-        user_agent: Some(client.user_agent.clone()),
-    }
-}
-
-pub async fn create_session(
-    state: &AppState,
-    user_id: &str,
-    client: &ClientInfo,
-    dont_remember: bool,
-) -> Result<Session, ApiError> {
-    let session = new_session(state, user_id, client, dont_remember);
-    state
-        .store
-        .insert_session(state.store.connection(), &session)
-        .await?;
-    Ok(session)
-}
 
 #[tracing::instrument(name = "sign_in.email", skip_all, fields(user_id = tracing::field::Empty))]
 pub async fn sign_in_email(

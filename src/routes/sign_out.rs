@@ -4,12 +4,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use super::extract::read_checked_body;
-use super::session::request_cookies;
 use crate::auth::cookies::SESSION_TOKEN;
 use crate::auth::crypto::Signed;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::http::extract::read_checked_body;
+use crate::http::request_cookies;
+use crate::state::AppState;
 
 #[tracing::instrument(name = "sign_out", skip_all)]
 pub async fn sign_out(

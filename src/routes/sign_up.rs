@@ -4,13 +4,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 
-use super::extract::{login_csrf, read_checked_body, ClientInfo, Validator};
-use super::session::session_cookies;
 use crate::auth::crypto::generate_id;
 use crate::auth::fields::{self, FieldError, SIGN_UP_KEYS};
 use crate::auth::password::js_length;
 use crate::error::{ApiError, ErrorCode};
-use crate::startup::AppState;
+use crate::flows::session::session_cookies;
+use crate::http::extract::{login_csrf, read_checked_body, Validator};
+use crate::http::ClientInfo;
+use crate::state::AppState;
 use crate::store::accounts::CREDENTIAL_PROVIDER;
 use crate::store::json::user_json;
 use crate::store::{Account, StoreError, User};
@@ -138,7 +139,8 @@ pub async fn sign_up_email(
         return synthetic();
     }
     let dont_remember = remember_me == Some(false);
-    let session = super::sign_in::create_session(&state, &user.id, &client, dont_remember).await?;
+    let session =
+        crate::flows::session::create_session(&state, &user.id, &client, dont_remember).await?;
     let mut res = HttpResponse::Ok();
     for c in session_cookies(&state, &session, &user, dont_remember) {
         res.cookie(c);

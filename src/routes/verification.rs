@@ -9,15 +9,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use super::extract::{check_query_callback, query_object, read_checked_body, Validator};
-use super::session::{last_per_name, resolve, session_cookies, Lookup};
 use crate::auth::email_token::{
     self, EmailClaims, TokenError, CHANGE_EMAIL_CONFIRMATION, CHANGE_EMAIL_VERIFICATION,
 };
 use crate::auth::links::{append_query, verify_email_url};
 use crate::error::{ApiError, ErrorCode};
+use crate::flows::session::{last_per_name, resolve, session_cookies, Lookup};
+use crate::http::extract::{check_query_callback, query_object, read_checked_body, Validator};
 use crate::mail::{Mail, MailKind};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::json::user_json;
 use crate::store::User;
 
@@ -76,7 +76,12 @@ pub async fn send_verification_email(
     let callback = v.opt_string("callbackURL");
     v.finish()?;
 
-    let resolved = resolve(&state, &req, Lookup::default()).await?;
+    let resolved = resolve(
+        &state,
+        &crate::http::request_cookies(&req),
+        Lookup::default(),
+    )
+    .await?;
     let cookies = resolved.cookies;
     let result = match resolved.found {
         None => {
@@ -191,7 +196,12 @@ pub async fn verify_email(
             return fail(ErrorCode::InvalidToken, Vec::new());
         }
         tracing::Span::current().record("user_id", tracing::field::display(&user.id));
-        let resolved = resolve(&state, &req, Lookup::default()).await?;
+        let resolved = resolve(
+            &state,
+            &crate::http::request_cookies(&req),
+            Lookup::default(),
+        )
+        .await?;
         let mut cookies = resolved.cookies;
         if matches!(&resolved.found, Some((_, u)) if u.id != user.id) {
             return fail(ErrorCode::InvalidUser, cookies);
@@ -305,7 +315,12 @@ pub async fn verify_email(
         .email_verification
         .auto_sign_in_after_verification
     {
-        let resolved = resolve(&state, &req, Lookup::default()).await?;
+        let resolved = resolve(
+            &state,
+            &crate::http::request_cookies(&req),
+            Lookup::default(),
+        )
+        .await?;
         cookies = resolved.cookies;
         match resolved.found {
             Some((session, current)) if current.email == claims.email => {
@@ -317,9 +332,10 @@ pub async fn verify_email(
                 ));
             }
             _ => {
-                let client = super::extract::ClientInfo::from_request(&state, &req);
+                let client = crate::http::ClientInfo::from_request(&state, &req);
                 let session =
-                    super::sign_in::create_session(&state, &updated.id, &client, false).await?;
+                    crate::flows::session::create_session(&state, &updated.id, &client, false)
+                        .await?;
                 cookies.extend(session_cookies(&state, &session, &updated, false));
             }
         }

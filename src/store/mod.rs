@@ -28,7 +28,7 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::crypto::iso;
-use crate::config::AdditionalField;
+use crate::auth::fields::AdditionalField;
 
 pub use accounts::Account;
 pub use jwks::{JwkRow, JwksChange};
@@ -204,8 +204,9 @@ impl Store {
         })
     }
 
-    /// Runs the migrations, adds missing custom columns, and looks at the account table.
-    pub async fn migrate(&mut self) -> Result<(), DbErr> {
+    /// Runs the migrations, creates the enabled plugins' `tables` that are missing, adds missing
+    /// custom columns, and looks at the account table.
+    pub async fn migrate(&mut self, tables: &[schema::Table]) -> Result<(), DbErr> {
         use migration::MigratorTrait;
         // Replicas starting together on a new database: one migrates while the others wait on
         // a database lock, then find nothing left to do. The lock is held by a transaction of
@@ -222,6 +223,7 @@ impl Store {
             // One file, one writer at a time; every migration skips tables that exist.
             DatabaseBackend::Sqlite => {
                 migration::Migrator::up(&self.db, None).await?;
+                schema::create_missing_tables(&self.db, tables).await?;
                 return self.sync_schema().await;
             }
         };
@@ -236,6 +238,7 @@ impl Store {
         }
         let outcome = async {
             migration::Migrator::up(&self.db, None).await?;
+            schema::create_missing_tables(&self.db, tables).await?;
             self.sync_schema().await
         }
         .await;

@@ -1,10 +1,48 @@
-//! Schema facts that depend on configuration: custom user columns, and the optional
-//! `account.issuer` column of newer Better Auth versions.
+//! Schema facts that depend on configuration: custom user columns, the tables of enabled
+//! plugins, and the optional `account.issuer` column of newer Better Auth versions.
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement};
 
 use super::UserFields;
-use crate::config::FieldType;
+use crate::auth::fields::FieldType;
+
+/// A table an optional feature needs, with the DDL Better Auth's migration generator writes for
+/// each dialect. Created when missing; never altered or dropped.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    pub name: &'static str,
+    pub sqlite: &'static [&'static str],
+    pub postgres: &'static [&'static str],
+    pub mysql: &'static [&'static str],
+}
+
+/// Creates each of `tables` that the database lacks (an adopted Better Auth database may have
+/// them already).
+pub async fn create_missing_tables<C: ConnectionTrait>(
+    db: &C,
+    tables: &[Table],
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    for table in tables {
+        if table_exists(db, table.name).await? {
+            continue;
+        }
+        let statements = match backend {
+            DatabaseBackend::Sqlite => table.sqlite,
+            DatabaseBackend::Postgres => table.postgres,
+            DatabaseBackend::MySql => table.mysql,
+        };
+        tracing::info!(table = table.name, "creating table");
+        for sql in statements {
+            db.execute(Statement::from_string(backend, *sql)).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn table_exists<C: ConnectionTrait>(db: &C, table: &str) -> Result<bool, DbErr> {
+    Ok(!columns(db, table).await?.is_empty())
+}
 
 /// Column names of `table` as the database reports them.
 pub async fn columns<C: ConnectionTrait>(db: &C, table: &str) -> Result<Vec<String>, DbErr> {

@@ -7,7 +7,7 @@ use serde_json::{Map, Number};
 
 use super::{exec, get_bool, get_opt_str, get_opt_ts, get_str, get_ts, Store, StoreResult};
 use crate::auth::crypto::iso;
-use crate::config::FieldType;
+use crate::auth::fields::FieldType;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {

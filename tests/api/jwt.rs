@@ -363,7 +363,10 @@ async fn replicas_starting_together_on_an_empty_database_sign_with_one_key(backe
         .await
         .unwrap();
     if backend == Backend::Sqlite {
-        store.migrate().await.unwrap();
+        store
+            .migrate(&[better_auth_rs::plugins::jwt::JWKS])
+            .await
+            .unwrap();
     }
     // RSA keys take a while to generate: without the lock both would store their own.
     let toml = "danger_password_hashing = \"danger_test_minimum\"\n[plugins.jwt]\nenabled = true\nalg = \"RS256\"\n";
@@ -406,7 +409,10 @@ async fn writers_of_the_jwks_table_take_turns_across_connection_pools(backend: B
     };
     let url = SecretString::from(db.url.clone());
     let mut first = Store::connect(&url, Arc::default()).await.unwrap();
-    first.migrate().await.unwrap();
+    first
+        .migrate(&[better_auth_rs::plugins::jwt::JWKS])
+        .await
+        .unwrap();
     let second = Store::connect(&url, Arc::default()).await.unwrap();
     let attempt = |store: Store, id: &'static str| {
         tokio::spawn(async move {

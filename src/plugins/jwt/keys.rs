@@ -508,7 +508,7 @@ mod tests {
         let mut store = Store::connect(&settings.database_url, Arc::new(Default::default()))
             .await
             .unwrap();
-        store.migrate().await.unwrap();
+        store.migrate(&[super::super::JWKS]).await.unwrap();
         Db {
             _dir: dir,
             store,

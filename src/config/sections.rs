@@ -1,0 +1,303 @@
+//! The sections of the settings, as the TOML file names them (`[email_and_password]`,
+//! `[session]`, ...), with Better Auth's defaults.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::auth::cookie_cache::CacheStrategy;
+use crate::auth::fields::AdditionalField;
+use crate::plugins::bearer::config::BearerSettings;
+use crate::plugins::jwt::config::JwtSettings;
+
+pub(super) fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailAndPassword {
+    pub enabled: bool,
+    pub min_password_length: usize,
+    pub max_password_length: usize,
+    pub require_email_verification: bool,
+    pub auto_sign_in: bool,
+    pub reset_password_token_expires_in: i64,
+    pub revoke_sessions_on_password_reset: bool,
+}
+
+impl Default for EmailAndPassword {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_password_length: 8,
+            max_password_length: 128,
+            require_email_verification: false,
+            auto_sign_in: true,
+            reset_password_token_expires_in: 3600,
+            revoke_sessions_on_password_reset: false,
+        }
+    }
+}
+
+/// Better Auth's `emailVerification` options (tokens-and-emails.md §1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailVerification {
+    /// `None`: follow `email_and_password.require_email_verification`.
+    pub send_on_sign_up: Option<bool>,
+    pub send_on_sign_in: bool,
+    pub auto_sign_in_after_verification: bool,
+    /// Lifetime of verification tokens, seconds.
+    pub expires_in: i64,
+}
+
+impl Default for EmailVerification {
+    fn default() -> Self {
+        Self {
+            send_on_sign_up: None,
+            send_on_sign_in: false,
+            auto_sign_in_after_verification: false,
+            expires_in: 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    pub expires_in: i64,
+    pub update_age: i64,
+    pub fresh_age: i64,
+    pub disable_session_refresh: bool,
+    pub cookie_cache: CookieCache,
+    /// With Redis, also write sessions to the `session` table (Better Auth's
+    /// `session.storeSessionInDatabase`, sessions.md §1, §8).
+    pub store_session_in_database: bool,
+    /// With Redis and the table, revoked rows stay with `expiresAt = now` (Better Auth's
+    /// `session.preserveSessionInDatabase`).
+    pub preserve_session_in_database: bool,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            expires_in: 604_800,
+            update_age: 86_400,
+            fresh_age: 86_400,
+            disable_session_refresh: false,
+            cookie_cache: CookieCache::default(),
+            store_session_in_database: false,
+            preserve_session_in_database: false,
+        }
+    }
+}
+
+/// Better Auth's official Redis storage puts this before every key.
+pub(super) const DEFAULT_REDIS_KEY_PREFIX: &str = "better-auth:";
+
+/// `[redis]`: the secondary storage used when `REDIS_URL` is set (sessions.md §8).
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// Put before every key (sessions, verification values, rate-limit counters): one prefix
+    /// for the whole secondary storage, as the official Redis adapter has (`better-auth:`).
+    pub key_prefix: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            key_prefix: DEFAULT_REDIS_KEY_PREFIX.into(),
+        }
+    }
+}
+
+/// `[verification]`: Better Auth's `verification` options (tokens-and-emails.md §3).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerificationSettings {
+    /// With Redis, also write verification values to the `verification` table (Better Auth's
+    /// `verification.storeInDatabase`, sessions.md §8); without it they live in Redis only.
+    pub store_in_database: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CookieCache {
+    pub enabled: bool,
+    pub max_age: i64,
+    pub strategy: CacheStrategy,
+    pub version: String,
+}
+
+impl Default for CookieCache {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_age: 300,
+            strategy: CacheStrategy::Compact,
+            version: "1".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserSettings {
+    pub additional_fields: IndexMap<String, AdditionalField>,
+    pub delete_user: DeleteUser,
+    pub change_email: ChangeEmail,
+}
+
+/// Better Auth's `account` options that apply here.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountSettings {
+    pub account_linking: AccountLinking,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountLinking {
+    /// Lets unlink-account remove a user's last account (endpoints.md §5.2).
+    pub allow_unlinking_all: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeleteUser {
+    pub enabled: bool,
+    pub delete_token_expires_in: i64,
+    /// Better Auth's `sendDeleteAccountVerification`: deletion waits for the mailed link.
+    pub send_delete_account_verification: bool,
+}
+
+impl Default for DeleteUser {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            delete_token_expires_in: 86_400,
+            send_delete_account_verification: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChangeEmail {
+    pub enabled: bool,
+    pub update_email_without_verification: bool,
+    /// Better Auth's `sendChangeEmailConfirmation`: a verified user first confirms the change
+    /// from the old address.
+    pub send_change_email_confirmation: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateLimitStorage {
+    Memory,
+    Database,
+    Redis,
+}
+
+/// A `[[rate_limit.rules]]` entry: Better Auth's `rateLimit.customRules[path]` (rate-limit.md §2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitRule {
+    /// An exact path under the base path (`/get-session`) or a pattern (`/sign-in/*`, `/**`).
+    pub path: String,
+    /// Seconds; when omitted, the window of the rule that would apply otherwise.
+    #[serde(default)]
+    pub window: Option<u64>,
+    /// Requests per window; when omitted, the max of the rule that would apply otherwise.
+    #[serde(default)]
+    pub max: Option<u64>,
+    /// `false`: no rate limiting for these paths (Better Auth's `customRules[path] = false`).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// Largest `max` accepted: the in-memory counter keeps the count in 20 bits.
+pub const RATE_LIMIT_MAX_LIMIT: u64 = 1_000_000;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// `None`: on only in production (spec README §1.7).
+    pub enabled: Option<bool>,
+    pub window: u64,
+    pub max: u64,
+    /// `memory` by default; `database` in a build without the `governor` feature.
+    pub storage: RateLimitStorage,
+    /// Deprecated alias of `[redis] key_prefix`, read only at load (a warning; an error when
+    /// both are set and differ). The counters use the one Redis prefix.
+    pub key_prefix: Option<String>,
+    pub rules: Vec<RateLimitRule>,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            enabled: None,
+            window: 10,
+            max: 100,
+            storage: if cfg!(feature = "governor") {
+                RateLimitStorage::Memory
+            } else {
+                RateLimitStorage::Database
+            },
+            key_prefix: None,
+            rules: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Advanced {
+    pub ip_address_headers: Vec<String>,
+    pub use_secure_cookies: Option<bool>,
+    pub cookie_prefix: String,
+    pub disable_csrf_check: bool,
+    pub disable_origin_check: bool,
+}
+
+impl Default for Advanced {
+    fn default() -> Self {
+        Self {
+            ip_address_headers: vec!["x-forwarded-for".into()],
+            use_secure_cookies: None,
+            cookie_prefix: "better-auth".into(),
+            disable_csrf_check: false,
+            disable_origin_check: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Plugins {
+    pub jwt: JwtSettings,
+    pub bearer: BearerSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailSettings {
+    pub transport: String,
+    pub file: String,
+    pub smtp_url: String,
+    pub webhook_url: String,
+    pub from: String,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        Self {
+            transport: "log".into(),
+            file: "outbox.jsonl".into(),
+            smtp_url: String::new(),
+            webhook_url: String::new(),
+            from: "no-reply@localhost".into(),
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Sessions: creating one and its cookies, and resolving the caller's (`spec/sessions.md` §4;
+//! Better Auth's `api/routes/session.ts` `getSession`, `cookies/index.ts`).
+
+use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value};
+
+use crate::auth::cookie_cache;
+use crate::auth::cookies::{RequestCookies, DONT_REMEMBER, SESSION_DATA, SESSION_TOKEN};
+use crate::auth::crypto::{generate_id, random_alphanumeric, Signed};
+use crate::auth::session::{new_expiry, refresh_due};
+use crate::error::{ApiError, ErrorCode};
+use crate::http::ClientInfo;
+use crate::state::AppState;
+use crate::store::json::{session_from_json, session_json, user_from_json, user_json};
+use crate::store::{Session, User};
+
+/// A new session for the user, not yet stored (sessions.md §2).
+pub fn new_session(
+    state: &AppState,
+    user_id: &str,
+    client: &ClientInfo,
+    dont_remember: bool,
+) -> Session {
+    let now = state.clock.now();
+    Session {
+        id: generate_id(),
+        token: random_alphanumeric(32),
+        user_id: user_id.to_owned(),
+        expires_at: new_expiry(now, state.settings.session.expires_in, dont_remember),
+        created_at: now,
+        updated_at: now,
+        ip_address: Some(client.ip.clone().unwrap_or_default()),
+        user_agent: Some(client.user_agent.clone()),
+    }
+}
+
+/// Creates and stores a session for the user (sessions.md §2).
+pub async fn create_session(
+    state: &AppState,
+    user_id: &str,
+    client: &ClientInfo,
+    dont_remember: bool,
+) -> Result<Session, ApiError> {
+    let session = new_session(state, user_id, client, dont_remember);
+    state
+        .store
+        .insert_session(state.store.connection(), &session)
+        .await?;
+    Ok(session)
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lookup {
+    /// Skip the cookie cache (query `disableCookieCache`, or a sensitive route).
+    pub disable_cache: bool,
+    /// Never extend or rewrite (query `disableRefresh`).
+    pub disable_refresh: bool,
+}
+
+/// What resolving the session found, and which cookies the response must carry.
+pub struct Resolved {
+    pub found: Option<(Session, User)>,
+    pub cookies: Vec<Cookie<'static>>,
+    /// The request carries a valid `dont_remember` cookie.
+    pub dont_remember: bool,
+}
+
+/// The cookies written whenever a session is (re)issued: token, `dont_remember`, cache.
+pub fn session_cookies(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    dont_remember: bool,
+) -> Vec<Cookie<'static>> {
+    let secret = state.settings.secret.expose_secret().as_bytes();
+    let mut out = vec![state
+        .cookies
+        .session_token(secret, &session.token, dont_remember)];
+    if dont_remember {
+        out.push(state.cookies.dont_remember(secret));
+    }
+    out.extend(cache_cookie(state, session, user, dont_remember));
+    out
+}
+
+fn cache_cookie(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    dont_remember: bool,
+) -> Option<Cookie<'static>> {
+    let cache = &state.settings.session.cookie_cache;
+    if !cache.enabled {
+        return None;
+    }
+    let now_ms = state.clock.now().timestamp_millis();
+    let mut payload = Map::new();
+    payload.insert("session".into(), session_json(session));
+    payload.insert("user".into(), user_json(user, state.store.user_fields()));
+    payload.insert("updatedAt".into(), Value::from(now_ms));
+    payload.insert("version".into(), Value::String(cache.version.clone()));
+    // Better Auth's quirk: without Max-Age the embedded lifetime is 60 s for compact, 300 s else.
+    let lifetime = match (dont_remember, cache.strategy) {
+        (false, _) => cache.max_age,
+        (true, cookie_cache::CacheStrategy::Compact) => 60,
+        (true, _) => 300,
+    };
+    let secret = state.settings.secret.expose_secret().as_bytes();
+    let Some(value) = cookie_cache::encode(cache.strategy, secret, payload, now_ms, lifetime)
+    else {
+        tracing::error!("could not encode the session cookie cache");
+        return None;
+    };
+    Some(state.cookies.session_data(value, dont_remember))
+}
+
+/// The cached `{session, user}` if the cache cookie passes every rule of cookies.md §5.4.
+fn read_cache(
+    state: &AppState,
+    jar: &RequestCookies,
+    token: &str,
+) -> Result<Option<(Session, User)>, ()> {
+    let cache = &state.settings.session.cookie_cache;
+    let Some(raw) = jar.chunked(&state.cookies.name(SESSION_DATA)) else {
+        return Ok(None);
+    };
+    let secrets: Vec<&[u8]> = std::iter::once(&state.settings.secret)
+        .chain(state.settings.secrets.iter().map(|s| &s.value))
+        .map(|s| s.expose_secret().as_bytes())
+        .collect();
+    let decoded = cookie_cache::decode(cache.strategy, &secrets, &raw).ok_or(())?;
+    let now = state.clock.now();
+    let p = &decoded.payload;
+    let version = p.get("version").and_then(Value::as_str).unwrap_or("1");
+    let session = p.get("session").and_then(session_from_json).ok_or(())?;
+    let user = p
+        .get("user")
+        .and_then(|u| user_from_json(u, state.store.user_fields()))
+        .ok_or(())?;
+    let valid = session.token == token
+        && version == cache.version
+        && p.get("updatedAt").is_some_and(Value::is_number)
+        && decoded.expires_at_ms > now.timestamp_millis()
+        && session.expires_at > now;
+    if valid {
+        Ok(Some((session, user)))
+    } else {
+        Err(())
+    }
+}
+
+/// Whether the request carries a valid signed `dont_remember` cookie (cookies.md §4).
+fn dont_remember(state: &AppState, jar: &RequestCookies) -> bool {
+    let secret = state.settings.secret.expose_secret().as_bytes();
+    matches!(
+        jar.signed(secret, &state.cookies.name(DONT_REMEMBER)),
+        Signed::Valid(_)
+    )
+}
+
+/// Resolves the caller's session (sessions.md §4), deciding refreshes and cookie changes; the
+/// plugins' session hooks may then refuse it.
+pub async fn resolve(
+    state: &AppState,
+    jar: &RequestCookies,
+    lookup: Lookup,
+) -> Result<Resolved, ApiError> {
+    let resolved = find(state, jar, lookup).await?;
+    if let (true, Some((session, user))) = (state.plugins.has_session_hooks(), &resolved.found) {
+        for plugin in state.plugins.iter() {
+            if let Err(e) = plugin.on_session(state, session, user).await {
+                return Err(e.with_cookies(resolved.cookies));
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+async fn find(
+    state: &AppState,
+    jar: &RequestCookies,
+    lookup: Lookup,
+) -> Result<Resolved, ApiError> {
+    let secret = state.settings.secret.expose_secret().as_bytes();
+    let Signed::Valid(token) = jar.signed(secret, &state.cookies.name(SESSION_TOKEN)) else {
+        return Ok(Resolved {
+            found: None,
+            cookies: Vec::new(),
+            dont_remember: false,
+        });
+    };
+    let mut cookies = Vec::new();
+    let dont_remember = dont_remember(state, jar);
+
+    if state.settings.session.cookie_cache.enabled {
+        match read_cache(state, jar, token) {
+            Ok(Some(found)) if !lookup.disable_cache => {
+                return Ok(Resolved {
+                    found: Some(found),
+                    cookies,
+                    dont_remember,
+                })
+            }
+            Ok(_) => {}
+            Err(()) => cookies.push(state.cookies.removal(&state.cookies.name(SESSION_DATA))),
+        }
+    }
+
+    let now = state.clock.now();
+    let found = state.store.find_session_with_user(token).await?;
+    let Some((mut session, user)) = found.filter(|(s, _)| s.expires_at > now) else {
+        if let Err(e) = state.store.delete_session(token).await {
+            tracing::warn!(error = %e, "could not delete an expired session");
+        }
+        cookies.extend(state.cookies.clear_session(jar));
+        return Ok(Resolved {
+            found: None,
+            cookies,
+            dont_remember,
+        });
+    };
+    if dont_remember || lookup.disable_refresh {
+        return Ok(Resolved {
+            found: Some((session, user)),
+            cookies,
+            dont_remember,
+        });
+    }
+    let s = &state.settings.session;
+    if !s.disable_session_refresh
+        && refresh_due(session.expires_at, now, s.expires_in, s.update_age)
+    {
+        let expires_at = new_expiry(now, s.expires_in, false);
+        if state.store.refresh_session(token, expires_at, now).await? == 0 {
+            cookies.extend(state.cookies.clear_session(jar));
+            let e = ApiError::with_status(ErrorCode::FailedToGetSession, StatusCode::UNAUTHORIZED);
+            return Err(e.with_cookies(cookies));
+        }
+        session.expires_at = expires_at;
+        session.updated_at = now;
+        cookies.extend(session_cookies(state, &session, &user, false));
+    } else {
+        cookies.extend(cache_cookie(state, &session, &user, false));
+    }
+    Ok(Resolved {
+        found: Some((session, user)),
+        cookies: last_per_name(cookies),
+        dont_remember,
+    })
+}
+
+/// One `Set-Cookie` per name: a cookie rewritten after being expired is sent once, rewritten.
+pub fn last_per_name(cookies: Vec<Cookie<'static>>) -> Vec<Cookie<'static>> {
+    let mut out: Vec<Cookie<'static>> = Vec::with_capacity(cookies.len());
+    for c in cookies {
+        out.retain(|o| o.name() != c.name());
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,10 @@
+//! The plugins of this build, each in its own folder (the seam is `crate::plugin`).
+
+pub mod bearer;
+pub mod jwt;
+
+use crate::plugin::Kind;
+use crate::state::AppState;
+
+/// Every plugin of this build, in the order their hooks run.
+pub const KINDS: &[Kind<AppState>] = &[jwt::KIND, bearer::KIND];

@@ -1,0 +1,130 @@
+//! The state every request sees: settings, storage, the hasher, the clock, cookies, mail, the
+//! rate limiter and the enabled plugins. Built once before the server starts.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::auth::cookies::CookieJar;
+use crate::auth::password::PasswordHasher;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::mail::Mailer;
+use crate::plugin::{Build, Kind};
+use crate::rate_limit::RateLimiter;
+use crate::store::redis::RedisStorage;
+use crate::store::secondary::{Secondary, SessionStorage};
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub hasher: PasswordHasher,
+    pub clock: Clock,
+    pub cookies: CookieJar,
+    /// The rate limiter and its counters, when rate limiting is on.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Delivers the verification, reset and deletion mails.
+    pub mailer: Mailer,
+    /// The enabled plugins.
+    pub plugins: Plugins,
+}
+
+/// The enabled plugins, with this state as what their hooks receive.
+pub type Plugins = crate::plugin::Plugins<AppState>;
+
+/// Connects to the database of `settings` with the columns the enabled plugins (of `kinds`)
+/// add to `user`. With `migrate`, runs the migrations and creates the plugins' missing tables;
+/// without, only reads the schema.
+pub async fn open_store(
+    settings: &Settings,
+    kinds: &[Kind<AppState>],
+    migrate: bool,
+) -> anyhow::Result<Store> {
+    let schema = Plugins::schema(kinds, settings);
+    let mut fields = settings.user.additional_fields.clone();
+    fields.extend(schema.user_fields);
+    let mut store = Store::connect(&settings.database_url, Arc::new(fields))
+        .await
+        .context("connecting to the database")?;
+    if migrate {
+        store
+            .migrate(&schema.tables)
+            .await
+            .context("running migrations")?;
+    } else {
+        store
+            .sync_schema()
+            .await
+            .context("reading the database schema")?;
+    }
+    Ok(store)
+}
+
+impl AppState {
+    /// Connects, migrates (unless turned off) and prepares everything requests need, the
+    /// enabled plugins of `kinds` included.
+    pub async fn load(settings: Settings, kinds: &[Kind<AppState>]) -> anyhow::Result<Self> {
+        let mut store = open_store(&settings, kinds, settings.auto_migrate).await?;
+        let clock = Clock::default();
+        // One Redis handle for the whole secondary storage: sessions, verification values and
+        // rate-limit counters share its connection and key prefix.
+        let redis = match &settings.redis_url {
+            Some(url) => Some(Arc::new(
+                RedisStorage::open(url, &settings.redis.key_prefix)
+                    .context("REDIS_URL is not a Redis URL")?,
+            )),
+            None => None,
+        };
+        if let Some(redis) = &redis {
+            let storage = SessionStorage {
+                in_database: settings.session.store_session_in_database,
+                preserve: settings.session.preserve_session_in_database,
+            };
+            store.set_secondary(Secondary::new(
+                redis.clone(),
+                clock.clone(),
+                storage,
+                settings.verification.store_in_database,
+                settings.session.expires_in,
+            ));
+        }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        // A burst of a few hundred sign-ins queues (at standard cost that is a wait of about
+        // 256 × 15 ms ÷ cores); beyond that the service sheds load with 503.
+        let hasher = PasswordHasher::new(settings.password_hashing, cores, (cores * 64).max(256))
+            .map_err(|e| anyhow::anyhow!(e))
+            .context("preparing the password hasher")?;
+        let cookies = CookieJar::new(
+            &settings.advanced.cookie_prefix,
+            settings.secure_cookies(),
+            settings.session.expires_in,
+            settings.session.cookie_cache.max_age,
+        );
+        let mailer = Mailer::new(&settings.email).context("preparing mail delivery")?;
+        let plugins = Plugins::load(
+            kinds,
+            Build {
+                settings: &settings,
+                store: &store,
+                clock: &clock,
+            },
+        )
+        .await?;
+        let rate_limiter = RateLimiter::from_settings(&settings, &store, redis.as_ref())
+            .context("preparing the rate limiter")?;
+        Ok(Self {
+            settings: Arc::new(settings),
+            store,
+            hasher,
+            clock,
+            cookies,
+            rate_limiter,
+            mailer,
+            plugins,
+        })
+    }
+}
