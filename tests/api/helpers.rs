@@ -8,6 +8,9 @@ use better_auth_rs::startup::{AppState, Application};
 use redis::AsyncCommands;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Response;
+pub use rstest::rstest;
+pub use rstest_reuse::apply;
+use rstest_reuse::template;
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
 
@@ -602,6 +605,27 @@ pub fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
     }
     h
 }
+
+/// Every scenario runs once per backend, each run in its own database:
+///
+/// ```ignore
+/// #[apply(backends)]
+/// #[tokio::test]
+/// async fn a_scenario(#[case] backend: Backend) {
+///     let Some(app) = spawn_app(backend).await else { return };
+///     // ...
+/// }
+/// ```
+///
+/// gives the tests `a_scenario::case_1_sqlite`, `a_scenario::case_2_postgres` and
+/// `a_scenario::case_3_mysql`. `spawn_*` answer `None` (the skip is recorded, see
+/// `skip_or_fail`) when the backend's server is unreachable outside `CI=true`.
+#[template]
+#[rstest]
+#[case::sqlite(crate::helpers::Backend::Sqlite)]
+#[case::postgres(crate::helpers::Backend::Postgres)]
+#[case::mysql(crate::helpers::Backend::MySql)]
+pub fn backends(#[case] backend: Backend) {}
 
 /// One `#[tokio::test]` per backend for each `async fn scenario(backend: Backend)` named.
 #[macro_export]
