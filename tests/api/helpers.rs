@@ -8,6 +8,9 @@ use better_auth_rs::startup::{AppState, Application};
 use redis::AsyncCommands;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Response;
+pub use rstest::rstest;
+pub use rstest_reuse::apply;
+use rstest_reuse::template;
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
 
@@ -603,63 +606,26 @@ pub fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
     h
 }
 
-/// One `#[tokio::test]` per backend for each `async fn scenario(backend: Backend)` named.
-#[macro_export]
-macro_rules! on_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test] async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test] async fn $name() { super::$name($crate::helpers::Backend::Postgres).await } )*
-        }
-        mod mysql {
-            $( #[tokio::test] async fn $name() { super::$name($crate::helpers::Backend::MySql).await } )*
-        }
-    };
-}
-
-/// Runs each scenario against SQLite, PostgreSQL and MySQL/MariaDB, each in its own database.
-/// `config: "<toml>";` first adds TOML to every app's configuration;
-/// `mail(CONFIG);` starts the apps with `spawn_mail_app`.
-#[macro_export]
-macro_rules! on_every_backend {
-    (mail($config:expr); $($rest:tt)*) => {
-        $crate::on_every_backend!(@spawn |b| $crate::helpers::spawn_mail_app(b, $config); $($rest)*);
-    };
-    (config: $toml:expr; $($rest:tt)*) => {
-        $crate::on_every_backend!(@spawn |b| $crate::helpers::spawn_app_with(b, $toml, &[]); $($rest)*);
-    };
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
-        $crate::on_every_backend!(config: ""; $(async fn $name($app) $body)*);
-    };
-    (@spawn $spawn:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
-        mod sqlite {
-            #[allow(unused_imports)]
-            use super::*;
-            $( #[tokio::test] async fn $name() {
-                let Some($app) = ($spawn)($crate::helpers::Backend::Sqlite).await else { return };
-                $body
-            } )*
-        }
-        mod postgres {
-            #[allow(unused_imports)]
-            use super::*;
-            $( #[tokio::test] async fn $name() {
-                let Some($app) = ($spawn)($crate::helpers::Backend::Postgres).await else { return };
-                $body
-            } )*
-        }
-        mod mysql {
-            #[allow(unused_imports)]
-            use super::*;
-            $( #[tokio::test] async fn $name() {
-                let Some($app) = ($spawn)($crate::helpers::Backend::MySql).await else { return };
-                $body
-            } )*
-        }
-    };
-}
+/// Every scenario runs once per backend, each run in its own database:
+///
+/// ```ignore
+/// #[apply(backends)]
+/// #[tokio::test]
+/// async fn a_scenario(#[case] backend: Backend) {
+///     let Some(app) = spawn_app(backend).await else { return };
+///     // ...
+/// }
+/// ```
+///
+/// gives the tests `a_scenario::case_1_sqlite`, `a_scenario::case_2_postgres` and
+/// `a_scenario::case_3_mysql`. `spawn_*` answer `None` (the skip is recorded, see
+/// `skip_or_fail`) when the backend's server is unreachable outside `CI=true`.
+#[template]
+#[rstest]
+#[case::sqlite(crate::helpers::Backend::Sqlite)]
+#[case::postgres(crate::helpers::Backend::Postgres)]
+#[case::mysql(crate::helpers::Backend::MySql)]
+pub fn backends(#[case] backend: Backend) {}
 
 /// An app whose mails go to `outbox.jsonl` in its temp dir (the `file` transport), with
 /// `extra_toml` appended to the base configuration.

@@ -19,31 +19,6 @@ use serde_json::{json, Map, Value};
 
 use crate::helpers::*;
 
-/// One `#[tokio::test]` per backend for each `async fn(Backend)` named.
-macro_rules! per_backend {
-    ($($name:ident),* $(,)?) => {
-        $(mod $name {
-            use crate::helpers::Backend;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { super::$name(Backend::Sqlite).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { super::$name(Backend::Postgres).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn mysql() { super::$name(Backend::MySql).await }
-        })*
-    };
-}
-
-per_backend!(
-    hs256_tokens_are_signed_with_the_shared_secret_and_no_key_is_published,
-    validate_session_answers_for_a_cookie_or_a_bearer_token_and_401_otherwise,
-    an_old_token_verifies_against_jwks_during_the_grace_period_and_not_after,
-    jwks_rotate_creates_a_key_that_the_running_service_picks_up,
-    replicas_starting_together_on_an_empty_database_sign_with_one_key,
-    writers_of_the_jwks_table_take_turns_across_connection_pools,
-    secret_rotation_keeps_tokens_and_keys_and_a_foreign_secret_refuses_to_start,
-);
-
 const ISSUER: &str = "http://localhost:3001";
 
 fn segment(token: &str, i: usize) -> Value {
@@ -112,7 +87,11 @@ const JWT_ON: &str = "[plugins.jwt]\nenabled = true\n";
 
 const JWT_SECRET: &str = "python-backend-shared-secret-0123456789";
 
-async fn hs256_tokens_are_signed_with_the_shared_secret_and_no_key_is_published(backend: Backend) {
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hs256_tokens_are_signed_with_the_shared_secret_and_no_key_is_published(
+    #[case] backend: Backend,
+) {
     let toml = "[plugins.jwt]\nenabled = true\nalg = \"HS256\"\nissuer = \"https://auth.example.com\"\naudience = \"notes-api\"\n";
     let Some(app) = spawn_app_with(backend, toml, &[("BETTER_AUTH_JWT_SECRET", JWT_SECRET)]).await
     else {
@@ -152,8 +131,10 @@ async fn hs256_tokens_are_signed_with_the_shared_secret_and_no_key_is_published(
 
 // --- /api/validate-session -----------------------------------------------------------------
 
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_session_answers_for_a_cookie_or_a_bearer_token_and_401_otherwise(
-    backend: Backend,
+    #[case] backend: Backend,
 ) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -208,8 +189,10 @@ async fn validate_session_answers_for_a_cookie_or_a_bearer_token_and_401_otherwi
 
 // --- rotation ------------------------------------------------------------------------------
 
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_old_token_verifies_against_jwks_during_the_grace_period_and_not_after(
-    backend: Backend,
+    #[case] backend: Backend,
 ) {
     // Tokens outlive the rotation interval here, so only the key decides.
     let toml = "[plugins.jwt]\nenabled = true\nrotation_interval = 3600\ngrace_period = 600\nexpiration_time = 86400\n";
@@ -242,7 +225,9 @@ async fn an_old_token_verifies_against_jwks_during_the_grace_period_and_not_afte
     verify_with_jwks(&jwks, &new).unwrap();
 }
 
-async fn jwks_rotate_creates_a_key_that_the_running_service_picks_up(backend: Backend) {
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwks_rotate_creates_a_key_that_the_running_service_picks_up(#[case] backend: Backend) {
     let toml = "[plugins.jwt]\nenabled = true\ngrace_period = 600\nkey_refresh_interval = 30\n";
     let Some(app) = spawn_app_with(backend, toml, &[]).await else {
         return;
@@ -353,7 +338,11 @@ async fn wait_until_ready(replica: &mut Replica) {
     panic!("replica not ready after 30 s");
 }
 
-async fn replicas_starting_together_on_an_empty_database_sign_with_one_key(backend: Backend) {
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_on_an_empty_database_sign_with_one_key(
+    #[case] backend: Backend,
+) {
     let Some(db) = create_database(backend).await else {
         return;
     };
@@ -403,7 +392,9 @@ async fn replicas_starting_together_on_an_empty_database_sign_with_one_key(backe
 /// The database lock itself: two pools (two processes, in effect) each read the table, take
 /// their time deciding, and insert only into an empty table. Without the lock both would read
 /// it empty.
-async fn writers_of_the_jwks_table_take_turns_across_connection_pools(backend: Backend) {
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_of_the_jwks_table_take_turns_across_connection_pools(#[case] backend: Backend) {
     let Some(db) = create_database(backend).await else {
         return;
     };
@@ -447,8 +438,10 @@ async fn writers_of_the_jwks_table_take_turns_across_connection_pools(backend: B
 
 const SECRET_B: &str = "second-secret-abcdefghijklmnopqrstuvwxyz0123";
 
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_rotation_keeps_tokens_and_keys_and_a_foreign_secret_refuses_to_start(
-    backend: Backend,
+    #[case] backend: Backend,
 ) {
     let Some(app) = spawn_app_with(backend, JWT_ON, &[]).await else {
         return;

@@ -1,4 +1,22 @@
 //! One integration-test binary: every scenario drives the real service over HTTP.
+//!
+//! A scenario runs on SQLite, PostgreSQL and MySQL/MariaDB through the rstest template
+//! `helpers::backends`: `#[apply(backends)]` above `#[tokio::test]`, the backend as a
+//! `#[case] backend: Backend` argument, and the app started from it (the spawn answers `None`
+//! and records the skip when that server is unreachable, outside `CI=true`):
+//!
+//! ```ignore
+//! #[apply(backends)]
+//! #[tokio::test]
+//! async fn sign_out_ends_the_session(#[case] backend: Backend) {
+//!     let Some(app) = spawn_app(backend).await else { return };
+//!     // `spawn_app_with(backend, TOML, &[])` adds configuration,
+//!     // `spawn_mail_app(backend, TOML)` also writes the mails to the app's outbox.
+//! }
+//! ```
+//!
+//! Each backend is a test of its own, `sign_out_ends_the_session::case_2_postgres`, so
+//! `cargo test --test api -- postgres` selects one backend's runs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;

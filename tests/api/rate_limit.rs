@@ -10,7 +10,6 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::helpers::*;
-use crate::on_every_backend;
 
 const LIMITED_BODY: &str = r#"{"message":"Too many requests. Please try again later."}"#;
 const ON: &str = "[rate_limit]\nenabled = true\n";
@@ -238,62 +237,90 @@ async fn paths_outside_the_base_path_are_not_limited() {
 mod database {
     use super::*;
 
-    on_every_backend! {
-        config: "[rate_limit]\nenabled = true\nstorage = \"database\"\n";
+    /// The configuration of the scenarios below.
+    const CONFIG: &str = "[rate_limit]\nenabled = true\nstorage = \"database\"\n";
 
-        async fn counters_live_in_the_rate_limit_table_and_old_ones_are_pruned(app) {
-            let ip = Some("203.0.113.7");
-            let key = "203.0.113.7|/sign-in/email";
-            let store = &app.state.store;
-            for _ in 0..3 {
-                assert_allowed(&app, SIGN_IN, ip).await;
-            }
-            let (count, last) = store.rate_limit_counter(key).await.unwrap().unwrap();
-            assert_eq!(count, 3);
-            assert!((app.state.clock.now().timestamp_millis() - last).abs() < 5_000);
-            assert_eq!(assert_limited(hit(&app, SIGN_IN, ip).await).await, 10);
-            assert_eq!(
-                store.rate_limit_counter(key).await.unwrap(),
-                Some((3, last)),
-                "a refused request changes nothing"
-            );
-            app.state.clock.advance(Duration::seconds(10));
+    #[apply(backends)]
+    #[tokio::test]
+    async fn counters_live_in_the_rate_limit_table_and_old_ones_are_pruned(
+        #[case] backend: Backend,
+    ) {
+        let Some(app) = spawn_app_with(backend, CONFIG, &[]).await else {
+            return;
+        };
+        let ip = Some("203.0.113.7");
+        let key = "203.0.113.7|/sign-in/email";
+        let store = &app.state.store;
+        for _ in 0..3 {
             assert_allowed(&app, SIGN_IN, ip).await;
-            assert_eq!(store.rate_limit_counter(key).await.unwrap().unwrap().0, 1);
-
-            // Rows older than the longest window (the built-in 60 s) go on a later request.
-            app.state.clock.advance(Duration::seconds(61));
-            assert_allowed(&app, "/ok", ip).await;
-            assert_eq!(store.rate_limit_counter(key).await.unwrap(), None);
-            assert_eq!(
-                store.rate_limit_counter("203.0.113.7|/ok").await.unwrap().map(|c| c.0),
-                Some(1)
-            );
         }
+        let (count, last) = store.rate_limit_counter(key).await.unwrap().unwrap();
+        assert_eq!(count, 3);
+        assert!((app.state.clock.now().timestamp_millis() - last).abs() < 5_000);
+        assert_eq!(assert_limited(hit(&app, SIGN_IN, ip).await).await, 10);
+        assert_eq!(
+            store.rate_limit_counter(key).await.unwrap(),
+            Some((3, last)),
+            "a refused request changes nothing"
+        );
+        app.state.clock.advance(Duration::seconds(10));
+        assert_allowed(&app, SIGN_IN, ip).await;
+        assert_eq!(store.rate_limit_counter(key).await.unwrap().unwrap().0, 1);
 
-        async fn concurrent_requests_cannot_all_pass_a_stale_count(app) {
-            let mut tasks = Vec::new();
-            for _ in 0..12 {
-                let req = app.client.get(app.url(SIGN_IN));
-                tasks.push(tokio::spawn(async move { req.send().await.unwrap().status().as_u16() }));
-            }
-            let mut passed = 0;
-            for t in tasks {
-                let status = t.await.unwrap();
-                assert!(status == 404 || status == 429, "{status}");
-                passed += usize::from(status == 404);
-            }
-            assert_eq!(passed, 3);
-            assert_eq!(
-                app.state.store.rate_limit_counter("127.0.0.1|/sign-in/email").await.unwrap().unwrap().0,
-                3
-            );
-        }
+        // Rows older than the longest window (the built-in 60 s) go on a later request.
+        app.state.clock.advance(Duration::seconds(61));
+        assert_allowed(&app, "/ok", ip).await;
+        assert_eq!(store.rate_limit_counter(key).await.unwrap(), None);
+        assert_eq!(
+            store
+                .rate_limit_counter("203.0.113.7|/ok")
+                .await
+                .unwrap()
+                .map(|c| c.0),
+            Some(1)
+        );
+    }
 
-        async fn every_built_in_rule_counts_in_the_database_too(app) {
-            assert_rule(&app, "/request-password-reset", 60, 3).await;
-            assert_rule(&app, "/change-email", 10, 3).await;
+    #[apply(backends)]
+    #[tokio::test]
+    async fn concurrent_requests_cannot_all_pass_a_stale_count(#[case] backend: Backend) {
+        let Some(app) = spawn_app_with(backend, CONFIG, &[]).await else {
+            return;
+        };
+        let mut tasks = Vec::new();
+        for _ in 0..12 {
+            let req = app.client.get(app.url(SIGN_IN));
+            tasks.push(tokio::spawn(async move {
+                req.send().await.unwrap().status().as_u16()
+            }));
         }
+        let mut passed = 0;
+        for t in tasks {
+            let status = t.await.unwrap();
+            assert!(status == 404 || status == 429, "{status}");
+            passed += usize::from(status == 404);
+        }
+        assert_eq!(passed, 3);
+        assert_eq!(
+            app.state
+                .store
+                .rate_limit_counter("127.0.0.1|/sign-in/email")
+                .await
+                .unwrap()
+                .unwrap()
+                .0,
+            3
+        );
+    }
+
+    #[apply(backends)]
+    #[tokio::test]
+    async fn every_built_in_rule_counts_in_the_database_too(#[case] backend: Backend) {
+        let Some(app) = spawn_app_with(backend, CONFIG, &[]).await else {
+            return;
+        };
+        assert_rule(&app, "/request-password-reset", 60, 3).await;
+        assert_rule(&app, "/change-email", 10, 3).await;
     }
 }
 

@@ -74,7 +74,9 @@ fn listed_tokens(list: &Value) -> Vec<String> {
 
 const WEEK: i64 = 604_800;
 
-async fn sign_up_and_sign_in_write_the_session_keys_with_their_ttls(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn sign_up_and_sign_in_write_the_session_keys_with_their_ttls(#[case] backend: Backend) {
     let Some((app, mut keys)) = spawn_redis_app(backend, "").await else {
         return;
     };
@@ -128,7 +130,9 @@ async fn sign_up_and_sign_in_write_the_session_keys_with_their_ttls(backend: Bac
     );
 }
 
-async fn get_session_reads_redis_and_never_the_table(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn get_session_reads_redis_and_never_the_table(#[case] backend: Backend) {
     let Some((app, mut keys)) = spawn_redis_app(backend, "").await else {
         return;
     };
@@ -141,7 +145,9 @@ async fn get_session_reads_redis_and_never_the_table(backend: Backend) {
     assert_eq!(app.get_session().await, Value::Null);
 }
 
-async fn revoke_session_and_revoke_sessions_remove_the_keys(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn revoke_session_and_revoke_sessions_remove_the_keys(#[case] backend: Backend) {
     let Some((app, mut keys)) = spawn_redis_app(backend, "").await else {
         return;
     };
@@ -175,7 +181,9 @@ async fn revoke_session_and_revoke_sessions_remove_the_keys(backend: Backend) {
     assert!(marker.parse::<f64>().unwrap() > 0.0);
 }
 
-async fn revoke_other_sessions_and_change_password_keep_only_the_callers(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn revoke_other_sessions_and_change_password_keep_only_the_callers(#[case] backend: Backend) {
     let Some((app, mut keys)) = spawn_redis_app(backend, "").await else {
         return;
     };
@@ -210,7 +218,9 @@ async fn revoke_other_sessions_and_change_password_keep_only_the_callers(backend
     assert_eq!(res.json::<Value>().await.unwrap(), Value::Null);
 }
 
-async fn update_user_rewrites_every_session_entry_keeping_its_ttl(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn update_user_rewrites_every_session_entry_keeping_its_ttl(#[case] backend: Backend) {
     let Some((app, mut keys)) = spawn_redis_app(backend, "").await else {
         return;
     };
@@ -234,7 +244,9 @@ async fn update_user_rewrites_every_session_entry_keeping_its_ttl(backend: Backe
     );
 }
 
-async fn delete_user_removes_every_session_from_redis(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn delete_user_removes_every_session_from_redis(#[case] backend: Backend) {
     let Some((app, mut keys)) =
         spawn_redis_app(backend, "\n[user.delete_user]\nenabled = true").await
     else {
@@ -262,7 +274,9 @@ async fn delete_user_removes_every_session_from_redis(backend: Backend) {
     assert_eq!(res.json::<Value>().await.unwrap(), Value::Null);
 }
 
-async fn list_sessions_reads_the_list_then_each_token(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn list_sessions_reads_the_list_then_each_token(#[case] backend: Backend) {
     let Some((app, mut keys)) = spawn_redis_app(backend, "").await else {
         return;
     };
@@ -281,7 +295,9 @@ async fn list_sessions_reads_the_list_then_each_token(backend: Backend) {
     assert_eq!(got, want);
 }
 
-async fn an_expired_session_is_refused_and_its_keys_removed(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn an_expired_session_is_refused_and_its_keys_removed(#[case] backend: Backend) {
     let Some((app, mut keys)) = spawn_redis_app(backend, "").await else {
         return;
     };
@@ -292,7 +308,9 @@ async fn an_expired_session_is_refused_and_its_keys_removed(backend: Backend) {
     assert_eq!(keys.get(&format!("active-sessions-{user_id}")).await, None);
 }
 
-async fn a_refresh_rewrites_the_entry_with_the_new_expiry(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn a_refresh_rewrites_the_entry_with_the_new_expiry(#[case] backend: Backend) {
     let Some((app, mut keys)) = spawn_redis_app(backend, "").await else {
         return;
     };
@@ -315,7 +333,9 @@ async fn a_refresh_rewrites_the_entry_with_the_new_expiry(backend: Backend) {
     assert_eq!(listed, expires);
 }
 
-async fn store_session_in_database_writes_rows_and_falls_back_to_them(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn store_session_in_database_writes_rows_and_falls_back_to_them(#[case] backend: Backend) {
     let Some((app, mut keys)) = spawn_redis_app(backend, "store_session_in_database = true").await
     else {
         return;
@@ -329,7 +349,9 @@ async fn store_session_in_database_writes_rows_and_falls_back_to_them(backend: B
     assert_eq!(session_rows(&app).await, 0);
 }
 
-async fn preserve_session_in_database_ends_rows_instead_of_deleting(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn preserve_session_in_database_ends_rows_instead_of_deleting(#[case] backend: Backend) {
     let Some((app, mut keys)) = spawn_redis_app(
         backend,
         "store_session_in_database = true\npreserve_session_in_database = true",
@@ -345,20 +367,6 @@ async fn preserve_session_in_database_ends_rows_instead_of_deleting(backend: Bac
     assert_eq!(session_rows(&app).await, 1, "the row is kept");
     let row = app.state.store.find_session(&token).await.unwrap().unwrap();
     assert!(row.expires_at <= app.state.clock.now());
-}
-
-crate::on_backends! {
-    sign_up_and_sign_in_write_the_session_keys_with_their_ttls,
-    get_session_reads_redis_and_never_the_table,
-    revoke_session_and_revoke_sessions_remove_the_keys,
-    revoke_other_sessions_and_change_password_keep_only_the_callers,
-    update_user_rewrites_every_session_entry_keeping_its_ttl,
-    delete_user_removes_every_session_from_redis,
-    list_sessions_reads_the_list_then_each_token,
-    an_expired_session_is_refused_and_its_keys_removed,
-    a_refresh_rewrites_the_entry_with_the_new_expiry,
-    store_session_in_database_writes_rows_and_falls_back_to_them,
-    preserve_session_in_database_ends_rows_instead_of_deleting,
 }
 
 /// A loopback TCP proxy to Redis that can be cut (listener closed, live connections dropped)

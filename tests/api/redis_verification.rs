@@ -107,7 +107,9 @@ async fn verification_ids(app: &TestApp) -> Vec<String> {
     .collect()
 }
 
-async fn a_password_reset_keeps_its_token_in_redis_only(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn a_password_reset_keeps_its_token_in_redis_only(#[case] backend: Backend) {
     let Some(Reset {
         app,
         mut keys,
@@ -158,7 +160,9 @@ async fn a_password_reset_keeps_its_token_in_redis_only(backend: Backend) {
     assert_eq!(count_rows(&app, "verification").await, 0);
 }
 
-async fn with_store_in_database_the_table_gets_the_row_too(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn with_store_in_database_the_table_gets_the_row_too(#[case] backend: Backend) {
     let Some(r) = reset_requested(backend, IN_DATABASE).await else {
         return;
     };
@@ -197,7 +201,9 @@ async fn with_store_in_database_the_table_gets_the_row_too(backend: Backend) {
     );
 }
 
-async fn an_email_verification_works_and_needs_no_verification_value(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn an_email_verification_works_and_needs_no_verification_value(#[case] backend: Backend) {
     let Some((app, mut keys)) = spawn_redis_mail_app(backend, "").await else {
         return;
     };
@@ -220,7 +226,11 @@ async fn an_email_verification_works_and_needs_no_verification_value(backend: Ba
     assert_eq!(count_rows(&app, "verification").await, 0);
 }
 
-async fn a_delete_account_token_lives_in_redis_and_the_callback_spends_it(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn a_delete_account_token_lives_in_redis_and_the_callback_spends_it(
+    #[case] backend: Backend,
+) {
     let Some((app, mut keys)) = spawn_redis_mail_app(backend, "").await else {
         return;
     };
@@ -301,15 +311,21 @@ async fn resets_at_once(app: &TestApp, token: &str) -> Vec<u16> {
     futures_util::future::join_all(resets).await
 }
 
-async fn of_concurrent_consumers_exactly_one_wins(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn of_concurrent_consumers_exactly_one_wins(#[case] backend: Backend) {
     concurrent_consumers_of_one_token(backend, "").await;
 }
 
-async fn of_concurrent_consumers_exactly_one_wins_with_the_table(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn of_concurrent_consumers_exactly_one_wins_with_the_table(#[case] backend: Backend) {
     concurrent_consumers_of_one_token(backend, IN_DATABASE).await;
 }
 
-async fn an_expired_token_is_refused_though_redis_still_holds_it(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn an_expired_token_is_refused_though_redis_still_holds_it(#[case] backend: Backend) {
     let Some(r) = reset_requested(backend, "").await else {
         return;
     };
@@ -349,7 +365,11 @@ async fn an_expired_token_is_refused_though_redis_still_holds_it(backend: Backen
     assert!(app.user_by_id(&user_id).await.is_some());
 }
 
-async fn a_token_better_auth_wrote_resets_and_an_unreadable_one_is_refused(backend: Backend) {
+#[apply(backends)]
+#[tokio::test]
+async fn a_token_better_auth_wrote_resets_and_an_unreadable_one_is_refused(
+    #[case] backend: Backend,
+) {
     let Some((app, mut keys)) = spawn_redis_mail_app(backend, "").await else {
         return;
     };
@@ -378,15 +398,4 @@ async fn a_token_better_auth_wrote_resets_and_an_unreadable_one_is_refused(backe
         let (status, code, _) = error_code(reset(&app, token).await).await;
         assert_eq!((status, code.as_str()), (400, "INVALID_TOKEN"), "{garbage}");
     }
-}
-
-crate::on_backends! {
-    a_password_reset_keeps_its_token_in_redis_only,
-    with_store_in_database_the_table_gets_the_row_too,
-    an_email_verification_works_and_needs_no_verification_value,
-    a_delete_account_token_lives_in_redis_and_the_callback_spends_it,
-    of_concurrent_consumers_exactly_one_wins,
-    of_concurrent_consumers_exactly_one_wins_with_the_table,
-    an_expired_token_is_refused_though_redis_still_holds_it,
-    a_token_better_auth_wrote_resets_and_an_unreadable_one_is_refused,
 }

@@ -2,96 +2,208 @@ use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::on_every_backend;
 
-on_every_backend! {
-    async fn sign_in_with_the_right_password_starts_a_new_session(app) {
-        let email = unique_email();
-        app.sign_up(&email).await;
-        let res = app.anonymous().post(app.url("/sign-in/email")).header("origin", ORIGIN).header("user-agent", "tests/1.0")
-            .json(&json!({"email": email.to_uppercase(), "password": PASSWORD})).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let cookies = set_cookies(&res);
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["redirect"], false);
-        assert!(body.get("url").is_none(), "url is absent without callbackURL");
-        assert_eq!(body["user"]["email"], email);
-        let token = body["token"].as_str().unwrap();
-        assert!(cookie(&cookies, "better-auth.session_token").unwrap().contains(token));
-        let user = app.state.store.find_user_by_email(&email).await.unwrap().unwrap();
-        let sessions = app.state.store.list_sessions(&user.id).await.unwrap();
-        assert_eq!(sessions.len(), 2);
-        assert!(sessions.iter().any(|s| s.token == token && s.user_agent.as_deref() == Some("tests/1.0")));
+#[apply(backends)]
+#[tokio::test]
+async fn sign_in_with_the_right_password_starts_a_new_session(#[case] backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let email = unique_email();
+    app.sign_up(&email).await;
+    let res = app
+        .anonymous()
+        .post(app.url("/sign-in/email"))
+        .header("origin", ORIGIN)
+        .header("user-agent", "tests/1.0")
+        .json(&json!({"email": email.to_uppercase(), "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookies = set_cookies(&res);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["redirect"], false);
+    assert!(
+        body.get("url").is_none(),
+        "url is absent without callbackURL"
+    );
+    assert_eq!(body["user"]["email"], email);
+    let token = body["token"].as_str().unwrap();
+    assert!(cookie(&cookies, "better-auth.session_token")
+        .unwrap()
+        .contains(token));
+    let user = app
+        .state
+        .store
+        .find_user_by_email(&email)
+        .await
+        .unwrap()
+        .unwrap();
+    let sessions = app.state.store.list_sessions(&user.id).await.unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert!(sessions
+        .iter()
+        .any(|s| s.token == token && s.user_agent.as_deref() == Some("tests/1.0")));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_the_same_401(#[case] backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let email = unique_email();
+    app.sign_up(&email).await;
+    let client = app.anonymous();
+    for (e, p) in [
+        (email.as_str(), "wrong password"),
+        ("nobody@example.com", PASSWORD),
+    ] {
+        let res = client
+            .post(app.url("/sign-in/email"))
+            .json(&json!({"email": e, "password": p}))
+            .send()
+            .await
+            .unwrap();
+        assert!(set_cookies(&res).is_empty());
+        assert_eq!(
+            error_code(res).await,
+            (
+                401,
+                "INVALID_EMAIL_OR_PASSWORD".into(),
+                "Invalid email or password".into()
+            )
+        );
     }
+}
 
-    async fn wrong_password_and_unknown_email_get_the_same_401(app) {
-        let email = unique_email();
-        app.sign_up(&email).await;
-        let client = app.anonymous();
-        for (e, p) in [(email.as_str(), "wrong password"), ("nobody@example.com", PASSWORD)] {
-            let res = client.post(app.url("/sign-in/email")).json(&json!({"email": e, "password": p})).send().await.unwrap();
-            assert!(set_cookies(&res).is_empty());
-            assert_eq!(error_code(res).await, (401, "INVALID_EMAIL_OR_PASSWORD".into(), "Invalid email or password".into()));
-        }
+#[apply(backends)]
+#[tokio::test]
+async fn a_malformed_email_is_invalid_email_not_a_validation_error(#[case] backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let res = app.sign_in("not-an-email", PASSWORD).await;
+    assert_eq!(
+        error_code(res).await,
+        (400, "INVALID_EMAIL".into(), "Invalid email".into())
+    );
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn callback_url_answers_200_with_location_and_redirect(#[case] backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let email = unique_email();
+    app.sign_up(&email).await;
+    let res = app
+        .post(
+            "/sign-in/email",
+            &json!({"email": email, "password": PASSWORD, "callbackURL": "/dashboard"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["location"], "/dashboard");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["redirect"], true);
+    assert_eq!(body["url"], "/dashboard");
+    let res = app
+        .post(
+            "/sign-in/email",
+            &json!({"email": email, "password": PASSWORD, "callbackURL": "https://evil.example/"}),
+        )
+        .await;
+    assert_eq!(error_code(res).await.1, "INVALID_CALLBACK_URL");
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn only_the_credential_account_holds_the_password(#[case] backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // Newer Better Auth schemas add `account.issuer`: credential accounts carry
+    // `local:credential`, rows written before the column have none.
+    let (before, elsewhere, missing) = (unique_email(), unique_email(), unique_email());
+    for email in [&before, &elsewhere, &missing] {
+        app.sign_up(email).await;
     }
-
-    async fn a_malformed_email_is_invalid_email_not_a_validation_error(app) {
-        let res = app.sign_in("not-an-email", PASSWORD).await;
-        assert_eq!(error_code(res).await, (400, "INVALID_EMAIL".into(), "Invalid email".into()));
+    let mut account_ids = Vec::new();
+    for email in [&elsewhere, &missing] {
+        let user = app.user_by_email(email).await.unwrap();
+        account_ids.push(
+            app.state
+                .store
+                .find_credential_account(&user.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        );
     }
-
-    async fn callback_url_answers_200_with_location_and_redirect(app) {
-        let email = unique_email();
-        app.sign_up(&email).await;
-        let res = app.post("/sign-in/email", &json!({"email": email, "password": PASSWORD, "callbackURL": "/dashboard"})).await;
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.headers()["location"], "/dashboard");
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["redirect"], true);
-        assert_eq!(body["url"], "/dashboard");
-        let res = app.post("/sign-in/email", &json!({"email": email, "password": PASSWORD, "callbackURL": "https://evil.example/"})).await;
-        assert_eq!(error_code(res).await.1, "INVALID_CALLBACK_URL");
+    let db = app.state.store.connection();
+    for sql in [
+        "ALTER TABLE account ADD COLUMN issuer VARCHAR(255)".to_owned(),
+        format!(
+            "UPDATE account SET issuer = 'local:oauth:elsewhere' WHERE id = '{}'",
+            account_ids[0]
+        ),
+        format!("DELETE FROM account WHERE id = '{}'", account_ids[1]),
+    ] {
+        db.execute_unprepared(&sql).await.unwrap();
     }
+    let app = app.restart("").await;
 
-    async fn only_the_credential_account_holds_the_password(app) {
-        // Newer Better Auth schemas add `account.issuer`: credential accounts carry
-        // `local:credential`, rows written before the column have none.
-        let (before, elsewhere, missing) = (unique_email(), unique_email(), unique_email());
-        for email in [&before, &elsewhere, &missing] {
-            app.sign_up(email).await;
-        }
-        let mut account_ids = Vec::new();
-        for email in [&elsewhere, &missing] {
-            let user = app.user_by_email(email).await.unwrap();
-            account_ids.push(app.state.store.find_credential_account(&user.id).await.unwrap().unwrap().id);
-        }
-        let db = app.state.store.connection();
-        for sql in [
-            "ALTER TABLE account ADD COLUMN issuer VARCHAR(255)".to_owned(),
-            format!("UPDATE account SET issuer = 'local:oauth:elsewhere' WHERE id = '{}'", account_ids[0]),
-            format!("DELETE FROM account WHERE id = '{}'", account_ids[1]),
-        ] {
-            db.execute_unprepared(&sql).await.unwrap();
-        }
-        let app = app.restart("").await;
-
-        assert_eq!(app.sign_in(&before, PASSWORD).await.status(), 200, "a row from before the column");
-        for email in [&elsewhere, &missing] {
-            let res = app.sign_in(email, PASSWORD).await;
-            assert!(set_cookies(&res).is_empty());
-            assert_eq!(error_code(res).await, (401, "INVALID_EMAIL_OR_PASSWORD".into(), "Invalid email or password".into()));
-        }
-        let new = unique_email();
-        assert_eq!(app.sign_up(&new).await.status(), 200);
-        assert_eq!(app.sign_in(&new, PASSWORD).await.status(), 200);
-        let user = app.user_by_email(&new).await.unwrap();
-        let row = app.state.store.connection()
-            .query_one(sea_orm::Statement::from_string(app.state.store.backend(),
-                format!("SELECT issuer FROM account WHERE id = '{}'",
-                    app.state.store.find_credential_account(&user.id).await.unwrap().unwrap().id)))
-            .await.unwrap().unwrap();
-        assert_eq!(row.try_get::<Option<String>>("", "issuer").unwrap().as_deref(), Some("local:credential"));
+    assert_eq!(
+        app.sign_in(&before, PASSWORD).await.status(),
+        200,
+        "a row from before the column"
+    );
+    for email in [&elsewhere, &missing] {
+        let res = app.sign_in(email, PASSWORD).await;
+        assert!(set_cookies(&res).is_empty());
+        assert_eq!(
+            error_code(res).await,
+            (
+                401,
+                "INVALID_EMAIL_OR_PASSWORD".into(),
+                "Invalid email or password".into()
+            )
+        );
     }
+    let new = unique_email();
+    assert_eq!(app.sign_up(&new).await.status(), 200);
+    assert_eq!(app.sign_in(&new, PASSWORD).await.status(), 200);
+    let user = app.user_by_email(&new).await.unwrap();
+    let row = app
+        .state
+        .store
+        .connection()
+        .query_one(sea_orm::Statement::from_string(
+            app.state.store.backend(),
+            format!(
+                "SELECT issuer FROM account WHERE id = '{}'",
+                app.state
+                    .store
+                    .find_credential_account(&user.id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id
+            ),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.try_get::<Option<String>>("", "issuer")
+            .unwrap()
+            .as_deref(),
+        Some("local:credential")
+    );
 }
 
 #[tokio::test]
