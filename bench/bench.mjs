@@ -355,7 +355,7 @@ async function describe() {
       kernel: os.release(),
       load_average_at_start: os.loadavg().map((l) => Math.round(l * 100) / 100),
       // 1: the scheduler shares the cores between sessions (PostgreSQL, each server, the bench
-      // with wrk) before threads; see the README's findings.
+      // with wrk) before threads; see bench/README.md.
       sched_autogroup_enabled: tryRead("/proc/sys/kernel/sched_autogroup_enabled"),
       note: "wrk, PostgreSQL and the servers share these cores; see load_average_at_start for other load",
     },

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks better-auth-rs against the real Better Auth (see bench/bench.mjs and README).
+# Benchmarks better-auth-rs against the real Better Auth (see bench/bench.mjs and bench/README.md).
 #
 #   bash bench/run.sh                 # full run: release build, 32 connections, 10 s per scenario
 #   bash bench/run.sh --smoke         # CI: debug build, 4 connections, 2 s per scenario
