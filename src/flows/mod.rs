@@ -2,4 +2,12 @@
 //! `auth` (pure decisions) and `store` (the database) and return domain results or `ApiError`.
 //! Handlers parse the request, call a flow, and shape the answer.
 
+pub mod credentials;
+pub mod email_change;
+pub mod email_verification;
+pub mod mail;
+pub mod password_reset;
 pub mod session;
+pub mod sign_in;
+pub mod sign_up;
+pub mod users;

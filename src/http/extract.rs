@@ -369,6 +369,22 @@ pub fn login_csrf(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A body that zod's `z.record(z.string(), z.any())` accepts: a JSON object.
+pub fn record_body(body: Option<&Value>) -> Result<&Map<String, Value>, ApiError> {
+    match body {
+        Some(Value::Object(m)) => Ok(m),
+        other => Err(ApiError::validation(format!(
+            "[body] Invalid input: expected record, received {}",
+            other.map(received).unwrap_or("undefined")
+        ))),
+    }
+}
+
+/// 400 `{"message":"No fields to update"}` (errors.md §5).
+pub fn no_fields_to_update() -> ApiError {
+    ApiError::message_only(StatusCode::BAD_REQUEST, "No fields to update")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

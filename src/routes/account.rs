@@ -2,21 +2,18 @@
 //! unlink-account (endpoints.md §1.7, §3.1, §5.1, §5.2).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 
-use super::json::account_json;
-use super::sessions::{no_fields_to_update, record_body};
-use super::sign_up::{check_password_length, field_error};
 use crate::auth::fields::{self, received, truthy};
-use crate::auth::password::js_length;
 use crate::error::{ApiError, ErrorCode};
+use crate::flows::credentials::{check_password_length, check_user_password, hash_password};
 use crate::flows::session::session_cookies;
-use crate::http::extract::{read_checked_body, Validator};
+use crate::flows::users::field_error;
+use crate::http::extract::{no_fields_to_update, read_checked_body, record_body, Validator};
 use crate::http::ClientInfo;
 use crate::http::{Current, Need};
 use crate::state::AppState;
-use crate::store::json::user_json;
+use crate::store::json::{account_json, user_json};
 use crate::store::users::UserUpdate;
 
 /// The update from an update-user body: `name`, `image` (a string, or `null` to clear) and
@@ -87,21 +84,21 @@ async fn new_password_hash(
     new_password: String,
 ) -> Result<(String, String), ApiError> {
     check_password_length(state, &new_password)?;
-    if js_length(&current_password) > state.settings.email_and_password.max_password_length {
+    if crate::auth::password::js_length(&current_password)
+        > state.settings.email_and_password.max_password_length
+    {
         return Err(ErrorCode::PasswordTooLong.into());
     }
-    let account = state.store.find_credential_account(user_id).await?;
-    let Some((account, stored)) = account.and_then(|a| a.password.clone().map(|p| (a, p))) else {
+    if state
+        .store
+        .find_credential_account(user_id)
+        .await?
+        .is_none_or(|a| a.password.is_none())
+    {
         return Err(ErrorCode::CredentialAccountNotFound.into());
-    };
-    let hash = state.hasher.hash(SecretString::from(new_password)).await?;
-    let verdict = state
-        .hasher
-        .verify(SecretString::from(current_password), Some(stored))
-        .await?;
-    if !verdict.matches {
-        return Err(ErrorCode::InvalidPassword.into());
     }
+    let hash = hash_password(state, new_password).await?;
+    let account = check_user_password(state, user_id, current_password).await?;
     Ok((account.id, hash))
 }
 

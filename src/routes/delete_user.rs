@@ -5,18 +5,16 @@ use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Duration;
-use secrecy::SecretString;
 use serde_json::json;
 
-use super::verification::redirect;
 use crate::auth::crypto::random_lower_alphanumeric;
 use crate::auth::links::delete_account_url;
-use crate::auth::password::js_length;
 use crate::auth::session::is_fresh;
 use crate::error::{ApiError, ErrorCode};
+use crate::flows::credentials::check_user_password;
 use crate::flows::session::{resolve, Lookup};
 use crate::http::extract::{check_query_callback, query_object, read_checked_body, Validator};
-use crate::http::{request_cookies, Current, Need};
+use crate::http::{redirect, request_cookies, Current, Need};
 use crate::mail::{Mail, MailKind};
 use crate::state::AppState;
 use crate::store::User;
@@ -76,20 +74,7 @@ async fn delete_or_mail(
     let password_checked = match body.password {
         None => false,
         Some(password) => {
-            if js_length(&password) > state.settings.email_and_password.max_password_length {
-                return Err(ErrorCode::PasswordTooLong.into());
-            }
-            let account = state.store.find_credential_account(&user.id).await?;
-            let Some(stored) = account.and_then(|a| a.password) else {
-                return Err(ErrorCode::CredentialAccountNotFound.into());
-            };
-            let verdict = state
-                .hasher
-                .verify(SecretString::from(password), Some(stored))
-                .await?;
-            if !verdict.matches {
-                return Err(ErrorCode::InvalidPassword.into());
-            }
+            check_user_password(state, &user.id, password).await?;
             true
         }
     };

@@ -6,7 +6,6 @@ pub mod account;
 pub mod change_email;
 pub mod delete_user;
 pub mod health;
-pub mod json;
 pub mod openapi;
 pub mod reset_password;
 pub mod session;

@@ -6,11 +6,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::auth::fields::received;
 use crate::error::{ApiError, ErrorCode};
-use crate::http::extract::{read_checked_body, Validator};
+use crate::http::extract::{no_fields_to_update, read_checked_body, record_body, Validator};
 use crate::http::{Current, Need};
 use crate::state::AppState;
 use crate::store::json::session_json;
@@ -117,22 +116,6 @@ pub async fn revoke_other_sessions(
         .await
         .map_err(|e| current.fail(e))?;
     Ok(current.respond(Vec::new(), &json!({ "status": true })))
-}
-
-/// A body that zod's `z.record(z.string(), z.any())` accepts: a JSON object.
-pub fn record_body(body: Option<&Value>) -> Result<&Map<String, Value>, ApiError> {
-    match body {
-        Some(Value::Object(m)) => Ok(m),
-        other => Err(ApiError::validation(format!(
-            "[body] Invalid input: expected record, received {}",
-            other.map(received).unwrap_or("undefined")
-        ))),
-    }
-}
-
-/// 400 `{"message":"No fields to update"}` (errors.md §5).
-pub fn no_fields_to_update() -> ApiError {
-    ApiError::message_only(StatusCode::BAD_REQUEST, "No fields to update")
 }
 
 /// Better Auth updates only declared session additional fields here; this service declares

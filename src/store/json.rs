@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Session, User, UserFields};
+use super::{Account, Session, User, UserFields};
 use crate::auth::crypto::iso;
 use crate::auth::fields::parse_date;
 
@@ -99,5 +99,27 @@ pub fn user_from_json(v: &Value, fields: &UserFields) -> Option<User> {
         created_at: date_of(m, "createdAt").unwrap_or_default(),
         updated_at: date_of(m, "updatedAt").unwrap_or_default(),
         extra,
+    })
+}
+
+/// An account as listed to its owner (endpoints.md §0.3): no secrets, `scope` as `scopes`.
+pub fn account_json(a: &Account) -> Value {
+    let scopes: Vec<Value> = a
+        .scope
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| Value::String(s.to_owned()))
+        .collect();
+    serde_json::json!({
+        "id": a.id,
+        "providerId": a.provider_id,
+        "accountId": a.account_id,
+        "userId": a.user_id,
+        "createdAt": iso(&a.created_at),
+        "updatedAt": iso(&a.updated_at),
+        "scopes": scopes,
     })
 }
