@@ -40,6 +40,9 @@ pub struct Schema {
     /// Columns on `user`: added when missing, then read, written and returned like
     /// `[user.additional_fields]`.
     pub user_fields: IndexMap<String, AdditionalField>,
+    /// Columns on `session`: added when missing, read and written with every session and
+    /// returned in its JSON (`activeOrganizationId`); set with `Store::update_session_extra`.
+    pub session_fields: IndexMap<String, AdditionalField>,
 }
 
 /// How the core finds a plugin: whether the settings turn it on, what it adds to the schema
@@ -183,6 +186,7 @@ impl<S: Send + Sync + 'static> Plugins<S> {
             let s = (kind.schema)(settings);
             out.tables.extend(s.tables);
             out.user_fields.extend(s.user_fields);
+            out.session_fields.extend(s.session_fields);
         }
         out
     }

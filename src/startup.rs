@@ -22,7 +22,15 @@ pub struct Application {
 impl Application {
     /// Loads the state with every plugin of this build, then binds and wires the server.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let state = AppState::load(settings, crate::plugins::KINDS).await?;
+        Self::build_with(settings, crate::plugins::KINDS).await
+    }
+
+    /// As `build`, with the plugins of `kinds` (tests add plugins of their own).
+    pub async fn build_with(
+        settings: Settings,
+        kinds: &[crate::plugin::Kind<AppState>],
+    ) -> anyhow::Result<Self> {
+        let state = AppState::load(settings, kinds).await?;
         Self::with_state(state)
     }
 

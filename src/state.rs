@@ -48,6 +48,7 @@ pub async fn open_store(
     let mut store = Store::connect(&settings.database_url, Arc::new(fields))
         .await
         .context("connecting to the database")?;
+    store.set_session_fields(Arc::new(schema.session_fields));
     if migrate {
         store
             .migrate(&schema.tables)

@@ -33,6 +33,13 @@ pub fn new_session(
         updated_at: now,
         ip_address: Some(client.ip.clone().unwrap_or_default()),
         user_agent: Some(client.user_agent.clone()),
+        // The plugins' columns start at their defaults.
+        extra: state
+            .store
+            .session_fields()
+            .iter()
+            .map(|(name, def)| (name.clone(), def.default.clone().unwrap_or(Value::Null)))
+            .collect(),
     }
 }
 

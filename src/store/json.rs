@@ -54,6 +54,9 @@ pub fn session_json(s: &Session) -> Value {
     // `None` becomes `null`.
     m.insert("ipAddress".into(), s.ip_address.clone().into());
     m.insert("userAgent".into(), s.user_agent.clone().into());
+    for (k, v) in &s.extra {
+        m.insert(k.clone(), v.clone());
+    }
     Value::Object(m)
 }
 
@@ -64,6 +67,18 @@ fn str_of(m: &Map<String, Value>, k: &str) -> Option<String> {
 fn date_of(m: &Map<String, Value>, k: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     parse_date(m.get(k)?.as_str()?)
 }
+
+/// The members of a core session.
+const SESSION_KEYS: [&str; 8] = [
+    "id",
+    "token",
+    "userId",
+    "expiresAt",
+    "createdAt",
+    "updatedAt",
+    "ipAddress",
+    "userAgent",
+];
 
 /// A Session from a cache payload; `None` when a required member is missing.
 pub fn session_from_json(v: &Value) -> Option<Session> {
@@ -77,6 +92,12 @@ pub fn session_from_json(v: &Value) -> Option<Session> {
         updated_at: date_of(m, "updatedAt").unwrap_or_default(),
         ip_address: str_of(m, "ipAddress"),
         user_agent: str_of(m, "userAgent"),
+        // Whatever else the payload carries: the plugins' session columns.
+        extra: m
+            .iter()
+            .filter(|(k, _)| !SESSION_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     })
 }
 

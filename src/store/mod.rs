@@ -108,6 +108,8 @@ pub struct Store {
     db: DatabaseConnection,
     backend: DatabaseBackend,
     user_fields: UserFields,
+    /// Columns the enabled plugins add to `session` (`activeOrganizationId`, ...).
+    session_fields: UserFields,
     /// How the pool was opened; its URL may hold a password, so it never prints.
     options: Arc<pool::Options>,
     /// The HTTP workers' pools made from this one (`for_worker`), closed with it; `None` once
@@ -155,6 +157,7 @@ impl Store {
             session_lookup_sql: Arc::default(),
             lookups: None,
             user_fields,
+            session_fields: UserFields::default(),
             account_has_issuer: false,
             secondary: None,
         })
@@ -253,7 +256,8 @@ impl Store {
 
     /// Adapts to the schema as it is (run after `migrate`, or alone when migrations are off).
     pub async fn sync_schema(&mut self) -> Result<(), DbErr> {
-        let added = schema::add_missing_user_columns(&self.db, &self.user_fields).await?;
+        let added = schema::add_missing_columns(&self.db, "user", &self.user_fields).await?
+            | schema::add_missing_columns(&self.db, "session", &self.session_fields).await?;
         if added && self.backend == DatabaseBackend::Sqlite {
             // SQLite connections opened before an ALTER TABLE can keep reading the new column as
             // NULL through their cached statements: start the pool afresh.
@@ -279,6 +283,16 @@ impl Store {
 
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Declares the columns the enabled plugins add to `session`: added when missing at
+    /// migration, then read and written with every session.
+    pub fn set_session_fields(&mut self, fields: UserFields) {
+        self.session_fields = fields;
+    }
+
+    pub fn session_fields(&self) -> &UserFields {
+        &self.session_fields
     }
 
     pub fn user_fields(&self) -> &UserFields {

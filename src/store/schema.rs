@@ -99,17 +99,18 @@ fn quote(backend: DatabaseBackend, ident: &str) -> String {
     }
 }
 
-/// Adds the declared custom columns that `user` lacks. They are added nullable: existing rows
-/// have no value, and the service enforces `required` itself.
-pub async fn add_missing_user_columns<C: ConnectionTrait>(
+/// Adds the declared columns that `table` lacks. They are added nullable: existing rows have no
+/// value, and the service enforces `required` itself.
+pub async fn add_missing_columns<C: ConnectionTrait>(
     db: &C,
+    table: &str,
     fields: &UserFields,
 ) -> Result<bool, DbErr> {
     if fields.is_empty() {
         return Ok(false);
     }
     let backend = db.get_database_backend();
-    let existing = columns(db, "user").await?;
+    let existing = columns(db, table).await?;
     let mut added = false;
     for (name, def) in fields.iter() {
         if existing.iter().any(|c| c == name) {
@@ -117,11 +118,11 @@ pub async fn add_missing_user_columns<C: ConnectionTrait>(
         }
         let sql = format!(
             "ALTER TABLE {} ADD COLUMN {} {}",
-            quote(backend, "user"),
+            quote(backend, table),
             quote(backend, name),
             sql_type(backend, def.field_type)
         );
-        tracing::info!(column = %name, "adding custom column to user");
+        tracing::info!(table, column = %name, "adding column");
         db.execute(Statement::from_string(backend, sql)).await?;
         added = true;
     }

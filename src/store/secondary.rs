@@ -287,6 +287,38 @@ impl Secondary {
         Ok(true)
     }
 
+    /// Sets members of the stored session (the plugins' columns), keeping its TTL and
+    /// refreshing `updatedAt`. False when the token is not there.
+    pub async fn update_extra(
+        &self,
+        token: &str,
+        values: &serde_json::Map<String, Value>,
+        updated_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let Some(mut v) = self.get_json(token).await? else {
+            return Ok(false);
+        };
+        let Some(session) = session_from_json(&v["session"]) else {
+            return Ok(false);
+        };
+        let ttl = ttl_seconds(session.expires_at.timestamp_millis(), self.now());
+        if ttl == 0 {
+            return Ok(false);
+        }
+        let mut stored = v["session"].take();
+        if let Some(m) = stored.as_object_mut() {
+            for (k, value) in values {
+                m.insert(k.clone(), value.clone());
+            }
+            m.insert(
+                "updatedAt".into(),
+                crate::auth::crypto::iso(&updated_at).into(),
+            );
+        }
+        self.put_entry(&stored, &v["user"], ttl).await?;
+        Ok(true)
+    }
+
     /// Removes `<token>` and its list entry when it belongs to `owner` (any user when `None`).
     /// True when it was there.
     pub async fn remove(&self, token: &str, owner: Option<&str>) -> StoreResult<bool> {

@@ -8,6 +8,9 @@ use entity::session::{Column, Entity};
 use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement};
 
+use serde_json::{Map, Value};
+
+use super::users::{read_field, write_field};
 use super::{exec, get_opt_str, get_str, get_ts, users, Store, StoreResult, User};
 
 #[derive(Clone, PartialEq)]
@@ -20,6 +23,8 @@ pub struct Session {
     pub updated_at: DateTime<Utc>,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
+    /// The columns plugins add (`Store::session_fields`) by name; a missing value is `null`.
+    pub extra: Map<String, Value>,
 }
 
 /// The token is the credential: keep it out of logs.
@@ -70,8 +75,9 @@ const JOINED_NAMES: [&str; 8] = [
     "s_userAgent",
 ];
 
-fn from_row(row: &QueryResult) -> Result<Session, DbErr> {
-    from_named_row(row, &NAMES)
+/// The result name of a plugin's session column beside the user's columns.
+fn joined_name(field: &str) -> String {
+    format!("s_{field}")
 }
 
 fn from_named_row(row: &QueryResult, n: &[&str; 8]) -> Result<Session, DbErr> {
@@ -84,10 +90,66 @@ fn from_named_row(row: &QueryResult, n: &[&str; 8]) -> Result<Session, DbErr> {
         updated_at: get_ts(row, n[5])?,
         ip_address: get_opt_str(row, n[6])?,
         user_agent: get_opt_str(row, n[7])?,
+        extra: Map::new(),
     })
 }
 
 impl Store {
+    /// A session from a row of `COLUMNS` and the plugins' columns, named as selected alone or
+    /// (`joined`) beside the user's columns.
+    fn session_from_row(&self, row: &QueryResult, joined: bool) -> Result<Session, DbErr> {
+        let mut session = from_named_row(row, if joined { &JOINED_NAMES } else { &NAMES })?;
+        for (name, def) in self.session_fields.iter() {
+            let value = if joined {
+                read_field(self.backend, row, &joined_name(name), def.field_type)?
+            } else {
+                read_field(self.backend, row, name, def.field_type)?
+            };
+            session.extra.insert(name.clone(), value);
+        }
+        Ok(session)
+    }
+
+    /// `SELECT` of a session's columns, the plugins' included.
+    fn session_select(&self) -> sea_orm::sea_query::SelectStatement {
+        let mut q = Query::select();
+        q.columns(COLUMNS).from(Entity);
+        for name in self.session_fields.keys() {
+            q.column(Alias::new(name));
+        }
+        q
+    }
+
+    /// Sets plugin columns of the session with `token` (`activeOrganizationId`, ...), in the
+    /// table and in Redis; 0 when the session is gone.
+    pub async fn update_session_extra(
+        &self,
+        token: &str,
+        values: &Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut n = 0;
+        if let Some(r) = &self.secondary {
+            n = u64::from(r.update_extra(token, values, now).await?);
+        }
+        if self.session_table() {
+            let mut q = Query::update();
+            q.table(Entity)
+                .value(Column::UpdatedAt, self.ts(now))
+                .and_where(Expr::col(Column::Token).eq(token));
+            for (name, value) in values {
+                if let Some(def) = self.session_fields.get(name) {
+                    q.value(
+                        Alias::new(name),
+                        write_field(self.backend, def.field_type, value),
+                    );
+                }
+            }
+            n = exec(&self.db, self.stmt(&q)).await?;
+        }
+        Ok(n)
+    }
+
     pub async fn insert_session<C: ConnectionTrait>(&self, c: &C, s: &Session) -> StoreResult<()> {
         if self.session_table() {
             self.insert_session_row(c, s).await?;
@@ -100,31 +162,38 @@ impl Store {
     }
 
     async fn insert_session_row<C: ConnectionTrait>(&self, c: &C, s: &Session) -> StoreResult<()> {
+        let mut cols: Vec<Alias> = NAMES.iter().map(|n| Alias::new(*n)).collect();
+        let mut vals: Vec<SimpleExpr> = vec![
+            s.id.clone().into(),
+            s.token.clone().into(),
+            s.user_id.clone().into(),
+            self.ts(s.expires_at).into(),
+            self.ts(s.created_at).into(),
+            self.ts(s.updated_at).into(),
+            s.ip_address.clone().into(),
+            s.user_agent.clone().into(),
+        ];
+        for (name, value) in &s.extra {
+            if let Some(def) = self.session_fields.get(name).filter(|_| !value.is_null()) {
+                cols.push(Alias::new(name));
+                vals.push(write_field(self.backend, def.field_type, value).into());
+            }
+        }
         let q = Query::insert()
             .into_table(Entity)
-            .columns(COLUMNS)
-            .values_panic([
-                s.id.clone().into(),
-                s.token.clone().into(),
-                s.user_id.clone().into(),
-                self.ts(s.expires_at).into(),
-                self.ts(s.created_at).into(),
-                self.ts(s.updated_at).into(),
-                s.ip_address.clone().into(),
-                s.user_agent.clone().into(),
-            ])
+            .columns(cols)
+            .values_panic(vals)
             .to_owned();
         exec(c, self.stmt(&q)).await.map(|_| ())
     }
 
     pub async fn find_session(&self, token: &str) -> StoreResult<Option<Session>> {
-        let q = Query::select()
-            .columns(COLUMNS)
-            .from(Entity)
+        let q = self
+            .session_select()
             .and_where(Expr::col(Column::Token).eq(token))
             .to_owned();
         match self.db.query_one(self.stmt(&q)).await? {
-            Some(row) => Ok(Some(from_row(&row)?)),
+            Some(row) => Ok(Some(self.session_from_row(&row, false)?)),
             None => Ok(None),
         }
     }
@@ -157,7 +226,7 @@ impl Store {
         };
         match row {
             Some(row) => Ok(Some((
-                from_named_row(&row, &JOINED_NAMES)?,
+                self.session_from_row(&row, true)?,
                 self.user_from_row(&row)?,
             ))),
             None => Ok(None),
@@ -170,6 +239,12 @@ impl Store {
         let mut q = self.user_select();
         for (col, name) in COLUMNS.into_iter().zip(JOINED_NAMES) {
             q.expr_as(Expr::col((Entity, col)), Alias::new(name));
+        }
+        for name in self.session_fields.keys() {
+            q.expr_as(
+                Expr::col((Entity, Alias::new(name))),
+                Alias::new(joined_name(name)),
+            );
         }
         q.inner_join(
             Entity,
@@ -191,13 +266,15 @@ impl Store {
         {
             return r.list(user_id).await;
         }
-        let q = Query::select()
-            .columns(COLUMNS)
-            .from(Entity)
+        let q = self
+            .session_select()
             .and_where(Expr::col(Column::UserId).eq(user_id))
             .to_owned();
         let rows = self.db.query_all(self.stmt(&q)).await?;
-        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(|r| self.session_from_row(r, false))
+            .collect::<Result<_, _>>()?)
     }
 
     /// Extends a session; 0 rows means it was deleted meanwhile.

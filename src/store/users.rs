@@ -128,7 +128,7 @@ impl Store {
 }
 
 /// A custom value as stored: JSON text on SQLite/MySQL, `jsonb` on PostgreSQL.
-fn write_field(backend: DatabaseBackend, ty: FieldType, v: &serde_json::Value) -> Value {
+pub(super) fn write_field(backend: DatabaseBackend, ty: FieldType, v: &serde_json::Value) -> Value {
     use serde_json::Value as J;
     match (ty, v) {
         // A NULL typed like its column: PostgreSQL refuses a text NULL for a boolean column.
@@ -158,7 +158,7 @@ fn write_field(backend: DatabaseBackend, ty: FieldType, v: &serde_json::Value) -
     }
 }
 
-fn read_field(
+pub(super) fn read_field(
     backend: DatabaseBackend,
     row: &QueryResult,
     col: &str,

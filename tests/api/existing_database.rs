@@ -66,6 +66,7 @@ async fn load_case(app: &TestApp, case: &Value) {
         updated_at: date(&s["updatedAt"]),
         ip_address: s["ipAddress"].as_str().map(Into::into),
         user_agent: s["userAgent"].as_str().map(Into::into),
+        extra: Default::default(),
     };
     app.state
         .store

@@ -475,8 +475,28 @@ pub async fn spawn_app_with(
 
 /// Starts the service on an existing test database.
 pub async fn start(db: TestDatabase, extra_toml: &str, env: &[(&str, &str)]) -> TestApp {
+    start_app(db, extra_toml, env, better_auth_rs::plugins::KINDS).await
+}
+
+/// Starts the service on an existing test database with the plugins of `kinds` (every plugin
+/// of the build, or test plugins).
+pub async fn start_with_plugins(
+    db: TestDatabase,
+    extra_toml: &str,
+    env: &[(&str, &str)],
+    kinds: &'static [better_auth_rs::plugin::Kind<AppState>],
+) -> TestApp {
+    start_app(db, extra_toml, env, kinds).await
+}
+
+async fn start_app(
+    db: TestDatabase,
+    extra_toml: &str,
+    env: &[(&str, &str)],
+    kinds: &'static [better_auth_rs::plugin::Kind<AppState>],
+) -> TestApp {
     let settings = settings(&db, extra_toml, env);
-    let app = Application::build(settings)
+    let app = Application::build_with(settings, kinds)
         .await
         .expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());

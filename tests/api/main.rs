@@ -33,6 +33,7 @@ mod openapi;
 mod origin;
 mod outage;
 mod password_reset;
+mod plugin_seam;
 mod rate_limit;
 mod redis_sessions;
 mod redis_verification;
