@@ -370,7 +370,9 @@ impl ResponseError for ApiError {
             ApiError::WithCookies(inner, cookies) => {
                 let mut res = inner.error_response();
                 for c in cookies {
-                    let _ = res.add_cookie(c);
+                    if let Err(e) = res.add_cookie(c) {
+                        tracing::error!(error = %e, "a cookie could not be added to an error answer");
+                    }
                 }
                 res
             }

@@ -11,6 +11,9 @@ use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// The shortest secret accepted where Better Auth asks for 32 characters.
+pub const MIN_SECRET_LEN: usize = 32;
+
 /// One secret with its version (`BETTER_AUTH_SECRETS="2:new,1:old"`, `spec/crypto.md` §3).
 #[derive(Debug, Clone)]
 pub struct VersionedSecret {
@@ -40,10 +43,11 @@ pub fn random_lower_alphanumeric(len: usize) -> String {
 }
 
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
+    // HMAC takes keys of any length (longer ones are hashed first), so `new_from_slice`
+    // cannot fail for it; if it ever did, no signature may come out of it.
     let mut mac = match HmacSha256::new_from_slice(key) {
         Ok(m) => m,
-        Err(_) => return [0; 32],
+        Err(_) => unreachable!("HMAC-SHA-256 accepts keys of any length"),
     };
     mac.update(message);
     mac.finalize().into_bytes().into()

@@ -67,16 +67,18 @@ struct Inner {
     waiting: AtomicUsize,
     max_waiting: usize,
     params: Params,
-    /// Verified in place of a missing hash (unknown user); made by the first thread at start.
+    /// Verified in place of a missing hash (unknown user), at the same cost as a real one.
+    /// Made before the hasher is handed out: never empty, or unknown users would answer at
+    /// once.
     dummy: OnceLock<String>,
 }
 
 impl Inner {
-    fn dummy(&self, scratch: &mut Scratch) -> &str {
-        self.dummy.get_or_init(|| {
-            let password = SecretString::from(super::crypto::random_alphanumeric(24));
-            hash_blocking(&self.params, &password, scratch).unwrap_or_default()
-        })
+    fn dummy(&self) -> Result<&str, HashError> {
+        self.dummy
+            .get()
+            .map(String::as_str)
+            .ok_or_else(|| HashError::Internal("the dummy hash is missing".into()))
     }
 }
 
@@ -146,12 +148,13 @@ impl std::fmt::Debug for PasswordHasher {
 }
 
 /// argon2id, m=19456 KiB, t=2, p=1 (OWASP's first recommendation), or the test minimum.
-fn params_for(cost: PasswordHashing) -> Params {
+fn params_for(cost: PasswordHashing) -> Result<Params, HashError> {
     let (m, t) = match cost {
         PasswordHashing::Standard => (19_456, 2),
         PasswordHashing::DangerTestMinimum => (Params::MIN_M_COST.max(8), 1),
     };
-    Params::new(m, t, 1, None).unwrap_or_default()
+    Params::new(m, t, 1, None)
+        .map_err(|e| HashError::Internal(format!("argon2 parameters m={m} t={t}: {e}")))
 }
 
 fn argon2(params: &Params) -> Argon2<'static> {
@@ -363,18 +366,33 @@ impl PasswordHasher {
             jobs,
             waiting: AtomicUsize::new(0),
             max_waiting,
-            params: params_for(cost),
+            params: params_for(cost)?,
             dummy: OnceLock::new(),
         });
-        // The dummy costs a full hash: make it first thing, off the start-up path.
-        let warm = inner.clone();
-        inner
+        let hasher = Self { inner };
+        // The dummy costs a full hash, made on a hashing thread before anyone can sign in.
+        let password = SecretString::from(super::crypto::random_alphanumeric(24));
+        let dummy = hasher.hash_now(password)?;
+        if dummy.is_empty() || hasher.inner.dummy.set(dummy).is_err() {
+            return Err(HashError::Internal("could not make the dummy hash".into()));
+        }
+        Ok(hasher)
+    }
+
+    /// A hash made on a hashing thread while the caller waits (start-up only).
+    fn hash_now(&self, password: SecretString) -> Result<String, HashError> {
+        let (done, result) = std::sync::mpsc::channel();
+        let params = self.inner.params.clone();
+        let job: Job = Box::new(move |scratch| {
+            let _ = done.send(hash_blocking(&params, &password, scratch));
+        });
+        self.inner
             .jobs
-            .send(Box::new(move |scratch| {
-                warm.dummy(scratch);
-            }))
+            .send(job)
             .map_err(|e| HashError::Internal(e.to_string()))?;
-        Ok(Self { inner })
+        result
+            .recv()
+            .map_err(|_| HashError::Internal("the hashing threads are gone".into()))?
     }
 
     async fn run<T: Send + 'static>(
@@ -421,14 +439,13 @@ impl PasswordHasher {
     ) -> Result<Verification, HashError> {
         let known = stored.is_some();
         let v = self
-            .run(move |inner, scratch| match stored {
-                Some(stored) => verify_blocking(&inner.params, &password, &stored, scratch),
-                None => {
-                    let dummy = inner.dummy(scratch);
-                    verify_blocking(&inner.params, &password, dummy, scratch)
-                }
+            .run(move |inner, scratch| {
+                Ok::<_, HashError>(match stored {
+                    Some(stored) => verify_blocking(&inner.params, &password, &stored, scratch),
+                    None => verify_blocking(&inner.params, &password, inner.dummy()?, scratch),
+                })
             })
-            .await?;
+            .await??;
         Ok(if known {
             v
         } else {
@@ -460,11 +477,18 @@ mod tests {
     }
 
     #[test]
+    fn the_dummy_hash_is_made_before_the_hasher_is_handed_out() {
+        let h = hasher();
+        let dummy = h.inner.dummy().unwrap();
+        assert!(dummy.starts_with("$argon2id$"), "a real hash: {dummy}");
+    }
+
+    #[test]
     fn better_auth_scrypt_matches_the_spec_vector() {
         let h =
             better_auth_scrypt(&secret("password123"), "00112233445566778899aabbccddeeff").unwrap();
         assert_eq!(h, "00112233445566778899aabbccddeeff:73122e887cfc14f91396cdef78dfe4b9dec28d459037601c4904cedba5a637ab97b39b40c236df5d42881d0109ca8cf0f85e39dbaba2911c190915bd8f30fe85");
-        let p = params_for(PasswordHashing::Standard);
+        let p = params_for(PasswordHashing::Standard).unwrap();
         let v = verify_blocking(&p, &secret("password123"), &h, &mut Scratch::default());
         assert_eq!(
             v,
@@ -502,7 +526,7 @@ mod tests {
 
     #[test]
     fn standard_parameters_are_the_documented_ones() {
-        let p = params_for(PasswordHashing::Standard);
+        let p = params_for(PasswordHashing::Standard).unwrap();
         assert_eq!((p.m_cost(), p.t_cost(), p.p_cost()), (19_456, 2, 1));
     }
 
@@ -514,7 +538,7 @@ mod tests {
 
     #[test]
     fn imported_hashes_verify_and_ask_for_rehash() {
-        let p = params_for(PasswordHashing::Standard);
+        let p = params_for(PasswordHashing::Standard).unwrap();
         let bcrypt_hash = bcrypt::hash("hunter22", 4).unwrap();
         assert_eq!(
             verify_blocking(
@@ -598,7 +622,7 @@ mod tests {
 
     #[test]
     fn our_argon2id_hashes_and_the_argon2_crate_read_each_other() {
-        let p = params_for(PasswordHashing::DangerTestMinimum);
+        let p = params_for(PasswordHashing::DangerTestMinimum).unwrap();
         let ours = hash_blocking(&p, &secret("hunter22"), &mut Scratch::default()).unwrap();
         let parsed = PasswordHash::new(&ours).unwrap();
         assert!(argon2(&p).verify_password(b"hunter22", &parsed).is_ok());
@@ -612,7 +636,7 @@ mod tests {
         assert!(verify_blocking(&p, &secret("hunter22"), &theirs, &mut scratch).matches);
         assert!(!verify_blocking(&p, &secret("hunter23"), &theirs, &mut scratch).matches);
         // The same memory serves a hash of another size.
-        let standard = params_for(PasswordHashing::Standard);
+        let standard = params_for(PasswordHashing::Standard).unwrap();
         let big = hash_blocking(&standard, &secret("hunter22"), &mut scratch).unwrap();
         assert!(verify_blocking(&standard, &secret("hunter22"), &big, &mut scratch).matches);
         assert!(verify_blocking(&p, &secret("hunter22"), &ours, &mut scratch).matches);
@@ -621,7 +645,7 @@ mod tests {
     #[test]
     fn hashes_asking_for_too_much_memory_are_refused_unread() {
         let hostile = "$argon2id$v=19$m=4194304,t=1,p=1$c29tZXNhbHQ$iekCn0Y3spW+sCcFanM2xBT63UP2sghkUoHLIUpWRS8";
-        let p = params_for(PasswordHashing::DangerTestMinimum);
+        let p = params_for(PasswordHashing::DangerTestMinimum).unwrap();
         let v = verify_blocking(&p, &secret("password"), hostile, &mut Scratch::default());
         assert!(!v.matches);
     }

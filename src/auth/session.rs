@@ -2,6 +2,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+/// Who is calling: the normalised client IP and the user agent, as a new session records them
+/// (sessions.md §2). Read from the request by `crate::http::client`.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: String,
+}
+
 /// "Don't remember me" sessions last one day whatever `expires_in` says (sessions.md §3).
 pub const DONT_REMEMBER_SECONDS: i64 = 86_400;
 

@@ -7,10 +7,10 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{Environment, Sources};
 use crate::auth::crypto::VersionedSecret;
+pub use crate::auth::crypto::MIN_SECRET_LEN;
 
 /// Better Auth's development default secret; refused everywhere (spec README §1.7).
 const BETTER_AUTH_DEFAULT_SECRET: &str = "better-auth-secret-12345678901234567890";
-pub const MIN_SECRET_LEN: usize = 32;
 
 pub(super) fn load_secrets(
     src: &Sources,

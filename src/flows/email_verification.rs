@@ -14,8 +14,8 @@ use crate::auth::cookies::RequestCookies;
 use crate::auth::email_token::{
     self, EmailClaims, TokenError, CHANGE_EMAIL_CONFIRMATION, CHANGE_EMAIL_VERIFICATION,
 };
+use crate::auth::session::ClientInfo;
 use crate::error::{ApiError, ErrorCode};
-use crate::http::ClientInfo;
 use crate::mail::MailKind;
 use crate::state::AppState;
 use crate::store::{StoreError, User};

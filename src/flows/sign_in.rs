@@ -7,8 +7,8 @@ use actix_web::HttpResponse;
 use serde_json::{Map, Value};
 
 use super::session::{create_session, session_cookies};
+use crate::auth::session::ClientInfo;
 use crate::error::ApiError;
-use crate::http::ClientInfo;
 use crate::plugin::{AfterSignIn, SignIn};
 use crate::state::AppState;
 use crate::store::json::user_json;

@@ -7,8 +7,8 @@ use super::credentials::{check_password_length, hash_password};
 use super::mail::verify_email_mail;
 use super::session::{create_session, session_cookies};
 use super::users::{new_user, store_with_password, NewUser};
+use crate::auth::session::ClientInfo;
 use crate::error::{ApiError, ErrorCode};
-use crate::http::ClientInfo;
 use crate::state::AppState;
 use crate::store::{StoreError, User};
 

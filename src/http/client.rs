@@ -10,12 +10,7 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Who is calling: the normalised client IP and the user agent (sessions.md §2).
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    pub ip: Option<String>,
-    pub user_agent: String,
-}
+pub use crate::auth::session::ClientInfo;
 
 /// IPv4 as is; IPv4-mapped IPv6 as IPv4; other IPv6 expanded and masked to /64 (rate-limit.md §4).
 pub fn normalize_ip(ip: IpAddr) -> String {

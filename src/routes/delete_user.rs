@@ -165,7 +165,9 @@ pub async fn delete_user(
             for c in cookies {
                 // The deletion's expired cookies win over any refresh queued before.
                 if !res.cookies().any(|r| r.name() == c.name()) {
-                    let _ = res.add_cookie(&c);
+                    if let Err(e) = res.add_cookie(&c) {
+                        tracing::error!(error = %e, "a cookie could not be added to the answer");
+                    }
                 }
             }
             Ok(res)
