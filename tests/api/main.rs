@@ -29,6 +29,7 @@ mod existing_database;
 mod jwt;
 mod lookups;
 mod mail_transports;
+mod migrate_command;
 mod openapi;
 mod origin;
 mod outage;
