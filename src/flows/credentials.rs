@@ -9,7 +9,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::store::{Account, User};
 
-/// The password length rules shared by sign-up, reset and change (docs/compatibility.md §7).
+/// The password length rules shared by sign-up, reset and change (docs/compatibility.md §9.4).
 pub fn check_password_length(state: &AppState, password: &str) -> Result<(), ApiError> {
     let len = js_length(password);
     let rules = &state.settings.email_and_password;

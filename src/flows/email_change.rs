@@ -1,5 +1,5 @@
 //! `POST /change-email`'s first step (Better Auth's `api/routes/update-user.ts` `changeEmail`,
-//! docs/compatibility.md §8): switch at once, or mail the link that confirms the change. The
+//! docs/compatibility.md §5.11): switch at once, or mail the link that confirms the change. The
 //! switch itself happens when the link is followed (`flows::email_verification`).
 
 use actix_web::cookie::Cookie;

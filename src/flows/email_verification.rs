@@ -1,5 +1,5 @@
 //! Email verification and the email change it completes (Better Auth's
-//! `api/routes/email-verification.ts`, docs/compatibility.md §8): sending the mail, and what a
+//! `api/routes/email-verification.ts`, docs/compatibility.md §10.1–10.2): sending the mail, and what a
 //! verify-email link does — verify the address, or take the next step of a change of address.
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! Password reset by mailed link (Better Auth's `api/routes/password.ts`,
-//! docs/compatibility.md §9): the link's token is a `verification` row
+//! docs/compatibility.md §5.6, §10.4): the link's token is a `verification` row
 //! `reset-password:<token>` holding the user id, spent once.
 
 use chrono::Duration;

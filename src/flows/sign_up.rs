@@ -1,4 +1,4 @@
-//! Sign-up with a password (Better Auth's `api/routes/sign-up.ts`, docs/compatibility.md §2):
+//! Sign-up with a password (Better Auth's `api/routes/sign-up.ts`, docs/compatibility.md §5.3):
 //! the user and its credential account, the verification mail, and whether to sign in.
 
 use actix_web::cookie::Cookie;

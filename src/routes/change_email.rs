@@ -1,4 +1,4 @@
-//! `POST /change-email` (docs/compatibility.md §8; Better Auth's `api/routes/update-user.ts`).
+//! `POST /change-email` (docs/compatibility.md §5.11; Better Auth's `api/routes/update-user.ts`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! Password reset by mailed link (docs/compatibility.md §9; Better Auth's
+//! Password reset by mailed link (docs/compatibility.md §5.6; Better Auth's
 //! `api/routes/password.ts`): `POST /request-password-reset` (and the pre-1.4 alias
 //! `/forget-password`), `GET /reset-password/:token`, `POST /reset-password`.
 

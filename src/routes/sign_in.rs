@@ -1,4 +1,4 @@
-//! `POST /sign-in/email` (docs/compatibility.md §2; Better Auth's `api/routes/sign-in.ts`).
+//! `POST /sign-in/email` (docs/compatibility.md §5.4; Better Auth's `api/routes/sign-in.ts`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 

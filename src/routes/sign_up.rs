@@ -1,4 +1,4 @@
-//! `POST /sign-up/email` (docs/compatibility.md §2; Better Auth's `api/routes/sign-up.ts`).
+//! `POST /sign-up/email` (docs/compatibility.md §5.3; Better Auth's `api/routes/sign-up.ts`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};

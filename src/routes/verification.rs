@@ -1,4 +1,4 @@
-//! `POST /send-verification-email` and `GET /verify-email` (docs/compatibility.md §8; Better
+//! `POST /send-verification-email` and `GET /verify-email` (docs/compatibility.md §5.13, §10.2; Better
 //! Auth's `api/routes/email-verification.ts`).
 
 use actix_web::cookie::Cookie;
