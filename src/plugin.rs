@@ -128,7 +128,18 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
         Ok(AfterSignIn::Continue)
     }
 
-    /// Each time a session is read for a request; an error refuses it (a banned user).
+    /// Before a new session is stored, for any sign-in method; may set the plugin's session
+    /// columns, and an error refuses the session (Better Auth's `databaseHooks.session.create
+    /// .before`: the admin plugin refuses banned users).
+    async fn before_session_create(
+        &self,
+        _state: &S,
+        _session: &mut Session,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    /// Each time a session is read for a request; an error refuses it.
     async fn on_session(
         &self,
         _state: &S,

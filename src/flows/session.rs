@@ -16,15 +16,16 @@ use crate::state::AppState;
 use crate::store::json::{session_from_json, session_json, user_from_json, user_json};
 use crate::store::{Session, User};
 
-/// A new session for the user, not yet stored (sessions.md §2).
-pub fn new_session(
+/// A new session for the user, not yet stored (sessions.md §2), as the plugins'
+/// `before_session_create` hooks leave it (they may refuse it).
+pub async fn new_session(
     state: &AppState,
     user_id: &str,
     client: &ClientInfo,
     dont_remember: bool,
-) -> Session {
+) -> Result<Session, ApiError> {
     let now = state.clock.now();
-    Session {
+    let mut session = Session {
         id: generate_id(),
         token: random_alphanumeric(32),
         user_id: user_id.to_owned(),
@@ -40,7 +41,11 @@ pub fn new_session(
             .iter()
             .map(|(name, def)| (name.clone(), def.default.clone().unwrap_or(Value::Null)))
             .collect(),
+    };
+    for plugin in state.plugins.iter() {
+        plugin.before_session_create(state, &mut session).await?;
     }
+    Ok(session)
 }
 
 /// Creates and stores a session for the user (sessions.md §2).
@@ -50,7 +55,7 @@ pub async fn create_session(
     client: &ClientInfo,
     dont_remember: bool,
 ) -> Result<Session, ApiError> {
-    let session = new_session(state, user_id, client, dont_remember);
+    let session = new_session(state, user_id, client, dont_remember).await?;
     state
         .store
         .insert_session(state.store.connection(), &session)

@@ -122,8 +122,14 @@ pub async fn change_password(
             .map_err(|e| current.fail(e))?;
     let now = state.clock.now();
     // Revoking replaces every session, the caller's included, by a new one (endpoints.md §1.7).
-    let new_session = revoke
-        .then(|| crate::flows::session::new_session(&state, &current.user.id, &client, false));
+    let new_session = match revoke {
+        true => Some(
+            crate::flows::session::new_session(&state, &current.user.id, &client, false)
+                .await
+                .map_err(|e| current.fail(e))?,
+        ),
+        false => None,
+    };
     state
         .store
         .change_password(&account_id, &hash, now, new_session.as_ref())

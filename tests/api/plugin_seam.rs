@@ -125,6 +125,28 @@ impl Plugin<AppState> for Probe {
         Ok(AfterSignIn::Continue)
     }
 
+    async fn before_session_create(
+        &self,
+        state: &AppState,
+        session: &mut Session,
+    ) -> Result<(), ApiError> {
+        let user = state.store.find_user_by_id(&session.user_id).await?;
+        match user.map(|u| u.name).as_deref() {
+            Some("no-session") => Err(ApiError::Custom {
+                status: StatusCode::FORBIDDEN,
+                code: "PROBE_REFUSED",
+                message: "no session for you".into(),
+            }),
+            Some("noted") => {
+                session
+                    .extra
+                    .insert("probeNote".into(), json!("from the hook"));
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
     async fn on_session(&self, _: &AppState, _: &Session, user: &User) -> Result<(), ApiError> {
         if user.name == "refused" {
             return Err(ApiError::message_only(
@@ -299,4 +321,45 @@ async fn a_session_hook_refuses_a_session(#[case] backend: Backend) {
     assert_eq!(body["message"], "refused by probe");
     let res = app.get_as(&browser, "/list-sessions").await;
     assert_eq!(res.status(), 401, "protected routes see no session");
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_before_session_create_hook_sets_columns_or_refuses_the_session(
+    #[case] backend: Backend,
+) {
+    let Some(app) = spawn_probe(backend, &[], "").await else {
+        return;
+    };
+    let browser = app.browser();
+    sign_up_named(&app, &browser, &unique_email(), "noted").await;
+    let body: Value = app
+        .get_as(&browser, "/get-session")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["session"]["probeNote"], "from the hook");
+
+    let sessions = count_rows(&app, "session").await;
+    let email = unique_email();
+    let res = app
+        .post_as(
+            &app.anonymous(),
+            "/sign-up/email",
+            &json!({ "email": email, "password": PASSWORD, "name": "no-session" }),
+        )
+        .await;
+    assert_eq!(
+        error_code(res).await,
+        (403, "PROBE_REFUSED".into(), "no session for you".into())
+    );
+    assert_eq!(
+        count_rows(&app, "session").await,
+        sessions,
+        "no session row"
+    );
+    let res = app.sign_in(&email, PASSWORD).await;
+    assert_eq!(res.status(), 403, "sign-in is refused the same way");
+    assert!(set_cookies(&res).is_empty());
 }
