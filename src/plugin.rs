@@ -149,6 +149,12 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
         Ok(())
     }
 
+    /// Whether the caller's `list-sessions` shows this session (the admin plugin hides the
+    /// sessions an admin made by impersonating the user).
+    fn listed(&self, _session: &Session) -> bool {
+        true
+    }
+
     /// Before a new user is stored; may set the plugin's own columns (`user.extra`).
     async fn on_user_create(&self, _state: &S, _user: &mut User) -> Result<(), ApiError> {
         Ok(())

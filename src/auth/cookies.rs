@@ -84,6 +84,28 @@ impl CookieJar {
         )
     }
 
+    /// A signed cookie `<prefix>.<logical>` with the session cookie's attributes, for the
+    /// plugins' cookies (`admin_session`, `two_factor`, ...); `max_age` in seconds, `None` for
+    /// a browser-session cookie.
+    pub fn signed(
+        &self,
+        secret: &[u8],
+        logical: &str,
+        value: &str,
+        max_age: Option<i64>,
+    ) -> Cookie<'static> {
+        self.build(
+            logical,
+            encode_uri_component(&sign_value(secret, value)),
+            max_age,
+        )
+    }
+
+    /// The session cookie's lifetime, seconds (`session.expires_in`).
+    pub fn session_max_age(&self) -> i64 {
+        self.session_max_age
+    }
+
     /// Removal: same name and attributes, empty value, `Max-Age=0`.
     pub fn removal(&self, full_name: &str) -> Cookie<'static> {
         let mut c = Cookie::new(full_name.to_owned(), "");

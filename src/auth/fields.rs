@@ -118,7 +118,8 @@ fn expected(ty: FieldType) -> &'static str {
 }
 
 /// Checks (and for dates, normalises) one value against its declared type.
-fn check_type(ty: FieldType, v: &Value) -> Result<Value, String> {
+/// `v` as a value of type `ty` (dates normalised), or zod's complaint.
+pub fn check_type(ty: FieldType, v: &Value) -> Result<Value, String> {
     let ok = match (ty, v) {
         (_, Value::Null) => true,
         (FieldType::Json, _) => true,

@@ -1,6 +1,7 @@
 //! Domain core: bytes, strings and `now` in; decisions and values out. No actix, no SeaORM.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod access;
 pub mod cookie_cache;
 pub mod cookies;
 pub mod crypto;

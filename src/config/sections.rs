@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::cookie_cache::CacheStrategy;
 use crate::auth::fields::AdditionalField;
+use crate::plugins::admin::config::AdminSettings;
 use crate::plugins::bearer::config::BearerSettings;
 use crate::plugins::jwt::config::JwtSettings;
 
@@ -278,6 +279,7 @@ impl Default for Advanced {
 pub struct Plugins {
     pub jwt: JwtSettings,
     pub bearer: BearerSettings,
+    pub admin: AdminSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -78,6 +78,29 @@ async fn read_body(
     Err(unsupported_media_type(Some(ct), allowed))
 }
 
+/// JavaScript's `String(value)` of a JSON value (`undefined` when absent).
+pub fn js_string(value: Option<&Value>) -> String {
+    match value {
+        None => "undefined".into(),
+        Some(Value::Null) => "null".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e21 => format!("{f:.0}"),
+            _ => n.to_string(),
+        },
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Value::Null => String::new(),
+                other => js_string(Some(other)),
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(Value::Object(_)) => "[object Object]".into(),
+    }
+}
+
 /// Collects schema issues like zod and renders them `[body.x] message; [body.y] message`.
 pub struct Validator<'a> {
     obj: Option<&'a Map<String, Value>>,
@@ -196,6 +219,57 @@ impl<'a> Validator<'a> {
             self.issue(key, "Invalid email address");
         }
         s
+    }
+
+    /// zod's `z.coerce.string()`: any value as JavaScript's `String()` writes it (a missing
+    /// key is `"undefined"`).
+    pub fn coerce_string(&mut self, key: &str) -> String {
+        js_string(self.get(key))
+    }
+
+    /// zod's `z.coerce.string().nonempty(message)`.
+    pub fn coerce_non_empty(&mut self, key: &str, message: &str) -> String {
+        let s = self.coerce_string(key);
+        if s.is_empty() {
+            self.issue(key, message);
+        }
+        s
+    }
+
+    /// zod's `z.string().nonempty(message)`.
+    pub fn string_non_empty(&mut self, key: &str, message: &str) -> String {
+        let before = self.issues.len();
+        let s = self.string(key);
+        if s.is_empty() && self.issues.len() == before {
+            self.issue(key, message);
+        }
+        s
+    }
+
+    /// An optional `z.number()`.
+    pub fn opt_number(&mut self, key: &str) -> Option<f64> {
+        match self.get(key) {
+            None => None,
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(other) => {
+                let got = received(other);
+                self.issue(
+                    key,
+                    format!("Invalid input: expected number, received {got}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The raw value of `key`, unchecked (for unions the caller checks itself).
+    pub fn raw(&self, key: &str) -> Option<&'a Value> {
+        self.get(key)
+    }
+
+    /// Records an issue found by the caller, in zod's form.
+    pub fn invalid(&mut self, key: &str, message: &str) {
+        self.issue(key, message);
     }
 
     pub fn object(&self) -> Option<&'a Map<String, Value>> {

@@ -1,5 +1,6 @@
 //! The plugins of this build, each in its own folder (the seam is `crate::plugin`).
 
+pub mod admin;
 pub mod bearer;
 pub mod jwt;
 
@@ -7,4 +8,4 @@ use crate::plugin::Kind;
 use crate::state::AppState;
 
 /// Every plugin of this build, in the order their hooks run.
-pub const KINDS: &[Kind<AppState>] = &[jwt::KIND, bearer::KIND];
+pub const KINDS: &[Kind<AppState>] = &[jwt::KIND, bearer::KIND, admin::KIND];

@@ -34,7 +34,7 @@ pub async fn list_sessions(
         })?;
     let active: Vec<Value> = sessions
         .iter()
-        .filter(|s| s.expires_at > now)
+        .filter(|s| s.expires_at > now && state.plugins.iter().all(|p| p.listed(s)))
         .map(session_json)
         .collect();
     Ok(current.respond(Vec::new(), &Value::Array(active)))

@@ -204,7 +204,7 @@ pub(super) fn read_field(
 }
 
 /// What update-user may change (endpoints.md §3.1); `None` leaves a column as it is.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct UserUpdate {
     pub name: Option<String>,
     /// `Some(None)` clears the image.

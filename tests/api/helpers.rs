@@ -567,6 +567,30 @@ impl TestApp {
         .await
     }
 
+    /// Signs in with `client` (a browser of its own).
+    pub async fn sign_in_as(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        self.post_as(
+            client,
+            "/sign-in/email",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// `client`'s get-session, read from the database.
+    pub async fn get_session_as(&self, client: &reqwest::Client) -> Value {
+        let res = self
+            .get_as(client, "/get-session?disableCookieCache=true")
+            .await;
+        assert_eq!(res.status(), 200);
+        res.json().await.expect("json")
+    }
+
     pub async fn get_session(&self) -> Value {
         let res = self.get("/get-session").await;
         assert_eq!(res.status(), 200);

@@ -22,6 +22,7 @@
 mod helpers;
 
 mod account;
+mod admin;
 mod change_email;
 mod delete_user;
 mod errors;

@@ -347,12 +347,13 @@ export function signedCookieValue(raw, secret = SECRET) {
  * (Node's fetch sends Sec-Fetch-Mode: cors). `responses` records every raw
  * Response, newest last.
  */
-export function newBrowser(base, { jar = new CookieJar() } = {}) {
+/** A browser-like client on `base`: the official client with `jwtClient()` and `plugins`. */
+export function newBrowser(base, { jar = new CookieJar(), plugins = [] } = {}) {
   const responses = [];
   const exchanges = new WeakMap(); // response → what was sent, and a copy of the body
   const client = createAuthClient({
     baseURL: base,
-    plugins: [jwtClient()],
+    plugins: [jwtClient(), ...plugins],
     fetchOptions: {
       headers: { origin: base },
       customFetchImpl: async (input, init = {}) => {
