@@ -29,7 +29,39 @@ pub async fn read_checked_body(
 ) -> Result<Option<Value>, ApiError> {
     let body = read_body(req, payload, form).await?;
     check_origin(state, req, body.as_ref())?;
+    if let Some(at) = body.as_ref().and_then(|b| nul_at(b, "body")) {
+        return Err(nul_issue(&at));
+    }
     Ok(body)
+}
+
+/// The message of a value holding a NUL character: PostgreSQL cannot store one in a text
+/// column (it would fail the query, a 500), and no field of Better Auth's means one.
+const NUL_MESSAGE: &str = "Invalid input: must not contain NUL characters";
+
+/// The validation error (400 `VALIDATION_ERROR`) for a NUL character at `at`.
+pub fn nul_issue(at: &str) -> ApiError {
+    ApiError::validation(format!("[{at}] {NUL_MESSAGE}"))
+}
+
+/// Where the first string holding a NUL character is, in zod's notation (`body.a.b`, `body.a.0`).
+fn nul_at(value: &Value, at: &str) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(at.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_at(v, &format!("{at}.{i}"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let here = format!("{at}.{k}");
+            if k.contains('\0') {
+                Some(here)
+            } else {
+                nul_at(v, &here)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// Reads and parses the body. `None` when the request has none. `form` also accepts
@@ -112,10 +144,16 @@ impl<'a> Validator<'a> {
     }
 
     /// A validator for the query string, as `query_object` gives it.
+    /// A value holding a NUL character is an issue whatever the route reads.
     pub fn query(query: &'a Map<String, Value>) -> Self {
+        let issues = query
+            .iter()
+            .filter_map(|(k, v)| nul_at(v, &format!("query.{k}")))
+            .map(|at| format!("[{at}] {NUL_MESSAGE}"))
+            .collect();
         Self {
             obj: Some(query),
-            issues: Vec::new(),
+            issues,
             scope: "query",
         }
     }
