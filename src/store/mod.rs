@@ -191,7 +191,7 @@ impl Store {
                 .collect(),
             key_column: sessions::JOINED_TOKEN,
         };
-        let lookups = direct::Direct::new(target, lookups, sql)?;
+        let lookups = direct::Direct::new(pool::lookup_target(opts.get_url())?, lookups, sql)?;
         match self.worker_pools.lock().as_deref_mut() {
             Ok(Some(pools)) => pools.push(WorkerPool {
                 db: db.clone(),
