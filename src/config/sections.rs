@@ -277,7 +277,9 @@ impl<'de> Deserialize<'de> for ProxyRange {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         ProxyRange::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("`{s}` is not an IP address or CIDR range"))
+            serde::de::Error::custom(format!(
+                "advanced.trusted_proxies: `{s}` is not an IP address or CIDR range"
+            ))
         })
     }
 }

@@ -51,7 +51,14 @@ pub async fn middleware<B: MessageBody>(
     match limiter.consume(&key, rule, now_ms).await {
         Verdict::Allowed => Ok(next.call(req).await?.map_into_left_body()),
         Verdict::Limited { retry_after } => {
-            tracing::warn!(path = %path, window = rule.window, max = rule.max, "rate limit exceeded");
+            // The route, not the path: a path is the client's to make as long as it likes.
+            let route = route.as_deref().unwrap_or(crate::rate_limit::UNKNOWN_ROUTE);
+            tracing::warn!(
+                route,
+                window = rule.window,
+                max = rule.max,
+                "rate limit exceeded"
+            );
             let res = ApiError::RateLimited { retry_after }.error_response();
             Ok(req.into_response(res).map_into_right_body())
         }
