@@ -330,6 +330,7 @@ impl ResponseError for ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::WithCookies(inner, _) => inner.status_code(),
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(e) if caused_by_outage(e) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -376,14 +377,8 @@ impl ResponseError for ApiError {
                 }
                 res
             }
-            ApiError::Unavailable(e) => {
-                tracing::error!(error.cause_chain = ?e, "backing service unavailable");
-                let c = ErrorCode::ServiceUnavailable;
-                let mut res = json_error(c.status(), c.message(), Some(c.code()));
-                res.headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-                res
-            }
+            ApiError::Unavailable(e) => unavailable_response(e),
+            ApiError::Internal(e) if caused_by_outage(e) => unavailable_response(e),
             ApiError::Internal(e) => {
                 tracing::error!(error.cause_chain = ?e, "request failed");
                 let mut b = HttpResponseBuilder::new(StatusCode::INTERNAL_SERVER_ERROR);
@@ -392,6 +387,36 @@ impl ResponseError for ApiError {
             }
         }
     }
+}
+
+/// 503 `SERVICE_UNAVAILABLE` with `Retry-After: 1`, the one answer of every route while a
+/// backing service is unreachable.
+fn unavailable_response(e: &anyhow::Error) -> HttpResponse {
+    tracing::error!(error.cause_chain = ?e, "backing service unavailable");
+    let c = ErrorCode::ServiceUnavailable;
+    let mut res = json_error(c.status(), c.message(), Some(c.code()));
+    res.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    res
+}
+
+/// Whether an error that reached the handler unclassified was, underneath, the database or
+/// Redis being unreachable: then it is a 503 like the others, not a 500.
+fn caused_by_outage(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<crate::store::StoreError>()
+            .is_some_and(crate::store::StoreError::is_unavailable)
+            || cause
+                .downcast_ref::<sea_orm::DbErr>()
+                .is_some_and(crate::store::is_unavailable)
+            || cause.downcast_ref::<redis::RedisError>().is_some_and(|r| {
+                r.is_io_error()
+                    || r.is_timeout()
+                    || r.is_connection_dropped()
+                    || r.is_connection_refusal()
+            })
+    })
 }
 
 /// 415 for a body whose media type the route does not take (README §1.3).

@@ -36,8 +36,11 @@ use crate::store::Store;
 
 /// How long a shared storage may take before the request is counted in memory instead.
 pub const SHARED_STORAGE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Better Auth's key part for clients without a trusted IP (production): one shared bucket.
+/// Better Auth's key part for clients without a known IP: one shared bucket.
 const NO_TRUSTED_IP: &str = "no-trusted-ip";
+/// The key part of every path no route serves: one bucket per client for all of them, so a
+/// client cannot make the limiter keep a counter per path it invents.
+pub const UNKNOWN_ROUTE: &str = "<unknown>";
 /// Expired `rateLimit` rows are deleted at most this often (per process).
 const DATABASE_PRUNE_EVERY_MS: i64 = 60_000;
 
@@ -339,15 +342,20 @@ impl RateLimiter {
         Verdict::Allowed
     }
 
-    /// `<ip>|<path>` (rate-limit.md §4); clients without a trusted IP share one bucket per path.
-    pub fn key(&self, ip: Option<&str>, path: &str) -> String {
+    /// `<ip>|<route>` (Better Auth `createRateLimitKey`): the route's path, or its pattern when
+    /// it has parameters (`/reset-password/{token}`), or [`UNKNOWN_ROUTE`] for every path no
+    /// route serves. A key is therefore at most an IP and one of the service's route patterns
+    /// long, which bounds the limiter's memory (`MAX_KEYS` keys, `memory.rs`).
+    pub fn key(&self, ip: Option<&str>, route: Option<&str>) -> String {
         let ip = ip.unwrap_or_else(|| {
             if !self.warned_no_ip.swap(true, Ordering::Relaxed) {
-                tracing::warn!("rate limiting found no trusted client IP and uses one shared bucket per path; set [advanced] ip_address_headers to the header your proxy sets");
+                tracing::warn!(
+                    "rate limiting found no client IP and uses one shared bucket per route"
+                );
             }
             NO_TRUSTED_IP
         });
-        format!("{ip}|{path}")
+        format!("{ip}|{}", route.unwrap_or(UNKNOWN_ROUTE))
     }
 }
 

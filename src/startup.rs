@@ -100,6 +100,9 @@ pub fn server(listener: TcpListener, state: AppState) -> anyhow::Result<Server> 
         };
         App::new()
             .app_data(worker)
+            .wrap(actix_web::middleware::from_fn(
+                crate::http::extract::body_deadline,
+            ))
             .wrap(cors(&settings))
             .wrap(actix_web::middleware::from_fn(
                 crate::telemetry::request_span,

@@ -137,8 +137,13 @@ impl CookieJar {
     }
 }
 
-/// The request's `Cookie` header, parsed like Better Auth: first occurrence wins, one pair of
-/// quotes stripped, percent-decoded when possible (cookies.md §2).
+/// The request's `Cookie` header, parsed like Better Auth (one pair of quotes stripped,
+/// percent-decoded when possible), except that of several cookies of one name the LAST wins,
+/// where Better Auth (better-call's `parseCookies`) takes the first. A browser sends the cookie
+/// of the longest path first: a cookie tossed from a sibling subdomain with a narrower path
+/// (`Domain=.example.com; Path=/api/auth`) would come before the user's own `Path=/` session and
+/// sign them in as the attacker. Every cookie of the service has `Path=/`, so for two of them
+/// the last is the newer one (`docs/compatibility.md` §6).
 #[derive(Debug, Default, Clone)]
 pub struct RequestCookies {
     pairs: HashMap<String, String>,
@@ -155,7 +160,7 @@ impl RequestCookies {
                     continue;
                 };
                 let name = name.trim();
-                if name.is_empty() || out.pairs.contains_key(name) {
+                if name.is_empty() {
                     continue;
                 }
                 let mut value = value.trim();
@@ -170,8 +175,9 @@ impl RequestCookies {
                 } else {
                     value.to_owned()
                 };
-                out.order.push(name.to_owned());
-                out.pairs.insert(name.to_owned(), decoded);
+                if out.pairs.insert(name.to_owned(), decoded).is_none() {
+                    out.order.push(name.to_owned());
+                }
             }
         }
         out
@@ -261,7 +267,8 @@ mod tests {
     #[test]
     fn header_parsing_keeps_the_first_and_decodes() {
         let c = RequestCookies::parse(["a=1; b=\"x%2By\"; a=2", "c=%ZZ; d.1=two; d.0=one"]);
-        assert_eq!(c.get("a"), Some("1"));
+        assert_eq!(c.get("a"), Some("2"), "the last of one name wins");
+        assert_eq!(c.names().filter(|n| *n == "a").count(), 1);
         assert_eq!(c.get("b"), Some("x+y"));
         assert_eq!(c.get("c"), Some("%ZZ"));
         assert_eq!(c.chunked("d").as_deref(), Some("onetwo"));

@@ -60,7 +60,13 @@ pub fn append_query(input: &str, key: &str, value: &str) -> Option<String> {
     url.set_query(Some(&query));
     if relative {
         let s = url.as_str();
-        Some(s[url.origin().ascii_serialization().len()..].to_owned())
+        let path = &s[url.origin().ascii_serialization().len()..];
+        // Dot segments are resolved on the way: `/..//evil.com` passed the relative check but
+        // comes out as `//evil.com`, another host. Better Auth 1.7.25 sends it; refused here.
+        if path.starts_with("//") || path.starts_with("/\\") {
+            return None;
+        }
+        Some(path.to_owned())
     } else {
         Some(url.into())
     }
@@ -140,6 +146,14 @@ mod tests {
             Some("http://localhost:3000/?error=X")
         );
         assert_eq!(append_query("//evil.com", "error", "X"), None);
+        for dotted in [
+            "/..//evil.com",
+            "/.//evil.com",
+            "/a/..//evil.com",
+            "/a/b/../..//evil.com",
+        ] {
+            assert_eq!(append_query(dotted, "error", "X"), None, "{dotted}");
+        }
     }
 
     #[test]

@@ -120,6 +120,22 @@ pub fn is_trusted_callback(value: &str, trusted: &[String]) -> bool {
     trusted.iter().any(|p| matches_absolute(value, p))
 }
 
+/// Whether a `Location` stays on the host its check allowed: a browser drops tabs and newlines
+/// and leading spaces and control characters, and reads `\\` as `/`, so what is left must not
+/// start with two slashes (a network-path reference: another host). Absolute URLs are the
+/// callers' to check against the trusted origins.
+pub fn is_safe_location(location: &str) -> bool {
+    let cleaned: String = location
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let mut chars = cleaned
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .map(|c| if c == '\\' { '/' } else { c });
+    !(chars.next() == Some('/') && chars.next() == Some('/'))
+}
+
 /// The origin of a `Referer` value, if it is an absolute URL.
 pub fn origin_of(value: &str) -> Option<String> {
     let u = Url::parse(value).ok()?;
@@ -178,6 +194,29 @@ mod tests {
             assert!(!is_trusted_callback(bad, &t), "{bad}");
         }
         assert!(is_trusted_callback("http://localhost:3000/welcome?x=1", &t));
+    }
+
+    #[test]
+    fn locations_that_name_another_host_are_unsafe() {
+        for ok in [
+            "/",
+            "/a//b",
+            "/verified?error=X",
+            "http://localhost:3000//x",
+            "myapp://x",
+        ] {
+            assert!(is_safe_location(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.com",
+            "/\\evil.com",
+            "\\\\evil.com",
+            " //evil.com",
+            "/\t/evil.com",
+            "\\/evil.com",
+        ] {
+            assert!(!is_safe_location(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: Environment,
+    /// `BETTER_AUTH_ENV` is set to `development` or `test` (Better Auth's `isDevelopment()` /
+    /// `isTest()`, which read `NODE_ENV`): only then does a client without a trusted IP count
+    /// as `127.0.0.1` (`@better-auth/core/src/utils/ip.ts`, `getIP`).
+    pub development_explicit: bool,
     /// Current secret: signs cookies and HS256 tokens.
     pub secret: SecretString,
     /// All secrets, current first. Holds only the current one when no versions are given.
@@ -149,6 +153,8 @@ impl Settings {
             }
         }
 
+        let development_explicit =
+            matches!(src.get("BETTER_AUTH_ENV"), Some("development" | "test"));
         let environment = match src.get("BETTER_AUTH_ENV").unwrap_or("development") {
             "production" => Environment::Production,
             "development" | "test" => Environment::Development,
@@ -277,6 +283,7 @@ impl Settings {
         }
         Ok(Settings {
             environment,
+            development_explicit,
             secret,
             secrets,
             versioned_secrets,

@@ -252,10 +252,52 @@ impl Default for RateLimitSettings {
     }
 }
 
+/// One `[advanced] trusted_proxies` entry: an address, or a CIDR range (`10.0.0.0/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyRange(pub ipnet::IpNet);
+
+impl ProxyRange {
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        s.parse::<ipnet::IpNet>()
+            .ok()
+            .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+            .map(|net| ProxyRange(net.trunc()))
+    }
+
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.contains(&ip)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProxyRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ProxyRange::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "advanced.trusted_proxies: `{s}` is not an IP address or CIDR range"
+            ))
+        })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Advanced {
+    /// Better Auth `advanced.ipAddress.ipAddressHeaders`.
     pub ip_address_headers: Vec<String>,
+    /// Better Auth `advanced.ipAddress.disableIpTracking`: no client IP is read or stored, and
+    /// requests are not rate limited.
+    pub disable_ip_tracking: bool,
+    /// Better Auth `advanced.ipAddress.ipv6Subnet`: IPv6 addresses are cut to this prefix.
+    pub ipv6_subnet: u8,
+    /// Better Auth `advanced.ipAddress.trustedProxies`: addresses and CIDR ranges of the proxies
+    /// in front of the service (`docs/configuration.md`, `[advanced]`).
+    pub trusted_proxies: Vec<ProxyRange>,
     pub use_secure_cookies: Option<bool>,
     pub cookie_prefix: String,
     pub disable_csrf_check: bool,
@@ -266,6 +308,9 @@ impl Default for Advanced {
     fn default() -> Self {
         Self {
             ip_address_headers: vec!["x-forwarded-for".into()],
+            disable_ip_tracking: false,
+            ipv6_subnet: 64,
+            trusted_proxies: Vec::new(),
             use_secure_cookies: None,
             cookie_prefix: "better-auth".into(),
             disable_csrf_check: false,

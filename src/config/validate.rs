@@ -161,4 +161,7 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     {
         errors.push("advanced.cookie_prefix: letters, digits, `-`, `_` and `.` only".into());
     }
+    if file.advanced.ipv6_subnet > 128 {
+        errors.push("advanced.ipv6_subnet: a prefix length from 0 to 128".into());
+    }
 }

@@ -1,8 +1,13 @@
 //! Request plumbing shared by the handlers: body parsing (README §1.3), zod-style validation
 //! (§1.4), the origin and login-CSRF checks (§4), client info, and the current session.
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::HttpMessage as _;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
@@ -15,6 +20,46 @@ use crate::state::AppState;
 
 /// Largest request body accepted; auth payloads are small.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How long a request's body may take to arrive, counted from its headers: 64 KiB in 10 s is
+/// 6.4 KiB/s. A client trickling its body holds a connection no longer than this (actix cuts
+/// slow headers itself, `client_request_timeout`).
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Wraps the whole app: the body of a request that has one ends in an error once
+/// [`BODY_READ_TIMEOUT`] has passed, which [`read_body`] answers with 408, and the connection,
+/// its body unread, is closed. Requests without a body are passed as they are.
+pub async fn body_deadline<B: MessageBody>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let headers = req.headers();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    if has_body {
+        let deadline = tokio::time::Instant::now() + BODY_READ_TIMEOUT;
+        let payload = req.take_payload();
+        let timed = futures_util::stream::unfold(Some(payload), move |state| async move {
+            let mut payload = state?;
+            match tokio::time::timeout_at(deadline, payload.next()).await {
+                Ok(Some(item)) => Some((item, Some(payload))),
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(PayloadError::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "request body not received in time",
+                    ))),
+                    None,
+                )),
+            }
+        });
+        req.set_payload(Payload::Stream {
+            payload: Box::pin(timed),
+        });
+    }
+    next.call(req).await
+}
 
 const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -29,7 +74,39 @@ pub async fn read_checked_body(
 ) -> Result<Option<Value>, ApiError> {
     let body = read_body(req, payload, form).await?;
     check_origin(state, req, body.as_ref())?;
+    if let Some(at) = body.as_ref().and_then(|b| nul_at(b, "body")) {
+        return Err(nul_issue(&at));
+    }
     Ok(body)
+}
+
+/// The message of a value holding a NUL character: PostgreSQL cannot store one in a text
+/// column (it would fail the query, a 500), and no field of Better Auth's means one.
+const NUL_MESSAGE: &str = "Invalid input: must not contain NUL characters";
+
+/// The validation error (400 `VALIDATION_ERROR`) for a NUL character at `at`.
+pub fn nul_issue(at: &str) -> ApiError {
+    ApiError::validation(format!("[{at}] {NUL_MESSAGE}"))
+}
+
+/// Where the first string holding a NUL character is, in zod's notation (`body.a.b`, `body.a.0`).
+fn nul_at(value: &Value, at: &str) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(at.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_at(v, &format!("{at}.{i}"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let here = format!("{at}.{k}");
+            if k.contains('\0') {
+                Some(here)
+            } else {
+                nul_at(v, &here)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// Reads and parses the body. `None` when the request has none. `form` also accepts
@@ -41,7 +118,14 @@ async fn read_body(
 ) -> Result<Option<Value>, ApiError> {
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::Code(ErrorCode::BadRequest))?;
+        let chunk = chunk.map_err(|e| match e {
+            PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => ApiError::Custom {
+                status: StatusCode::REQUEST_TIMEOUT,
+                code: "REQUEST_TIMEOUT",
+                message: "Request body not received in time".into(),
+            },
+            _ => ApiError::Code(ErrorCode::BadRequest),
+        })?;
         if bytes.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(ErrorCode::PayloadTooLarge.into());
         }
@@ -135,10 +219,16 @@ impl<'a> Validator<'a> {
     }
 
     /// A validator for the query string, as `query_object` gives it.
+    /// A value holding a NUL character is an issue whatever the route reads.
     pub fn query(query: &'a Map<String, Value>) -> Self {
+        let issues = query
+            .iter()
+            .filter_map(|(k, v)| nul_at(v, &format!("query.{k}")))
+            .map(|at| format!("[{at}] {NUL_MESSAGE}"))
+            .collect();
         Self {
             obj: Some(query),
-            issues: Vec::new(),
+            issues,
             scope: "query",
         }
     }

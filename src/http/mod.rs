@@ -13,6 +13,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::auth::cookies::RequestCookies;
+use crate::auth::origin::is_safe_location;
 use crate::error::{ApiError, ErrorCode};
 
 pub use client::ClientInfo;
@@ -50,8 +51,16 @@ pub fn expose_header(headers: &mut HeaderMap, name: &str) {
     }
 }
 
-/// 302 to `location` with the queued cookies (README §1.5).
+/// 302 to `location` with the queued cookies (`docs/compatibility.md` §1.5). Every redirect of
+/// the service goes through here, and a location a browser would read as another host
+/// (`//evil.com`, `/\evil.com`), whatever it was built from, is refused with
+/// `INVALID_CALLBACK_URL`: callback URLs are checked as they arrive, but building the location
+/// can normalise a checked path into such a one (`/..//evil.com` → `//evil.com`).
 pub fn redirect(location: &str, cookies: Vec<Cookie<'static>>) -> Result<HttpResponse, ApiError> {
+    if !is_safe_location(location) {
+        tracing::warn!("redirect to another host refused");
+        return Err(ErrorCode::InvalidCallbackUrl.into());
+    }
     let value = HeaderValue::from_str(location)
         .map_err(|_| ApiError::from(ErrorCode::InvalidCallbackUrl))?;
     let mut res = HttpResponse::Found();

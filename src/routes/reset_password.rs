@@ -8,11 +8,19 @@ use serde_json::json;
 use crate::auth::links::resolve_with_param;
 use crate::error::{ApiError, ErrorCode};
 use crate::flows::password_reset;
-use crate::http::extract::{check_query_callback, query_object, read_checked_body, Validator};
+use crate::http::extract::{
+    check_query_callback, nul_issue, query_object, read_checked_body, Validator,
+};
 use crate::http::redirect;
 use crate::state::AppState;
 
 const INVALID_TOKEN: &str = "INVALID_TOKEN";
+/// The answer takes at least this long, for a known email as for an unknown one, so that the
+/// time does not tell which it was whatever each costs the database (`docs/compatibility.md`
+/// §5.6). Better Auth makes the same database round trip for an unknown email
+/// (`better-auth/src/api/routes/password.ts`) and a floor of this length for verification mails
+/// (`MINIMUM_MS`, `better-auth/src/api/routes/email-verification.ts`).
+const ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_millis(500);
 
 #[tracing::instrument(name = "request_password_reset", skip_all)]
 pub async fn request_password_reset(
@@ -25,7 +33,10 @@ pub async fn request_password_reset(
     let email = v.email("email");
     let redirect_to = v.opt_string("redirectTo");
     v.finish()?;
-    password_reset::request(&state, &email, redirect_to.as_deref()).await?;
+    let started = tokio::time::Instant::now();
+    let result = password_reset::request(&state, &email, redirect_to.as_deref()).await;
+    tokio::time::sleep_until(started + ANSWER_FLOOR).await;
+    result?;
     Ok(HttpResponse::Ok().json(json!({
         "status": true,
         "message": "If this email exists in our system, check your email for the reset link",
@@ -44,6 +55,9 @@ pub async fn reset_password_callback(
     v.finish()?;
     check_query_callback(&state, Some(&callback))?;
     let token = path.into_inner();
+    if token.contains('\0') {
+        return Err(nul_issue("params.token"));
+    }
     let base = state.settings.base_url();
     let error_target = || {
         let target = if callback.is_empty() {

@@ -71,7 +71,10 @@ impl From<DbErr> for StoreError {
     }
 }
 
-fn is_unavailable(e: &DbErr) -> bool {
+/// Whether the database could not be reached or went away, as opposed to refusing a query:
+/// no connection, a broken one, or the server saying it ended or will not take the session
+/// (`docs/storage-and-scaling.md`, outages).
+pub(crate) fn is_unavailable(e: &DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
     let sqlx = match e {
         DbErr::ConnectionAcquire(_) => return true,
@@ -81,10 +84,24 @@ fn is_unavailable(e: &DbErr) -> bool {
         DbErr::Conn(_) => return true,
         _ => return false,
     };
-    matches!(
-        sqlx,
-        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_)
-    )
+    match sqlx {
+        Sqlx::Io(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed
+        | Sqlx::Tls(_)
+        | Sqlx::Protocol(_) => true,
+        Sqlx::Database(db) => db.code().is_some_and(|code| server_gone(&code)),
+        _ => false,
+    }
+}
+
+/// SQLSTATEs of a server that ended the session or takes none: class 08 (connection
+/// exception; MySQL's 1053 "server shutdown in progress" is 08S01), PostgreSQL's 57P01-57P03
+/// (administrator or crash shutdown, cannot connect now) and 53300 (too many connections),
+/// MariaDB's 70100 (the connection was killed) and MySQL's 1040 (too many connections, 08004).
+fn server_gone(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "70100")
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -192,7 +209,7 @@ impl Store {
                 .collect(),
             key_column: sessions::JOINED_TOKEN,
         };
-        let lookups = direct::Direct::new(target, lookups, sql)?;
+        let lookups = direct::Direct::new(pool::lookup_target(opts.get_url())?, lookups, sql)?;
         match self.worker_pools.lock().as_deref_mut() {
             Ok(Some(pools)) => pools.push(WorkerPool {
                 db: db.clone(),

@@ -104,6 +104,11 @@ pub(super) enum Target {
 }
 
 pub(super) fn target(url: &str) -> Result<Target, DbErr> {
+    target_for(url, false)
+}
+
+/// What the URL asks for; `lookups`: for the session-lookup connections ([`lookup_target`]).
+fn target_for(url: &str, lookups: bool) -> Result<Target, DbErr> {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let mut o = url
             .parse::<PgConnectOptions>()
@@ -112,18 +117,25 @@ pub(super) fn target(url: &str) -> Result<Target, DbErr> {
         if loopback_without_tls_setting(url, "sslmode") {
             o = o.ssl_mode(PgSslMode::Disable);
         }
-        // Statements are prepared once per connection; PostgreSQL's default then settles on a
-        // generic plan after five runs, costed with the table's size at that time. Planned on
-        // a new, nearly empty table that is a sequential scan, kept for as long as the
-        // connection lives unless an ANALYZE intervenes: the session lookup went from 37k to 7k
-        // req/s as the table grew to 6,000 rows with autovacuum off. Every query of the store
-        // finds its rows by a key with an index (or by a column without one, which a
-        // sequential scan still reads), so sequential scans are ruled out where an index serves
-        // and the generic plan is the one that suits every table size. It is kept: no planning
-        // per run (get-session from about 30k to 40k req/s in the bench; per sign-in, a
-        // quarter of PostgreSQL's CPU time less than with `plan_cache_mode =
-        // force_custom_plan`). A URL that sets `enable_seqscan` in `options` keeps its own.
-        if !url.contains("enable_seqscan") {
+        // JIT compilation pays only for queries that read millions of rows; the store's read a
+        // handful. With it on, a statement the planner costs high (a sequential scan of a large
+        // table, or any scan it was told to avoid) is compiled on every run: 20-25 ms of
+        // server CPU for a few rows, and a timing difference between answers. A URL that sets
+        // `jit` in `options` keeps its own.
+        if !url.contains("jit") {
+            o = o.options([("jit", "off")]);
+        }
+        // Statements are prepared once per connection, and PostgreSQL's default then settles
+        // on a generic plan after five runs, costed with the table's size at that time: planned
+        // on a new, nearly empty table that is a sequential scan, kept for as long as the
+        // connection lives unless an ANALYZE intervenes. The pool's statements are planned for
+        // each run instead, with the table as it is then (`plan_cache_mode`); the session
+        // lookup, the one query of nearly every request, keeps its generic plan on connections
+        // of its own ([`lookup_target`]). A URL that sets `plan_cache_mode` keeps its own.
+        if !url.contains("plan_cache_mode") && !lookups {
+            o = o.options([("plan_cache_mode", "force_custom_plan")]);
+        }
+        if !url.contains("enable_seqscan") && lookups {
             o = o.options([("enable_seqscan", "off")]);
         }
         Ok(Target::Postgres(o))
@@ -152,6 +164,18 @@ pub(super) fn target(url: &str) -> Result<Target, DbErr> {
             "the database URL must start with sqlite:, postgres:// or mysql://".into(),
         )))
     }
+}
+
+/// The options of the session-lookup connections (`direct.rs`), which run nothing but the
+/// lookup by token, through its unique index. On PostgreSQL their generic plan is kept (no
+/// planning per run: get-session from about 30k to 40k req/s in the bench), with sequential
+/// scans ruled out so that a plan made while the session table was nearly empty still reads
+/// the index once it has grown (the lookup went from 37k to 7k req/s as the table grew to
+/// 6,000 rows with autovacuum off). Only here: on a statement that has to scan, the same
+/// setting makes the planner's cost huge (see `jit` in [`target`]). A URL that sets
+/// `enable_seqscan` in `options` keeps its own.
+pub(super) fn lookup_target(url: &str) -> Result<Target, DbErr> {
+    target_for(url, true)
 }
 
 /// Opens the pool for the URL's backend and connects its first connections.

@@ -158,7 +158,7 @@ async fn mariadb_abandoned_lookup_leaves_its_connection_usable() {
 
 /// Ends every server session on the test database but the caller's own, and waits until they
 /// are gone.
-async fn end_server_sessions(backend: Backend, url: &str) {
+pub async fn end_server_sessions(backend: Backend, url: &str) {
     let name = url.rsplit('/').next().unwrap().split('?').next().unwrap();
     let admin = Database::connect(url).await.unwrap();
     let (list, kill): (String, fn(&str) -> String) = match backend {

@@ -12,14 +12,14 @@ use crate::helpers::*;
 
 /// A loopback TCP proxy to the database server that can be cut and restored on the same port:
 /// cutting it closes the listener and every open connection, as a crashed server would.
-struct Proxy {
-    addr: SocketAddr,
+pub struct Proxy {
+    pub addr: SocketAddr,
     upstream: String,
     tasks: JoinSet<()>,
 }
 
 impl Proxy {
-    async fn start(upstream: &str) -> Proxy {
+    pub async fn start(upstream: &str) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut proxy = Proxy {
             addr: listener.local_addr().unwrap(),
@@ -46,18 +46,18 @@ impl Proxy {
     }
 
     /// Aborting the accept task drops its `JoinSet`, which aborts every connection.
-    async fn cut(&mut self) {
+    pub async fn cut(&mut self) {
         self.tasks.shutdown().await;
     }
 
-    async fn restore(&mut self) {
+    pub async fn restore(&mut self) {
         let listener = TcpListener::bind(self.addr).await.unwrap();
         self.serve(listener);
     }
 }
 
 /// `host:port` of a `scheme://user@host:port/db` URL.
-fn server_address(url: &str) -> String {
+pub fn server_address(url: &str) -> String {
     let after_scheme = url.split_once("://").unwrap().1;
     let authority = after_scheme.split('/').next().unwrap();
     authority.rsplit('@').next().unwrap().to_owned()

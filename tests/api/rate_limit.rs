@@ -80,8 +80,6 @@ async fn each_built_in_rule_and_the_default_refuse_past_their_max_until_the_wind
         ("/request-password-reset", 60, 3),
         ("/send-verification-email", 60, 3),
         ("/forget-password", 60, 3),
-        ("/email-otp/send-verification-otp", 60, 3),
-        ("/email-otp/request-password-reset", 60, 3),
         ("/get-session", 10, 100),
         ("/ok", 10, 100),
         ("/no-such-path", 10, 100),
@@ -196,6 +194,10 @@ path = "/get-session"
 enabled = false
 
 [[rate_limit.rules]]
+path = "/list-*"
+max = 4
+
+[[rate_limit.rules]]
 path = "/custom/*"
 max = 4
 "#;
@@ -207,14 +209,22 @@ max = 4
     for _ in 0..10 {
         assert_allowed(&app, "/get-session", None).await;
     }
-    // `*` is one path segment; each path is its own key; the window is the default's.
-    assert_rule(&app, "/custom/a", 10, 4).await;
-    assert_allowed(&app, "/custom/b", None).await;
-    assert_rule(&app, "/custom/a/b", 10, 2).await;
-    // Trailing slashes and the query string do not make another key.
+    // `*` is one path segment; each route is its own key; the window is the default's.
+    assert_rule(&app, "/list-sessions", 10, 4).await;
+    assert_allowed(&app, "/list-accounts", None).await;
+    // Paths no route serves follow their rule but share one bucket.
+    for i in 0..4 {
+        assert_allowed(&app, &format!("/custom/{i}"), None).await;
+    }
+    assert_limited(hit(&app, "/custom/x", None).await).await;
+    assert_limited(hit(&app, "/custom/a/b", None).await).await;
+    app.state.clock.advance(Duration::seconds(10));
+    // The query string does not make another key; a trailing slash is a path no route
+    // serves (404), counted with the others.
     assert_allowed(&app, "/ok", None).await;
-    assert_allowed(&app, "/ok/?x=1", None).await;
+    assert_allowed(&app, "/ok?x=1", None).await;
     assert_eq!(assert_limited(hit(&app, "/ok", None).await).await, 10);
+    assert_eq!(hit(&app, "/ok/", None).await.status(), 404);
 }
 
 #[tokio::test]
