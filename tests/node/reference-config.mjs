@@ -6,7 +6,7 @@
 // schema and endpoints.
 
 import { appendFileSync } from "node:fs";
-import { bearer, jwt } from "better-auth/plugins";
+import { admin, bearer, jwt } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -170,7 +170,8 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     // `verification` rows too, as `[verification] store_in_database = true` does.
     ...(secondaryStorage ? { secondaryStorage } : {}),
     ...(env.VERIFICATION_STORE_IN_DATABASE === "1" ? { verification: { storeInDatabase: true } } : {}),
-    plugins: [jwt(jwtPluginOptions(env)), bearer()],
+    // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does.
+    plugins: [jwt(jwtPluginOptions(env)), bearer(), ...(env.ADMIN === "1" ? [admin()] : [])],
     telemetry: { enabled: false },
   };
 }
