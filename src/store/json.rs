@@ -68,18 +68,6 @@ fn date_of(m: &Map<String, Value>, k: &str) -> Option<chrono::DateTime<chrono::U
     parse_date(m.get(k)?.as_str()?)
 }
 
-/// The members of a core session.
-const SESSION_KEYS: [&str; 8] = [
-    "id",
-    "token",
-    "userId",
-    "expiresAt",
-    "createdAt",
-    "updatedAt",
-    "ipAddress",
-    "userAgent",
-];
-
 /// A Session from a cache payload; `None` when a required member is missing.
 pub fn session_from_json(v: &Value) -> Option<Session> {
     let m = v.as_object()?;
@@ -95,7 +83,7 @@ pub fn session_from_json(v: &Value) -> Option<Session> {
         // Whatever else the payload carries: the plugins' session columns.
         extra: m
             .iter()
-            .filter(|(k, _)| !SESSION_KEYS.contains(&k.as_str()))
+            .filter(|(k, _)| !super::sessions::NAMES.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     })

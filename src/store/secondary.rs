@@ -247,6 +247,14 @@ impl Secondary {
         Ok(sessions)
     }
 
+    /// The stored `{session, user}` entry of `token` and its session, when both read.
+    async fn entry(&self, token: &str) -> StoreResult<Option<(Value, Session)>> {
+        let Some(v) = self.get_json(token).await? else {
+            return Ok(None);
+        };
+        Ok(session_from_json(&v["session"]).map(|s| (v, s)))
+    }
+
     /// Refresh: the entry merged with the new dates and rewritten with the new TTL, and its
     /// list entry moved. False when the token is not there.
     pub async fn refresh(
@@ -255,10 +263,7 @@ impl Secondary {
         expires_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let Some(mut v) = self.get_json(token).await? else {
-            return Ok(false);
-        };
-        let Some(session) = session_from_json(&v["session"]) else {
+        let Some((mut v, session)) = self.entry(token).await? else {
             return Ok(false);
         };
         let now = self.now();
@@ -295,10 +300,7 @@ impl Secondary {
         values: &serde_json::Map<String, Value>,
         updated_at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let Some(mut v) = self.get_json(token).await? else {
-            return Ok(false);
-        };
-        let Some(session) = session_from_json(&v["session"]) else {
+        let Some((mut v, session)) = self.entry(token).await? else {
             return Ok(false);
         };
         let ttl = ttl_seconds(session.expires_at.timestamp_millis(), self.now());

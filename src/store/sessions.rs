@@ -51,7 +51,7 @@ const COLUMNS: [Column; 8] = [
 
 /// The result names of `COLUMNS`, as selected alone and as selected beside the user's
 /// columns (which share `id`, `createdAt` and `updatedAt`).
-const NAMES: [&str; 8] = [
+pub(super) const NAMES: [&str; 8] = [
     "id",
     "token",
     "userId",

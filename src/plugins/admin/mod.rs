@@ -311,6 +311,18 @@ impl AdminPlugin {
     }
 }
 
+/// The update that lifts a ban.
+fn unbanned() -> UserUpdate {
+    UserUpdate {
+        extra: Map::from_iter([
+            ("banned".to_owned(), Value::Bool(false)),
+            ("banReason".to_owned(), Value::Null),
+            ("banExpires".to_owned(), Value::Null),
+        ]),
+        ..UserUpdate::default()
+    }
+}
+
 /// The user's `role` column.
 fn role_of(user: &User) -> Option<&str> {
     user.extra.get("role").and_then(Value::as_str)
@@ -377,15 +389,7 @@ impl Plugin<AppState> for AdminPlugin {
             .and_then(crate::auth::fields::parse_date)
             .is_some_and(|at| at < now);
         if expired {
-            let update = UserUpdate {
-                extra: Map::from_iter([
-                    ("banned".to_owned(), Value::Bool(false)),
-                    ("banReason".to_owned(), Value::Null),
-                    ("banExpires".to_owned(), Value::Null),
-                ]),
-                ..UserUpdate::default()
-            };
-            state.store.update_user(&user.id, &update, now).await?;
+            state.store.update_user(&user.id, &unbanned(), now).await?;
             return Ok(());
         }
         tracing::info!("session refused: the user is banned");

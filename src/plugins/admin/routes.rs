@@ -74,20 +74,70 @@ async fn admin_session(state: &AppState, req: &HttpRequest) -> Result<Current, A
     }
 }
 
-/// The caller's session when they may do `action` on `resource`, else `error`.
+/// A permission a route needs, and the error it answers without it.
+pub(super) struct Rule(&'static str, &'static str, AdminError);
+
+const SET_ROLE: Rule = Rule("user", "set-role", AdminError::NotAllowedToChangeRole);
+const GET: Rule = Rule("user", "get", AdminError::NotAllowedToGetUser);
+const CREATE: Rule = Rule("user", "create", AdminError::NotAllowedToCreateUsers);
+const UPDATE: Rule = Rule("user", "update", AdminError::NotAllowedToUpdateUsers);
+const LIST: Rule = Rule("user", "list", AdminError::NotAllowedToListUsers);
+const LIST_SESSIONS: Rule = Rule("session", "list", AdminError::NotAllowedToListUsersSessions);
+const BAN: Rule = Rule("user", "ban", AdminError::NotAllowedToBanUsers);
+const IMPERSONATE: Rule = Rule(
+    "user",
+    "impersonate",
+    AdminError::NotAllowedToImpersonateUsers,
+);
+const REVOKE: Rule = Rule(
+    "session",
+    "revoke",
+    AdminError::NotAllowedToRevokeUsersSessions,
+);
+const DELETE: Rule = Rule("user", "delete", AdminError::NotAllowedToDeleteUsers);
+const SET_PASSWORD: Rule = Rule(
+    "user",
+    "set-password",
+    AdminError::NotAllowedToSetUsersPassword,
+);
+const SET_EMAIL: Rule = Rule("user", "set-email", AdminError::NotAllowedToSetUsersEmail);
+const SET_PHONE: Rule = Rule(
+    "user",
+    "set-phone",
+    AdminError::NotAllowedToSetUsersPhoneNumber,
+);
+
+impl AdminPlugin {
+    /// `rule`'s error unless `user` may do what it names.
+    fn check(&self, user: &User, rule: &Rule) -> Result<(), AdminError> {
+        if self.may(user, rule.0, rule.1) {
+            Ok(())
+        } else {
+            Err(rule.2)
+        }
+    }
+}
+
+/// The caller's session when they may do what `rule` names, else its error.
 async fn allowed<'s>(
     state: &'s AppState,
     req: &HttpRequest,
-    resource: &str,
-    action: &str,
-    error: AdminError,
+    rule: &Rule,
 ) -> Result<(Current, &'s AdminPlugin), ApiError> {
     let current = admin_session(state, req).await?;
     let admin = plugin(state).map_err(|e| current.fail(e))?;
-    if !admin.may(&current.user, resource, action) {
-        return Err(current.fail(error));
+    if let Err(e) = admin.check(&current.user, rule) {
+        return Err(current.fail(e));
     }
     Ok((current, admin))
+}
+
+/// `result`'s body with the caller's queued cookies, or its error with them.
+fn answer(current: Current, result: Result<Value, ApiError>) -> Result<HttpResponse, ApiError> {
+    match result {
+        Ok(body) => Ok(current.respond(Vec::new(), &body)),
+        Err(e) => Err(current.fail(e)),
+    }
 }
 
 fn user_not_found() -> ApiError {
@@ -147,14 +197,7 @@ async fn set_role(
     let roles = roles_of(&mut v, "role");
     v.finish()?;
     let roles = roles.unwrap_or_default();
-    let (current, admin) = allowed(
-        &state,
-        &req,
-        "user",
-        "set-role",
-        AdminError::NotAllowedToChangeRole,
-    )
-    .await?;
+    let (current, admin) = allowed(&state, &req, &SET_ROLE).await?;
     if roles.iter().any(|r| !admin.role_exists(r)) {
         return Err(current.fail(AdminError::NotAllowedToSetNonExistentValue));
     }
@@ -191,16 +234,12 @@ async fn get_user(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     let mut v = Validator::query(&query);
     let id = v.string("id");
     v.finish()?;
-    let (current, _) =
-        allowed(&state, &req, "user", "get", AdminError::NotAllowedToGetUser).await?;
-    let user = state
-        .store
-        .find_user_by_id(&id)
-        .await
-        .map_err(|e| current.fail(e))?
-        .ok_or_else(|| current.fail(user_not_found()))?;
-    let body = user_body(&state, &user);
-    Ok(current.respond(Vec::new(), &body))
+    let (current, _) = allowed(&state, &req, &GET).await?;
+    let result = async {
+        let user = state.store.find_user_by_id(&id).await?;
+        Ok(user_body(&state, &user.ok_or_else(user_not_found)?))
+    };
+    answer(current, result.await)
 }
 
 #[tracing::instrument(name = "admin.create_user", skip_all)]
@@ -231,14 +270,7 @@ async fn create_user(
         }
     };
     v.finish()?;
-    let (current, admin) = allowed(
-        &state,
-        &req,
-        "user",
-        "create",
-        AdminError::NotAllowedToCreateUsers,
-    )
-    .await?;
+    let (current, admin) = allowed(&state, &req, &CREATE).await?;
     let created = create(&state, admin, &current, email, password, name, role, data)
         .await
         .map_err(|e| current.fail(e))?;
@@ -261,9 +293,7 @@ async fn create(
     let requested = role.or(data_role);
     let role = match &requested {
         Some(r) => {
-            if !admin.may(&current.user, "user", "set-role") {
-                return Err(AdminError::NotAllowedToChangeRole.into());
-            }
+            admin.check(&current.user, &SET_ROLE)?;
             Some(checked_roles(admin, r)?)
         }
         None => None,
@@ -271,9 +301,8 @@ async fn create(
     if ["banned", "banReason", "banExpires"]
         .iter()
         .any(|k| data.contains_key(*k))
-        && !admin.may(&current.user, "user", "ban")
     {
-        return Err(AdminError::NotAllowedToBanUsers.into());
+        admin.check(&current.user, &BAN)?;
     }
     let email = email.to_lowercase();
     if !crate::auth::email::is_valid(&email) {
@@ -370,14 +399,7 @@ async fn update_user(
         }
     };
     v.finish()?;
-    let (current, admin) = allowed(
-        &state,
-        &req,
-        "user",
-        "update",
-        AdminError::NotAllowedToUpdateUsers,
-    )
-    .await?;
+    let (current, admin) = allowed(&state, &req, &UPDATE).await?;
     let user = apply_update(&state, admin, &current, &user_id, data)
         .await
         .map_err(|e| current.fail(e))?;
@@ -402,9 +424,7 @@ async fn apply_update(
         return Err(AdminError::UserIdCannotBeUpdated.into());
     }
     if let Some(role) = data.get("role").cloned() {
-        if !admin.may(&current.user, "user", "set-role") {
-            return Err(AdminError::NotAllowedToChangeRole.into());
-        }
+        admin.check(&current.user, &SET_ROLE)?;
         data.insert("role".into(), Value::String(checked_roles(admin, &role)?));
     }
     let banning = data.get("banned") == Some(&Value::Bool(true));
@@ -412,18 +432,14 @@ async fn apply_update(
         .iter()
         .any(|k| data.contains_key(*k))
     {
-        if !admin.may(&current.user, "user", "ban") {
-            return Err(AdminError::NotAllowedToBanUsers.into());
-        }
+        admin.check(&current.user, &BAN)?;
         if banning && user_id == current.user.id {
             return Err(AdminError::YouCannotBanYourself.into());
         }
     }
     let mut email = None;
     if data.contains_key("email") || data.contains_key("emailVerified") {
-        if !admin.may(&current.user, "user", "set-email") {
-            return Err(AdminError::NotAllowedToSetUsersEmail.into());
-        }
+        admin.check(&current.user, &SET_EMAIL)?;
         if let Some(value) = data.get("email") {
             let new = js_string(Some(value)).to_lowercase();
             if !crate::auth::email::is_valid(&new) {
@@ -437,10 +453,8 @@ async fn apply_update(
             email = Some(new);
         }
     }
-    if (data.contains_key("phoneNumber") || data.contains_key("phoneNumberVerified"))
-        && !admin.may(&current.user, "user", "set-phone")
-    {
-        return Err(AdminError::NotAllowedToSetUsersPhoneNumber.into());
+    if data.contains_key("phoneNumber") || data.contains_key("phoneNumberVerified") {
+        admin.check(&current.user, &SET_PHONE)?;
     }
     let Some(before) = state.store.find_user_by_id(user_id).await? else {
         return Err(user_not_found());
@@ -526,14 +540,7 @@ async fn list_users(
         ],
     );
     v.finish()?;
-    let (current, _) = allowed(
-        &state,
-        &req,
-        "user",
-        "list",
-        AdminError::NotAllowedToListUsers,
-    )
-    .await?;
+    let (current, _) = allowed(&state, &req, &LIST).await?;
     // JavaScript's `Number(x) || undefined`.
     let number = |s: &Option<String>| {
         s.as_deref()
@@ -622,21 +629,13 @@ async fn list_user_sessions(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = user_id_body(&state, &req, payload).await?;
-    let (current, _) = allowed(
-        &state,
-        &req,
-        "session",
-        "list",
-        AdminError::NotAllowedToListUsersSessions,
-    )
-    .await?;
-    let sessions = state
-        .store
-        .list_sessions(&user_id)
-        .await
-        .map_err(|e| current.fail(e))?;
-    let list: Vec<Value> = sessions.iter().map(session_json).collect();
-    Ok(current.respond(Vec::new(), &json!({ "sessions": list })))
+    let (current, _) = allowed(&state, &req, &LIST_SESSIONS).await?;
+    let result = async {
+        let sessions = state.store.list_sessions(&user_id).await?;
+        let list: Vec<Value> = sessions.iter().map(session_json).collect();
+        Ok(json!({ "sessions": list }))
+    };
+    answer(current, result.await)
 }
 
 #[tracing::instrument(name = "admin.unban_user", skip_all)]
@@ -646,27 +645,12 @@ async fn unban_user(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = user_id_body(&state, &req, payload).await?;
-    let (current, _) = allowed(
-        &state,
-        &req,
-        "user",
-        "ban",
-        AdminError::NotAllowedToBanUsers,
-    )
-    .await?;
-    let update = UserUpdate {
-        extra: Map::from_iter([
-            ("banned".to_owned(), Value::Bool(false)),
-            ("banExpires".to_owned(), Value::Null),
-            ("banReason".to_owned(), Value::Null),
-        ]),
-        ..UserUpdate::default()
+    let (current, _) = allowed(&state, &req, &BAN).await?;
+    let result = async {
+        let user = update_existing(&state, &user_id, &super::unbanned()).await?;
+        Ok(json!({ "user": user_body(&state, &user) }))
     };
-    let user = update_existing(&state, &user_id, &update)
-        .await
-        .map_err(|e| current.fail(e))?;
-    let body = json!({ "user": user_body(&state, &user) });
-    Ok(current.respond(Vec::new(), &body))
+    answer(current, result.await)
 }
 
 #[tracing::instrument(name = "admin.ban_user", skip_all)]
@@ -681,14 +665,7 @@ async fn ban_user(
     let reason = v.opt_string("banReason");
     let expires_in = v.opt_number("banExpiresIn");
     v.finish()?;
-    let (current, admin) = allowed(
-        &state,
-        &req,
-        "user",
-        "ban",
-        AdminError::NotAllowedToBanUsers,
-    )
-    .await?;
+    let (current, admin) = allowed(&state, &req, &BAN).await?;
     let banned = ban(&state, admin, &current, &user_id, reason, expires_in)
         .await
         .map_err(|e| current.fail(e))?;
@@ -753,14 +730,7 @@ async fn impersonate_user(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = user_id_body(&state, &req, payload).await?;
-    let (current, admin) = allowed(
-        &state,
-        &req,
-        "user",
-        "impersonate",
-        AdminError::NotAllowedToImpersonateUsers,
-    )
-    .await?;
+    let (current, admin) = allowed(&state, &req, &IMPERSONATE).await?;
     let (target, session) = impersonate(&state, admin, &current, &user_id, &client)
         .await
         .map_err(|e| current.fail(e))?;
@@ -882,14 +852,7 @@ async fn revoke_user_session(
     let mut v = Validator::body(body.as_ref());
     let token = v.string("sessionToken");
     v.finish()?;
-    let (current, _) = allowed(
-        &state,
-        &req,
-        "session",
-        "revoke",
-        AdminError::NotAllowedToRevokeUsersSessions,
-    )
-    .await?;
+    let (current, _) = allowed(&state, &req, &REVOKE).await?;
     state
         .store
         .delete_session(&token)
@@ -905,14 +868,7 @@ async fn revoke_user_sessions(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = user_id_body(&state, &req, payload).await?;
-    let (current, _) = allowed(
-        &state,
-        &req,
-        "session",
-        "revoke",
-        AdminError::NotAllowedToRevokeUsersSessions,
-    )
-    .await?;
+    let (current, _) = allowed(&state, &req, &REVOKE).await?;
     state
         .store
         .delete_user_sessions(state.store.connection(), &user_id)
@@ -928,32 +884,20 @@ async fn remove_user(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = user_id_body(&state, &req, payload).await?;
-    let (current, _) = allowed(
-        &state,
-        &req,
-        "user",
-        "delete",
-        AdminError::NotAllowedToDeleteUsers,
-    )
-    .await?;
-    if user_id == current.user.id {
-        return Err(current.fail(AdminError::YouCannotRemoveYourself));
-    }
-    let exists = state
-        .store
-        .find_user_by_id(&user_id)
-        .await
-        .map_err(|e| current.fail(e))?;
-    if exists.is_none() {
-        return Err(current.fail(user_not_found()));
-    }
-    state
-        .store
-        .delete_user(&user_id)
-        .await
-        .map_err(|e| current.fail(e))?;
-    tracing::info!("user removed by an admin");
-    Ok(current.respond(Vec::new(), &json!({ "success": true })))
+    let (current, _) = allowed(&state, &req, &DELETE).await?;
+    let me = current.user.id.clone();
+    let result = async {
+        if user_id == me {
+            return Err(AdminError::YouCannotRemoveYourself.into());
+        }
+        if state.store.find_user_by_id(&user_id).await?.is_none() {
+            return Err(user_not_found());
+        }
+        state.store.delete_user(&user_id).await?;
+        tracing::info!("user removed by an admin");
+        Ok(json!({ "success": true }))
+    };
+    answer(current, result.await)
 }
 
 #[tracing::instrument(name = "admin.set_user_password", skip_all)]
@@ -967,18 +911,9 @@ async fn set_user_password(
     let password = v.string_non_empty("newPassword", "newPassword cannot be empty");
     let user_id = v.coerce_non_empty("userId", "userId cannot be empty");
     v.finish()?;
-    let (current, _) = allowed(
-        &state,
-        &req,
-        "user",
-        "set-password",
-        AdminError::NotAllowedToSetUsersPassword,
-    )
-    .await?;
-    set_password(&state, &user_id, password)
-        .await
-        .map_err(|e| current.fail(e))?;
-    Ok(current.respond(Vec::new(), &json!({ "status": true })))
+    let (current, _) = allowed(&state, &req, &SET_PASSWORD).await?;
+    let result = set_password(&state, &user_id, password).await;
+    answer(current, result.map(|()| json!({ "status": true })))
 }
 
 async fn set_password(state: &AppState, user_id: &str, password: String) -> Result<(), ApiError> {
