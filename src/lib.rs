@@ -1,12 +1,14 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod flows;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod openapi;
 pub mod plugin;
 pub mod plugins;

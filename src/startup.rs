@@ -1,9 +1,12 @@
 //! Application assembly, shared by `main` and the tests.
 
 use std::net::TcpListener;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::Method;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
@@ -16,7 +19,39 @@ pub use crate::state::AppState;
 pub struct Application {
     port: u16,
     server: Server,
+    /// `GET /metrics` alone, on `metrics.port`.
+    metrics: Option<(u16, Server)>,
     state: AppState,
+}
+
+/// Stops the service the way SIGTERM does (docs/operations.md §3): `/ready` answers 503 at
+/// once, the listeners close after `shutdown.drain_delay`, and requests in flight get
+/// `shutdown.grace_period` to finish.
+#[derive(Clone)]
+pub struct Shutdown {
+    state: AppState,
+    servers: Arc<Vec<ServerHandle>>,
+}
+
+impl Shutdown {
+    /// Begins the shutdown and returns once the listeners are closed and the requests in
+    /// flight have finished (or the grace period ran out). A second call changes nothing.
+    pub async fn begin(&self) {
+        if self.state.stopping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let s = &self.state.settings.shutdown;
+        tracing::info!(
+            drain_delay = s.drain_delay,
+            grace_period = s.grace_period,
+            "stopping: /ready answers 503"
+        );
+        tokio::time::sleep(Duration::from_secs(s.drain_delay)).await;
+        tracing::info!("stopping: listener closed, finishing the requests in flight");
+        for server in self.servers.iter() {
+            server.stop(true).await;
+        }
+    }
 }
 
 impl Application {
@@ -40,10 +75,20 @@ impl Application {
         let listener = TcpListener::bind((host.as_str(), port))
             .with_context(|| format!("binding {host}:{port}"))?;
         let port = listener.local_addr()?.port();
+        let metrics = match (state.settings.metrics.enabled, state.settings.metrics.port) {
+            (true, Some(metrics_port)) => {
+                let listener = TcpListener::bind((host.as_str(), metrics_port))
+                    .with_context(|| format!("metrics.port: binding {host}:{metrics_port}"))?;
+                let metrics_port = listener.local_addr()?.port();
+                Some((metrics_port, metrics_server(listener, state.clone())?))
+            }
+            _ => None,
+        };
         let server = server(listener, state.clone())?;
         Ok(Self {
             port,
             server,
+            metrics,
             state,
         })
     }
@@ -52,12 +97,35 @@ impl Application {
         self.port
     }
 
+    /// The port of `GET /metrics` when it has one of its own (`metrics.port`).
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
+    /// What stops this service gracefully (the binary calls it on SIGTERM and SIGINT).
+    pub fn shutdown(&self) -> Shutdown {
+        let mut servers = vec![self.server.handle()];
+        servers.extend(self.metrics.as_ref().map(|(_, s)| s.handle()));
+        Shutdown {
+            state: self.state.clone(),
+            servers: Arc::new(servers),
+        }
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let result = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(false).await;
+            let _ = task.await;
+        }
         if let Err(e) = self.state.store.clone().close().await {
             tracing::warn!(error = %e, "closing the database pool");
         }
@@ -83,6 +151,7 @@ fn cors(settings: &Settings) -> Cors {
 }
 
 pub fn server(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let grace_period = state.settings.shutdown.grace_period;
     let data = web::Data::new(state);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = HttpServer::new(move || {
@@ -111,7 +180,26 @@ pub fn server(listener: TcpListener, state: AppState) -> anyhow::Result<Server> 
             .default_service(web::to(routes::not_found))
     })
     .workers(workers)
-    .shutdown_timeout(8)
+    // Signals are the binary's (`Shutdown`): `/ready` must turn 503 before the listener closes.
+    .disable_signals()
+    .shutdown_timeout(grace_period)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// `GET /metrics` alone, on a listener of its own (`metrics.port`): one worker, no other route.
+fn metrics_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/metrics", web::get().to(routes::metrics::metrics))
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
     .listen(listener)?
     .run();
     Ok(server)

@@ -1,7 +1,9 @@
 //! The state every request sees: settings, storage, the hasher, the clock, cookies, mail, the
 //! rate limiter and the enabled plugins. Built once before the server starts.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -29,6 +31,10 @@ pub struct AppState {
     pub mailer: Mailer,
     /// The enabled plugins.
     pub plugins: Plugins,
+    /// The Prometheus registry, when `[metrics] enabled`.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// Set once the process has been asked to stop: `/ready` then answers 503.
+    pub stopping: Arc<AtomicBool>,
 }
 
 /// The enabled plugins, with this state as what their hooks receive.
@@ -47,7 +53,7 @@ pub async fn open_store(
     fields.extend(schema.user_fields);
     let mut store = Store::connect(&settings.database_url, Arc::new(fields))
         .await
-        .context("connecting to the database")?;
+        .context("DATABASE_URL: cannot connect to the database")?;
     store.set_session_fields(Arc::new(schema.session_fields));
     if migrate {
         store
@@ -63,7 +69,42 @@ pub async fn open_store(
     Ok(store)
 }
 
+/// Whether Redis answers a PING within a few seconds: the binary refuses to start (and the
+/// operator commands to run) without it, naming `REDIS_URL`. A running service rides through a
+/// Redis outage (docs/storage-and-scaling.md).
+pub async fn check_redis(settings: &Settings) -> anyhow::Result<()> {
+    let Some(url) = &settings.redis_url else {
+        return Ok(());
+    };
+    let redis = RedisStorage::open(url, &settings.redis.key_prefix)
+        .map_err(|e| anyhow::anyhow!("REDIS_URL: not a Redis URL ({e})"))?;
+    redis
+        .ping(Duration::from_secs(5))
+        .await
+        .map_err(|e| anyhow::anyhow!("REDIS_URL: Redis does not answer ({e})"))
+}
+
 impl AppState {
+    /// Whether the process has been asked to stop.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// The metrics text now, when metrics are on.
+    pub fn render_metrics(&self) -> Option<String> {
+        let metrics = self.metrics.as_ref()?;
+        let now = self.clock.now();
+        let jwks = self
+            .plugins
+            .get::<crate::plugins::jwt::JwtPlugin>()
+            .and_then(|p| p.issuer.key_stats(now));
+        Some(metrics.render(crate::metrics::Gauges {
+            hasher: self.hasher.stats(),
+            jwks,
+            shutting_down: self.is_stopping(),
+        }))
+    }
+
     /// Connects, migrates (unless turned off) and prepares everything requests need, the
     /// enabled plugins of `kinds` included.
     pub async fn load(settings: Settings, kinds: &[Kind<AppState>]) -> anyhow::Result<Self> {
@@ -117,6 +158,14 @@ impl AppState {
         .await?;
         let rate_limiter = RateLimiter::from_settings(&settings, &store, redis.as_ref())
             .context("preparing the rate limiter")?;
+        let metrics = if settings.metrics.enabled {
+            Some(Arc::new(
+                crate::metrics::Metrics::new(store.clone(), redis.clone(), &settings.base_path)
+                    .context("preparing the metrics registry")?,
+            ))
+        } else {
+            None
+        };
         Ok(Self {
             settings: Arc::new(settings),
             store,
@@ -126,6 +175,8 @@ impl AppState {
             rate_limiter,
             mailer,
             plugins,
+            metrics,
+            stopping: Arc::new(AtomicBool::new(false)),
         })
     }
 }

@@ -65,7 +65,12 @@ struct Inner {
     jobs: crossbeam_channel::Sender<Job>,
     /// Jobs submitted and not yet started.
     waiting: AtomicUsize,
+    /// Jobs being run by a hashing thread now.
+    running: AtomicUsize,
+    /// Jobs refused because the queue was full, since start.
+    refused: AtomicUsize,
     max_waiting: usize,
+    threads: usize,
     params: Params,
     /// Verified in place of a missing hash (unknown user), at the same cost as a real one.
     /// Made before the hasher is handed out: never empty, or unknown users would answer at
@@ -365,7 +370,10 @@ impl PasswordHasher {
         let inner = Arc::new(Inner {
             jobs,
             waiting: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
+            refused: AtomicUsize::new(0),
             max_waiting,
+            threads: concurrency.max(1),
             params: params_for(cost)?,
             dummy: OnceLock::new(),
         });
@@ -402,6 +410,7 @@ impl PasswordHasher {
         let inner = self.inner.clone();
         if inner.waiting.fetch_add(1, Ordering::AcqRel) >= inner.max_waiting {
             inner.waiting.fetch_sub(1, Ordering::AcqRel);
+            inner.refused.fetch_add(1, Ordering::Relaxed);
             return Err(HashError::Overloaded);
         }
         let (done, result) = tokio::sync::oneshot::channel();
@@ -413,6 +422,7 @@ impl PasswordHasher {
             if done.is_closed() {
                 return;
             }
+            let _running = Running::start(&runner.running);
             let _ = done.send(span.in_scope(|| job(&runner, scratch)));
         });
         if inner.jobs.send(job).is_err() {
@@ -422,6 +432,17 @@ impl PasswordHasher {
         result
             .await
             .map_err(|_| HashError::Internal("a hashing job ended without an answer".into()))
+    }
+
+    /// What the hashing threads are doing now (for metrics).
+    pub fn stats(&self) -> HasherStats {
+        HasherStats {
+            running: self.inner.running.load(Ordering::Relaxed),
+            waiting: self.inner.waiting.load(Ordering::Relaxed),
+            capacity: self.inner.max_waiting,
+            threads: self.inner.threads,
+            refused: self.inner.refused.load(Ordering::Relaxed),
+        }
     }
 
     /// A new argon2id PHC string.
@@ -454,6 +475,37 @@ impl PasswordHasher {
                 needs_rehash: false,
             }
         })
+    }
+}
+
+/// A snapshot of the hasher's load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HasherStats {
+    /// Jobs being hashed now.
+    pub running: usize,
+    /// Jobs queued for a thread.
+    pub waiting: usize,
+    /// Most jobs that may queue; beyond, requests are refused (503).
+    pub capacity: usize,
+    /// Hashing threads.
+    pub threads: usize,
+    /// Jobs refused because the queue was full, since start.
+    pub refused: usize,
+}
+
+/// Counts a job as running while it lives (a panicking job included).
+struct Running<'a>(&'a AtomicUsize);
+
+impl<'a> Running<'a> {
+    fn start(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(counter)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

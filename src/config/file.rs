@@ -30,6 +30,8 @@ pub(super) struct FileConfig {
     pub(super) verification: VerificationSettings,
     pub(super) email_verification: EmailVerification,
     pub(super) danger_password_hashing: Option<PasswordHashing>,
+    pub(super) metrics: MetricsSettings,
+    pub(super) shutdown: ShutdownSettings,
 }
 
 /// `[redis]` as written; whether `key_prefix` was given decides how the deprecated
@@ -52,7 +54,16 @@ pub(super) fn read_toml(path: &Path, errors: &mut Vec<String>) -> FileConfig {
                 cfg
             }
             Err(e) => {
-                errors.push(format!("{}: {}", path.display(), e.message()));
+                let setting = e
+                    .span()
+                    .and_then(|span| setting_at(&text, span.start))
+                    .map(|(line, key)| format!(" line {line}{key}"))
+                    .unwrap_or_default();
+                errors.push(format!(
+                    "{}{setting}: {}",
+                    path.display(),
+                    e.message().trim().replace('\n', " ")
+                ));
                 FileConfig::default()
             }
         },
@@ -78,4 +89,30 @@ fn toml_date_as_text(v: &mut serde_json::Value) {
     if let Some(text) = text {
         *v = serde_json::Value::String(text);
     }
+}
+
+/// The line of `offset` in `text`, and ` (setting a.b)` when that line assigns a key: the last
+/// table header before it joined with the key. Values are never shown (they may be secrets).
+fn setting_at(text: &str, offset: usize) -> Option<(usize, String)> {
+    let before = text.get(..offset)?;
+    let line_no = before.matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or_default().trim();
+    let table = text
+        .lines()
+        .take(line_no)
+        .map(str::trim)
+        .filter(|l| l.starts_with('['))
+        .last()
+        .map(|h| h.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_owned())
+        .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace));
+    let name = match (table, key) {
+        (Some(t), Some(k)) if !line.starts_with('[') => format!(" (setting {t}.{k})"),
+        (None, Some(k)) => format!(" (setting {k})"),
+        (Some(t), _) if line.starts_with('[') => format!(" (table [{t}])"),
+        _ => String::new(),
+    };
+    Some((line_no, name))
 }

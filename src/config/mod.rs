@@ -13,7 +13,7 @@ use secrecy::SecretString;
 
 use file::{read_toml, FileConfig};
 use secrets::load_secrets;
-use validate::{redis_key_prefix, validate_file, validate_rate_limit_storage};
+use validate::{redis_key_prefix, validate_file, validate_metrics, validate_rate_limit_storage};
 
 pub use crate::auth::cookie_cache::CacheStrategy;
 pub use crate::auth::crypto::VersionedSecret;
@@ -72,6 +72,8 @@ pub struct Settings {
     pub verification: VerificationSettings,
     pub email_verification: EmailVerification,
     pub password_hashing: PasswordHashing,
+    pub metrics: MetricsSettings,
+    pub shutdown: ShutdownSettings,
     /// Warnings found while loading, logged once telemetry is up.
     pub warnings: Vec<String>,
 }
@@ -87,6 +89,9 @@ const KNOWN_VARS: &[&str] = &[
     "BETTER_AUTH_AUTO_MIGRATE",
     "BETTER_AUTH_JWT_SECRET",
     "BETTER_AUTH_EMAIL_FILE",
+    "BETTER_AUTH_METRICS_TOKEN",
+    "BETTER_AUTH_SHUTDOWN_GRACE_PERIOD",
+    "BETTER_AUTH_SHUTDOWN_DRAIN_DELAY",
 ];
 
 /// Where configuration values come from; tests pass their own map instead of the process env.
@@ -125,7 +130,7 @@ impl Sources {
 
 /// Every problem found, one line each, naming the setting.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+#[error("invalid configuration: {}", .0.join("\ninvalid configuration: "))]
 pub struct ConfigErrors(pub Vec<String>);
 
 impl Settings {
@@ -278,6 +283,34 @@ impl Settings {
             key_prefix: redis_key_prefix(&file, &mut errors, &mut warnings),
         };
 
+        let mut metrics = file.metrics.clone();
+        if let Some(token) = src.get("BETTER_AUTH_METRICS_TOKEN") {
+            metrics.token = Some(SecretString::from(token.to_owned()));
+        }
+        validate_metrics(&metrics, port, &mut errors);
+        let mut shutdown = file.shutdown.clone();
+        for (name, value) in [
+            (
+                "BETTER_AUTH_SHUTDOWN_GRACE_PERIOD",
+                &mut shutdown.grace_period,
+            ),
+            (
+                "BETTER_AUTH_SHUTDOWN_DRAIN_DELAY",
+                &mut shutdown.drain_delay,
+            ),
+        ] {
+            if let Some(v) = src.get(name) {
+                match v.parse::<u64>() {
+                    Ok(n) => *value = n,
+                    Err(_) => errors.push(format!("{name}: expected a number of seconds")),
+                }
+            }
+        }
+        if shutdown.grace_period > 3600 || shutdown.drain_delay > 3600 {
+            errors
+                .push("shutdown.grace_period / shutdown.drain_delay: at most 3600 seconds".into());
+        }
+
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
@@ -310,6 +343,8 @@ impl Settings {
             password_hashing: file
                 .danger_password_hashing
                 .unwrap_or(PasswordHashing::Standard),
+            metrics,
+            shutdown,
             warnings,
         })
     }

@@ -348,3 +348,36 @@ impl Default for EmailSettings {
         }
     }
 }
+
+/// `[metrics]`: Prometheus metrics on `GET /metrics` (docs/operations.md §2). Off by default;
+/// when on, the endpoint is either on a port of its own (`port`, never behind the public load
+/// balancer) or on the API port behind a bearer token (`BETTER_AUTH_METRICS_TOKEN`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    pub enabled: bool,
+    /// A listener of its own for `/metrics` (on `HOST`); the API port then does not serve it.
+    pub port: Option<u16>,
+    /// The bearer token `/metrics` requires; better given as `BETTER_AUTH_METRICS_TOKEN`.
+    pub token: Option<secrecy::SecretString>,
+}
+
+/// `[shutdown]`: what SIGTERM does (docs/operations.md §3). `/ready` answers 503 at once;
+/// after `drain_delay` seconds the listener closes; requests in flight (password hashes
+/// included) then have `grace_period` seconds to finish before the process exits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownSettings {
+    pub grace_period: u64,
+    pub drain_delay: u64,
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        // Below the 10 s that Docker and Kubernetes wait before SIGKILL.
+        Self {
+            grace_period: 8,
+            drain_delay: 0,
+        }
+    }
+}

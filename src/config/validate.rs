@@ -2,7 +2,9 @@
 //! setting.
 
 use super::file::FileConfig;
-use super::sections::{RateLimitStorage, DEFAULT_REDIS_KEY_PREFIX, RATE_LIMIT_MAX_LIMIT};
+use super::sections::{
+    MetricsSettings, RateLimitStorage, DEFAULT_REDIS_KEY_PREFIX, RATE_LIMIT_MAX_LIMIT,
+};
 
 /// The storage must exist in this build and have what it needs (rate-limit.md §5).
 pub(super) fn validate_rate_limit_storage(
@@ -163,5 +165,33 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     }
     if file.advanced.ipv6_subnet > 128 {
         errors.push("advanced.ipv6_subnet: a prefix length from 0 to 128".into());
+    }
+}
+
+/// Shortest metrics token accepted.
+const MIN_METRICS_TOKEN_LEN: usize = 16;
+
+/// `/metrics` is never public: on the API port it needs a token (docs/operations.md §2).
+pub(super) fn validate_metrics(metrics: &MetricsSettings, api_port: u16, errors: &mut Vec<String>) {
+    use secrecy::ExposeSecret;
+    if !metrics.enabled {
+        return;
+    }
+    if let Some(token) = &metrics.token {
+        if token.expose_secret().chars().count() < MIN_METRICS_TOKEN_LEN {
+            errors.push(format!(
+                "BETTER_AUTH_METRICS_TOKEN: must be at least {MIN_METRICS_TOKEN_LEN} characters"
+            ));
+        }
+    }
+    match metrics.port {
+        None if metrics.token.is_none() => errors.push(
+            "metrics.enabled: /metrics on the API port needs BETTER_AUTH_METRICS_TOKEN; or set metrics.port to serve it on a port of its own".into(),
+        ),
+        Some(0) => errors.push("metrics.port: expected a port from 1 to 65535".into()),
+        Some(p) if p == api_port => {
+            errors.push(format!("metrics.port: {p} is the API port (PORT); choose another"))
+        }
+        _ => {}
     }
 }

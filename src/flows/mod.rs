@@ -5,7 +5,9 @@
 pub mod credentials;
 pub mod email_change;
 pub mod email_verification;
+pub mod keys;
 pub mod mail;
+pub mod operator;
 pub mod password_reset;
 pub mod session;
 pub mod sign_in;

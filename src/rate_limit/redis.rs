@@ -45,11 +45,14 @@ impl RedisCounters {
             .await
             .context("connecting to Redis")?;
         let count: u64 = self
-            .script
-            .key(self.redis.key(key))
-            .arg(rule.window)
-            .invoke_async(&mut conn)
-            .await
+            .redis
+            .counted(
+                self.script
+                    .key(self.redis.key(key))
+                    .arg(rule.window)
+                    .invoke_async(&mut conn)
+                    .await,
+            )
             .context("counting in Redis")?;
         Ok(if count <= rule.max {
             Verdict::Allowed

@@ -11,8 +11,14 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "healthy", "timestamp": iso(&state.clock.now()) }))
 }
 
-/// 503 while the database cannot be reached, so an orchestrator stops routing to us.
+/// 503 while the database cannot be reached, or once the process has been asked to stop
+/// (docs/operations.md §3), so an orchestrator or load balancer stops routing to us.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    if state.is_stopping() {
+        return HttpResponse::ServiceUnavailable().json(
+            json!({ "status": "stopping", "code": "SHUTTING_DOWN", "message": "Shutting down" }),
+        );
+    }
     match state.store.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Err(e) => {

@@ -6,6 +6,7 @@ pub mod account;
 pub mod change_email;
 pub mod delete_user;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod reset_password;
 pub mod session;
@@ -93,6 +94,9 @@ pub fn auth_scope(settings: &Settings, plugins: &Plugins) -> impl HttpServiceFac
 /// Outside the base path: liveness, readiness, and session validation for other backends
 /// (which reads `Authorization: Bearer` as every route under the base path does).
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings, plugins: &Plugins) {
+    if settings.metrics.enabled && settings.metrics.port.is_none() {
+        cfg.service(get("/metrics", metrics::metrics));
+    }
     cfg.service(get("/health", health::health))
         .service(get("/ready", health::ready))
         .service(

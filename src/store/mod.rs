@@ -6,6 +6,7 @@ pub mod accounts;
 mod direct;
 pub mod json;
 pub mod jwks;
+mod listing;
 mod pool;
 pub mod rate_limits;
 pub mod redis;
@@ -33,6 +34,7 @@ use crate::auth::fields::AdditionalField;
 
 pub use accounts::Account;
 pub use jwks::{JwkRow, JwksChange};
+pub use pool::PoolStats;
 pub use sessions::Session;
 pub use users::User;
 
@@ -319,6 +321,18 @@ impl Store {
 
     pub fn backend(&self) -> DatabaseBackend {
         self.backend
+    }
+
+    /// The connections of the start-up pool and of every HTTP worker's pool, added up.
+    pub fn pool_stats(&self) -> PoolStats {
+        let mut stats = PoolStats::default();
+        pool::add_stats(&self.db, &mut stats);
+        if let Ok(Some(workers)) = self.worker_pools.lock().as_deref() {
+            for w in workers {
+                pool::add_stats(&w.db, &mut stats);
+            }
+        }
+        stats
     }
 
     pub async fn ping(&self) -> StoreResult<()> {

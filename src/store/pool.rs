@@ -208,6 +208,44 @@ pub(super) fn open_lazy(opts: &ConnectOptions) -> Result<DatabaseConnection, DbE
     })
 }
 
+/// How many connections a pool holds, and how many of them are idle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open now.
+    pub open: u64,
+    /// Open connections not lent out.
+    pub idle: u64,
+    /// Most connections the pools may open.
+    pub max: u64,
+}
+
+impl PoolStats {
+    fn add(&mut self, size: u32, idle: usize, max: u32) {
+        self.open += u64::from(size);
+        self.idle += idle as u64;
+        self.max += u64::from(max);
+    }
+}
+
+/// Adds the pool of `db` to `stats`.
+pub(super) fn add_stats(db: &DatabaseConnection, stats: &mut PoolStats) {
+    match db {
+        DatabaseConnection::SqlxPostgresPoolConnection(_) => {
+            let p = db.get_postgres_connection_pool();
+            stats.add(p.size(), p.num_idle(), p.options().get_max_connections());
+        }
+        DatabaseConnection::SqlxMySqlPoolConnection(_) => {
+            let p = db.get_mysql_connection_pool();
+            stats.add(p.size(), p.num_idle(), p.options().get_max_connections());
+        }
+        DatabaseConnection::SqlxSqlitePoolConnection(_) => {
+            let p = db.get_sqlite_connection_pool();
+            stats.add(p.size(), p.num_idle(), p.options().get_max_connections());
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

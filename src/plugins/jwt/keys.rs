@@ -63,6 +63,20 @@ impl JwtIssuer {
         }
     }
 
+    /// For metrics: the age of the key that signs now (if any) and how many keys this instance
+    /// knows; `None` with a shared secret.
+    pub fn key_stats(&self, now: DateTime<Utc>) -> Option<(Option<std::time::Duration>, usize)> {
+        match self {
+            Self::Keys(ring) => {
+                let keys = ring.snapshot();
+                let age = jwks::signing_key(&keys, ring.alg, now)
+                    .and_then(|k| (now - k.created_at).to_std().ok());
+                Some((age, keys.len()))
+            }
+            Self::SharedSecret(_) => None,
+        }
+    }
+
     /// The `/jwks` body; no keys with a shared secret, which must never be published.
     pub async fn jwks(&self, store: &Store, now: DateTime<Utc>) -> String {
         match self {
