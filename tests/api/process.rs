@@ -1,0 +1,71 @@
+//! The real binary as a long-running child process: a service on a port of its own, stopped
+//! with SIGTERM as an orchestrator stops it.
+
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use crate::helpers::{binary, TestDatabase};
+
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The binary serving on `port`, killed if dropped before it is stopped.
+pub struct Service {
+    pub child: tokio::process::Child,
+    pub port: u16,
+}
+
+impl Service {
+    /// `better-auth-rs serve` on this database with `toml` and `env` (see `helpers::binary`),
+    /// on `port`, its output discarded; returns once `/ready` answers 200.
+    pub async fn start(db: &TestDatabase, toml: &str, env: &[(&str, &str)], port: u16) -> Self {
+        let mut cmd = binary(db, toml, env);
+        cmd.env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut cmd = tokio::process::Command::from(cmd);
+        cmd.kill_on_drop(true);
+        let child = cmd.spawn().expect("start the service");
+        let service = Self { child, port };
+        service.wait_ready().await;
+        service
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Polls `/ready` until it answers 200 (at most 30 s).
+    pub async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(res) = client.get(format!("{}/ready", self.base())).send().await {
+                if res.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the service on port {} never became ready", self.port);
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("running");
+        let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+    }
+
+    /// Waits for the process to end (at most 60 s).
+    pub async fn wait(&mut self) -> ExitStatus {
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("the service stops within 60 s")
+            .expect("wait")
+    }
+}
