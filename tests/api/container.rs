@@ -76,7 +76,7 @@ async fn the_binary_runs_as_the_image_runs_it() {
     let Some(data) = data_dir() else { return };
     let port = free_port();
     assert!(!healthcheck(data.path(), port), "nothing serves yet");
-    let mut child = image_command(data.path(), port, &["serve"])
+    let child = image_command(data.path(), port, &["serve"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

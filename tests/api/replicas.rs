@@ -97,7 +97,7 @@ async fn load_client(lb: String, n: usize, until: Instant) -> Figures {
         .unwrap();
     let ip = format!("198.18.0.{}", n + 1);
     let mut f = Figures::default();
-    let mut ok = |f: &mut Figures, kind: &'static str| *f.by_kind.entry(kind).or_default() += 1;
+    let ok = |f: &mut Figures, kind: &'static str| *f.by_kind.entry(kind).or_default() += 1;
     while Instant::now() < until {
         let email = unique_email();
         let body = json!({ "email": email, "password": PASSWORD, "name": "Load" });

@@ -99,8 +99,11 @@ async fn sigterm_during_a_burst_of_sign_ups_answers_every_accepted_request(
     let Some(db) = create_database(backend).await else {
         return;
     };
-    // Full-cost hashes: two hashing threads, so most sign-ups wait in the hashing queue.
-    let toml = "[shutdown]\ngrace_period = 20\n";
+    // Full-cost hashes: two hashing threads, so most sign-ups wait in the hashing queue. A
+    // drain delay of one second: a kept-alive connection that was idle when the listener
+    // closes would be closed under a request the client may be sending at that instant (the
+    // server never read it); answers during the drain tell clients to close instead.
+    let toml = "[shutdown]\ngrace_period = 20\ndrain_delay = 1\n";
     let mut service = Service::start(&db, toml, &[], free_port()).await;
     let base = service.base();
 
