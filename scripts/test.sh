@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what it needs, then runs the Rust unit
 # and black-box API tests (SQLite, PostgreSQL, MariaDB), and the end-to-end tests with the
-# official Better Auth client, against this service and against the real Better Auth, and a
+# official Better Auth client, against this service and against the real Better Auth, the
+# Kubernetes manifests, three replicas behind HAProxy restarted one by one under load, and a
 # short smoke run of the benchmarks (bench/run.sh --smoke).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,9 @@ need_apt=()
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# The load balancer of the replicas test; setpriv runs the binary as the image's user.
+command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)
+command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
 # The Python tests' venv; creating it is the real test of python3-venv (Debian splits it off).
 venv="$root/target/python-venv"
 mkdir -p "$root/target"
@@ -71,6 +75,16 @@ else
   fi
 fi
 
+step "replicas: three instances on one PostgreSQL and Redis behind HAProxy, restarted one by one under load"
+replicas_start=$(date +%s)
+TEST_SKIP_LOG="$log_dir/skipped.txt" cargo test --locked --test api -- --ignored replicas --nocapture 2>&1 | tee "$log_dir/replicas.log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed=1
+echo "replicas step: $(( $(date +%s) - replicas_start )) s"
+
+step "Kubernetes manifests: schemas (kubernetes-validate, offline), coherence, the ConfigMap's TOML loaded by the service"
+BETTER_AUTH_BIN="$root/target/debug/better-auth-rs" "$venv/bin/python" -m pytest -p no:cacheprovider tests/deploy 2>&1 | tee "$log_dir/pytest-deploy.log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed=1
+
 step "end-to-end: official client against better-auth-rs, and a database shared with the real Better Auth"
 BETTER_AUTH_BIN="$root/target/debug/better-auth-rs" node --test tests/node/ 2>&1 | tee "$log_dir/node-rs.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=1
@@ -93,8 +107,8 @@ bash bench/run.sh --smoke --out "$log_dir/bench-smoke.json" 2>&1 | tee "$log_dir
 [ "${PIPESTATUS[0]}" = 0 ] || { bench_ok=0; failed=1; }
 
 # --- summary ----------------------------------------------------------------------------
-passed=$(cat "$log_dir/cargo.log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-fails=$(cat "$log_dir/cargo.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+passed=$(cat "$log_dir/cargo.log" "$log_dir/replicas.log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+fails=$(cat "$log_dir/cargo.log" "$log_dir/replicas.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 if [ "$no_default_ok" = 1 ]; then passed=$((passed + 1)); else fails=$((fails + 1)); fi
 for f in "$log_dir"/node-*.log; do
   passed=$((passed + $(grep -Eo '^# pass [0-9]+' "$f" | awk '{s+=$3} END {print s+0}')))
@@ -102,11 +116,14 @@ for f in "$log_dir"/node-*.log; do
 done
 passed=$((passed + schemathesis_pass))
 fails=$((fails + schemathesis_fail))
-pytest_summary=$(tail -n 1 "$log_dir/pytest.log")
-passed=$((passed + $(echo "$pytest_summary" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')))
-fails=$((fails + $(echo "$pytest_summary" | grep -Eo '[0-9]+ (failed|errors?)' | awk '{s+=$1} END {print s+0}')))
+for f in "$log_dir/pytest.log" "$log_dir/pytest-deploy.log"; do
+  pytest_summary=$(tail -n 1 "$f")
+  passed=$((passed + $(echo "$pytest_summary" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')))
+  fails=$((fails + $(echo "$pytest_summary" | grep -Eo '[0-9]+ (failed|errors?)' | awk '{s+=$1} END {print s+0}')))
+done
 if [ "$bench_ok" = 1 ]; then passed=$((passed + 1)); else fails=$((fails + 1)); fi
 echo
+grep -h '^REPLICAS:' "$log_dir/replicas.log" || true
 if [ -s "$log_dir/skipped.txt" ]; then
   echo "tests skipped because a server or tool was unavailable (count, reason):"
   sed -E 's/ \(.*//' "$log_dir/skipped.txt" | sort | uniq -c

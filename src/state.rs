@@ -120,6 +120,13 @@ impl AppState {
             None => None,
         };
         if let Some(redis) = &redis {
+            // Connect now, from the start-up runtime, which lives as long as the process: the
+            // connection's I/O task runs where it is first opened, and an HTTP worker's runtime
+            // ends with that worker during a graceful shutdown, breaking the connection under
+            // the other workers' requests in flight. Redis down now: the first request connects.
+            if let Err(e) = redis.connection().await {
+                tracing::warn!(error = %e, "Redis does not answer yet");
+            }
             let storage = SessionStorage {
                 in_database: settings.session.store_session_in_database,
                 preserve: settings.session.preserve_session_in_database,

@@ -69,13 +69,18 @@ async fn user_and_session_commands_run_the_api_flows(#[case] backend: Backend) {
         &app,
         "",
         &[],
-        &["user", "create", "--email", &email, "--name", "Op Made", "--json"],
+        &[
+            "user", "create", "--email", &email, "--name", "Op Made", "--json",
+        ],
         &format!("{password}\n"),
     ));
     let id = created["user"]["id"].as_str().unwrap().to_owned();
     assert_eq!(created["user"]["email"], email.as_str());
     assert_eq!(created["user"]["name"], "Op Made");
-    assert_eq!(created["user"]["role"], "user", "custom field defaults apply");
+    assert_eq!(
+        created["user"]["role"], "user",
+        "custom field defaults apply"
+    );
     assert_eq!(count_rows(&app, "account").await, 1);
     assert_eq!(app.sign_in(&email, password).await.status(), 200);
     let other = app.browser();
@@ -89,14 +94,38 @@ async fn user_and_session_commands_run_the_api_flows(#[case] backend: Backend) {
     assert_eq!(res.status(), 200);
 
     // The same rules as sign-up: a taken email, a short password, a bad email.
-    let (code, line) = failure(run(&app, "", &[], &["user", "create", "--email", &email], "x-long-password"));
+    let (code, line) = failure(run(
+        &app,
+        "",
+        &[],
+        &["user", "create", "--email", &email],
+        "x-long-password",
+    ));
     assert_eq!(code, 1);
     assert!(line.contains("USER_ALREADY_EXISTS"), "{line}");
-    let (_, line) = failure(run(&app, "", &[], &["user", "create", "--email", &unique_email()], "short"));
+    let (_, line) = failure(run(
+        &app,
+        "",
+        &[],
+        &["user", "create", "--email", &unique_email()],
+        "short",
+    ));
     assert!(line.contains("PASSWORD_TOO_SHORT"), "{line}");
-    let (_, line) = failure(run(&app, "", &[], &["user", "create", "--email", "not-an-email"], "long-enough-1"));
+    let (_, line) = failure(run(
+        &app,
+        "",
+        &[],
+        &["user", "create", "--email", "not-an-email"],
+        "long-enough-1",
+    ));
     assert!(line.contains("INVALID_EMAIL"), "{line}");
-    let (_, line) = failure(run(&app, "", &[], &["user", "create", "--email", &unique_email()], ""));
+    let (_, line) = failure(run(
+        &app,
+        "",
+        &[],
+        &["user", "create", "--email", &unique_email()],
+        "",
+    ));
     assert!(line.contains("standard input"), "{line}");
 
     // list and show.
@@ -111,10 +140,18 @@ async fn user_and_session_commands_run_the_api_flows(#[case] backend: Backend) {
     assert!(String::from_utf8_lossy(&human.stdout).contains(&email));
 
     // sessions list: both sessions, no token anywhere.
-    let sessions = ok_json(run(&app, "", &[], &["sessions", "list", "--user", &email, "--json"], ""));
+    let sessions = ok_json(run(
+        &app,
+        "",
+        &[],
+        &["sessions", "list", "--user", &email, "--json"],
+        "",
+    ));
     let listed = sessions["sessions"].as_array().unwrap();
     assert_eq!(listed.len(), 2);
-    assert!(listed.iter().all(|s| s["userId"] == id.as_str() && s.get("token").is_none()));
+    assert!(listed
+        .iter()
+        .all(|s| s["userId"] == id.as_str() && s.get("token").is_none()));
 
     // set-password: the new password works, the old does not, sessions end.
     ok_json(run(
@@ -124,22 +161,57 @@ async fn user_and_session_commands_run_the_api_flows(#[case] backend: Backend) {
         &["user", "set-password", &id, "--revoke-sessions", "--json"],
         "the new operator password",
     ));
-    assert!(session_user(&app, &app.client).await.is_null(), "sessions ended");
+    assert!(
+        session_user(&app, &app.client).await.is_null(),
+        "sessions ended"
+    );
     assert_eq!(app.sign_in(&email, password).await.status(), 401);
-    assert_eq!(app.sign_in(&email, "the new operator password").await.status(), 200);
+    assert_eq!(
+        app.sign_in(&email, "the new operator password")
+            .await
+            .status(),
+        200
+    );
     assert!(!session_user(&app, &app.client).await.is_null());
 
     // sessions revoke --all ends what get-session sees.
-    let revoked = ok_json(run(&app, "", &[], &["sessions", "revoke", "--all", "--json"], ""));
+    let revoked = ok_json(run(
+        &app,
+        "",
+        &[],
+        &["sessions", "revoke", "--all", "--json"],
+        "",
+    ));
     assert_eq!(revoked["revoked"], 1);
     assert!(session_user(&app, &app.client).await.is_null());
-    let (_, line) = failure(run(&app, "", &[], &["sessions", "list", "--user", "nobody@example.com"], ""));
+    let (_, line) = failure(run(
+        &app,
+        "",
+        &[],
+        &["sessions", "list", "--user", "nobody@example.com"],
+        "",
+    ));
     assert!(line.contains("user not found"), "{line}");
 
     // delete: user, accounts and sessions gone.
-    assert_eq!(app.sign_in(&email, "the new operator password").await.status(), 200);
-    ok_json(run(&app, "", &[], &["user", "delete", &email, "--json"], ""));
-    let user_table = if backend == Backend::MySql { "`user`" } else { "\"user\"" };
+    assert_eq!(
+        app.sign_in(&email, "the new operator password")
+            .await
+            .status(),
+        200
+    );
+    ok_json(run(
+        &app,
+        "",
+        &[],
+        &["user", "delete", &email, "--json"],
+        "",
+    ));
+    let user_table = if backend == Backend::MySql {
+        "`user`"
+    } else {
+        "\"user\""
+    };
     assert_eq!(count_rows(&app, user_table).await, 0);
     assert_eq!(count_rows(&app, "account").await, 0);
     assert!(session_user(&app, &app.client).await.is_null());
@@ -167,28 +239,50 @@ async fn jwks_list_rotate_and_secret_rotate(#[case] backend: Backend) {
     let keys = ok_json(run(&app, toml, &[], &["jwks", "list", "--json"], ""));
     let keys = keys["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
-    assert!(keys.iter().any(|k| k["kid"] == kid && k["state"] == "active"));
+    assert!(keys
+        .iter()
+        .any(|k| k["kid"] == kid && k["state"] == "active"));
 
     // A new secret with the old one listed as version 1: both keys are sealed again.
     let versions = format!("2:{NEW_SECRET},1:{SECRET}");
     let with_both = [("BETTER_AUTH_SECRETS", versions.as_str())];
-    let report = ok_json(run(&app, toml, &with_both, &["secret", "rotate", "--json"], ""));
+    let report = ok_json(run(
+        &app,
+        toml,
+        &with_both,
+        &["secret", "rotate", "--json"],
+        "",
+    ));
     assert_eq!(report["secretVersion"], 2);
     assert_eq!(report["resealed"].as_array().unwrap().len(), 2, "{report}");
     assert_eq!(report["unreadable"].as_array().unwrap().len(), 0);
-    let again = ok_json(run(&app, toml, &with_both, &["secret", "rotate", "--json"], ""));
+    let again = ok_json(run(
+        &app,
+        toml,
+        &with_both,
+        &["secret", "rotate", "--json"],
+        "",
+    ));
     assert_eq!(again["resealed"].as_array().unwrap().len(), 0);
     assert_eq!(again["current"].as_array().unwrap().len(), 2);
 
     // The new secret alone now opens every key; the old one alone opens none.
     let new_only = [("BETTER_AUTH_SECRET", NEW_SECRET)];
     let keys = ok_json(run(&app, toml, &new_only, &["jwks", "list", "--json"], ""));
-    assert!(keys["keys"].as_array().unwrap().iter().all(|k| k["seal"] == "current"));
+    assert!(keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k["seal"] == "current"));
     let (code, line) = failure(run(&app, toml, &[], &["secret", "rotate"], ""));
     assert_eq!(code, 1);
     assert!(line.contains("BETTER_AUTH_SECRETS"), "{line}");
     let keys = ok_json(run(&app, toml, &[], &["jwks", "list", "--json"], ""));
-    assert!(keys["keys"].as_array().unwrap().iter().all(|k| k["seal"] == "unreadable"));
+    assert!(keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k["seal"] == "unreadable"));
 
     // Without the plugin there is nothing to list.
     let (_, line) = failure(run(&app, "", &[], &["jwks", "list"], ""));

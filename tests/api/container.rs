@@ -89,7 +89,10 @@ async fn the_binary_runs_as_the_image_runs_it() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(healthy, "the healthcheck subcommand passes once the service is up");
+    assert!(
+        healthy,
+        "the healthcheck subcommand passes once the service is up"
+    );
 
     // It runs as the image's user, listening on every interface.
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
@@ -100,7 +103,10 @@ async fn the_binary_runs_as_the_image_runs_it() {
         rustix::process::geteuid().as_raw()
     };
     assert!(
-        uid_line.split_whitespace().skip(1).all(|u| u == expected.to_string()),
+        uid_line
+            .split_whitespace()
+            .skip(1)
+            .all(|u| u == expected.to_string()),
         "{uid_line}"
     );
     assert_ne!(expected, 0, "never root");
@@ -122,7 +128,11 @@ async fn the_binary_runs_as_the_image_runs_it() {
     let db = data.path().join("better-auth.db");
     let meta = std::fs::metadata(&db).unwrap();
     use std::os::unix::fs::MetadataExt;
-    assert_eq!(meta.uid(), expected, "the database belongs to the image's user");
+    assert_eq!(
+        meta.uid(),
+        expected,
+        "the database belongs to the image's user"
+    );
     for entry in std::fs::read_dir(data.path()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         assert!(name.starts_with("better-auth.db"), "unexpected file {name}");
@@ -134,7 +144,12 @@ async fn the_binary_runs_as_the_image_runs_it() {
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!healthcheck(data.path(), port));
 
     // Every log line is JSON, with a level and a message.
@@ -147,7 +162,11 @@ async fn the_binary_runs_as_the_image_runs_it() {
     }
     assert!(stdout.contains("\"message\":\"stopped\""));
     assert!(!stdout.contains(SECRET));
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Runs the image's command with `env` changed, expecting a quick failure.
@@ -161,7 +180,10 @@ fn fails(data: &Path, args: &[&str], env: &[(&str, Option<&str>)]) -> (i32, Stri
     }
     let out: Output = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-    assert!(!out.status.success(), "{args:?} {env:?} succeeded: {stderr}");
+    assert!(
+        !out.status.success(),
+        "{args:?} {env:?} succeeded: {stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
     (out.status.code().unwrap_or(-1), stderr)
 }
@@ -187,15 +209,27 @@ async fn bad_settings_stop_the_service_and_the_commands_with_one_line_naming_the
     let config = config.display().to_string();
     let unknown = unknown.display().to_string();
     let cases: Vec<(Vec<(&str, Option<&str>)>, i32, &str)> = vec![
-        (vec![("DATABASE_URL", Some("mongodb://127.0.0.1/x"))], 2, "DATABASE_URL"),
+        (
+            vec![("DATABASE_URL", Some("mongodb://127.0.0.1/x"))],
+            2,
+            "DATABASE_URL",
+        ),
         (
             vec![("DATABASE_URL", Some("postgres://postgres@127.0.0.1:1/test"))],
             1,
             "DATABASE_URL",
         ),
-        (vec![("REDIS_URL", Some("redis://127.0.0.1:1"))], 1, "REDIS_URL"),
+        (
+            vec![("REDIS_URL", Some("redis://127.0.0.1:1"))],
+            1,
+            "REDIS_URL",
+        ),
         (vec![("BETTER_AUTH_SECRET", None)], 2, "BETTER_AUTH_SECRET"),
-        (vec![("BETTER_AUTH_CONFIG", Some(&config))], 2, "session.expires_in"),
+        (
+            vec![("BETTER_AUTH_CONFIG", Some(&config))],
+            2,
+            "session.expires_in",
+        ),
         (vec![("BETTER_AUTH_CONFIG", Some(&unknown))], 2, "sesion"),
         (vec![("PORT", Some("http"))], 2, "PORT"),
     ];
@@ -230,5 +264,8 @@ async fn bad_settings_stop_the_service_and_the_commands_with_one_line_naming_the
         ],
     );
     assert_eq!(code, 2);
-    assert!(line.contains("BETTER_AUTH_METRICS_TOKEN: must be at least"), "{line}");
+    assert!(
+        line.contains("BETTER_AUTH_METRICS_TOKEN: must be at least"),
+        "{line}"
+    );
 }

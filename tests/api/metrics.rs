@@ -38,14 +38,18 @@ async fn metrics_are_off_by_default() {
 #[tokio::test]
 async fn metrics_count_requests_by_route_pattern_and_leak_no_user_data(#[case] backend: Backend) {
     let toml = "[metrics]\nenabled = true\n[plugins.jwt]\nenabled = true\n";
-    let Some(app) =
-        spawn_app_with(backend, toml, &[("BETTER_AUTH_METRICS_TOKEN", TOKEN)]).await
+    let Some(app) = spawn_app_with(backend, toml, &[("BETTER_AUTH_METRICS_TOKEN", TOKEN)]).await
     else {
         return;
     };
     // Without the token, or with another, nothing is shown.
     assert_eq!(scrape(&app, None).await.status(), 401);
-    assert_eq!(scrape(&app, Some("metrics-token-0123456789abcdeX")).await.status(), 401);
+    assert_eq!(
+        scrape(&app, Some("metrics-token-0123456789abcdeX"))
+            .await
+            .status(),
+        401
+    );
 
     let email = unique_email();
     assert_eq!(app.sign_up(&email).await.status(), 200);
@@ -90,12 +94,18 @@ async fn metrics_count_requests_by_route_pattern_and_leak_no_user_data(#[case] b
     assert_eq!(requests("/sign-in/email", "POST", 200), Some(1.0));
     assert_eq!(requests("/get-session", "GET", 200), Some(1.0));
     assert_eq!(requests("/token", "GET", 200), Some(1.0));
-    assert!(text.contains("route=\"/api/auth/reset-password/{token}\""), "{text}");
+    assert!(
+        text.contains("route=\"/api/auth/reset-password/{token}\""),
+        "{text}"
+    );
     assert!(text.contains(
         "better_auth_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/auth/sign-up/email\",status=\"200\",le=\"+Inf\"} 1"
     ));
     assert_eq!(
-        sample(&text, "better_auth_sign_ins_total{method=\"email\",outcome=\"success\"}"),
+        sample(
+            &text,
+            "better_auth_sign_ins_total{method=\"email\",outcome=\"success\"}"
+        ),
         Some(1.0)
     );
     assert_eq!(
@@ -138,7 +148,11 @@ async fn metrics_on_their_own_port_are_not_on_the_api_port() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("better_auth_shutting_down 0"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("better_auth_shutting_down 0"));
     let other = reqwest::get(format!("http://127.0.0.1:{port}/api/auth/ok"))
         .await
         .unwrap();

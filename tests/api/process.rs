@@ -14,6 +14,24 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The warnings and errors the services of this database logged (`service-*.log` in its
+/// directory), to explain a failure.
+pub fn service_errors(db: &TestDatabase) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(db.dir()).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("service-") {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            lines.extend(
+                text.lines()
+                    .filter(|l| l.contains("ERROR") || l.contains("WARN") || l.starts_with("error"))
+                    .map(|l| format!("{name}: {l}")),
+            );
+        }
+    }
+    lines
+}
+
 /// The binary serving on `port`, killed if dropped before it is stopped.
 pub struct Service {
     pub child: tokio::process::Child,
@@ -25,9 +43,15 @@ impl Service {
     /// on `port`, its output discarded; returns once `/ready` answers 200.
     pub async fn start(db: &TestDatabase, toml: &str, env: &[(&str, &str)], port: u16) -> Self {
         let mut cmd = binary(db, toml, env);
+        let log = db.dir().join(format!(
+            "service-{port}-{}.log",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let log = std::fs::File::create(log).expect("service log");
         cmd.env("PORT", port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .env("LOG_FORMAT", "json")
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log));
         let mut cmd = tokio::process::Command::from(cmd);
         cmd.kill_on_drop(true);
         let child = cmd.spawn().expect("start the service");

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::helpers::{create_database, redis_url, skip_or_fail, unique_email, Backend, PASSWORD};
-use crate::process::{free_port, Service};
+use crate::process::{free_port, service_errors, Service};
 
 const ORIGIN: &str = "http://localhost:3001";
 /// Load clients, each with its own session and client address.
@@ -202,11 +202,17 @@ async fn get_session(base: &str, cookie: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a 30 s load with three instances and HAProxy: scripts/test.sh runs it on its own"]
 async fn replicas_behind_haproxy_survive_a_rolling_restart_under_load() {
-    if std::process::Command::new("haproxy").arg("-v").output().is_err() {
+    if std::process::Command::new("haproxy")
+        .arg("-v")
+        .output()
+        .is_err()
+    {
         skip_or_fail("replicas", "haproxy is not installed");
         return;
     }
-    let Some(redis) = redis_url().await else { return };
+    let Some(redis) = redis_url().await else {
+        return;
+    };
     let Some(db) = create_database(Backend::Postgres).await else {
         return;
     };
@@ -284,7 +290,12 @@ async fn replicas_behind_haproxy_survive_a_rolling_restart_under_load() {
         total.by_kind,
         total.failures.len()
     );
-    assert!(total.failures.is_empty(), "failed requests: {:?}", &total.failures[..total.failures.len().min(10)]);
+    assert!(
+        total.failures.is_empty(),
+        "failed requests: {:?}\nthe services logged: {:#?}",
+        &total.failures[..total.failures.len().min(10)],
+        service_errors(&db)
+    );
     assert!(total.by_kind.get("token").copied().unwrap_or(0) > 0);
 
     // One JWT key: made once by the three instances started together, kept over restarts.
@@ -300,7 +311,12 @@ async fn replicas_behind_haproxy_survive_a_rolling_restart_under_load() {
         .unwrap();
     assert_eq!(row.try_get::<i64>("", "n").unwrap(), 1, "one row in jwks");
     conn.close().await.unwrap();
-    assert_eq!(total.kids.len(), 1, "every JWT has the one kid: {:?}", total.kids);
+    assert_eq!(
+        total.kids.len(),
+        1,
+        "every JWT has the one kid: {:?}",
+        total.kids
+    );
 
     // Rate limits are shared: 6 requests per minute for /ok, whichever instance answers.
     let http = reqwest::Client::new();
@@ -327,7 +343,10 @@ async fn replicas_behind_haproxy_survive_a_rolling_restart_under_load() {
         .unwrap();
     let cookie = session_cookie(&res).unwrap();
     for s in &instances {
-        assert_eq!(get_session(&s.base(), &cookie).await["user"]["email"], email.as_str());
+        assert_eq!(
+            get_session(&s.base(), &cookie).await["user"]["email"],
+            email.as_str()
+        );
     }
     let res = http
         .post(format!("{}/api/auth/sign-out", instances[0].base()))
@@ -338,7 +357,11 @@ async fn replicas_behind_haproxy_survive_a_rolling_restart_under_load() {
         .unwrap();
     assert_eq!(res.status(), 200);
     for s in &instances {
-        assert!(get_session(&s.base(), &cookie).await.is_null(), "revoked on {}", s.port);
+        assert!(
+            get_session(&s.base(), &cookie).await.is_null(),
+            "revoked on {}",
+            s.port
+        );
     }
 
     let _ = haproxy.kill().await;

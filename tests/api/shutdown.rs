@@ -64,9 +64,10 @@ async fn client(base: String, answered: tokio::sync::mpsc::UnboundedSender<()>) 
             Ok(body) if status == 200 && body["user"]["email"] == email.as_str() => {
                 tally.created.push(email);
             }
-            other => tally
-                .broken
-                .push(format!("{email}: {status} {:?}", other.map(|b| b.to_string()))),
+            other => tally.broken.push(format!(
+                "{email}: {status} {:?}",
+                other.map(|b| b.to_string())
+            )),
         }
         let _ = answered.send(());
         if closing {
@@ -125,7 +126,10 @@ async fn sigterm_during_a_burst_of_sign_ups_answers_every_accepted_request(
     assert_eq!(status.code(), Some(0), "exit status after SIGTERM");
 
     let broken: Vec<&String> = tallies.iter().flat_map(|t| &t.broken).collect();
-    assert!(broken.is_empty(), "requests without a whole answer: {broken:?}");
+    assert!(
+        broken.is_empty(),
+        "requests without a whole answer: {broken:?}"
+    );
     let created: Vec<&String> = tallies.iter().flat_map(|t| &t.created).collect();
     assert!(created.len() >= BEFORE_SIGTERM, "{} created", created.len());
     let ended: usize = tallies.iter().map(|t| t.closing + t.refused).sum();
@@ -141,8 +145,16 @@ async fn sigterm_during_a_burst_of_sign_ups_answers_every_accepted_request(
     // No half-written sign-up: every user has its credential account and its session, and
     // every answered sign-up is stored.
     let conn = Database::connect(&db.url).await.unwrap();
-    let users = count(&conn, r#"SELECT COUNT(*) AS n FROM "user""#.replace('"', quote(backend)).as_str()).await;
-    assert_eq!(users, created.len() as i64, "users stored = sign-ups answered");
+    let users = count(
+        &conn,
+        r#"SELECT COUNT(*) AS n FROM "user""#.replace('"', quote(backend)).as_str(),
+    )
+    .await;
+    assert_eq!(
+        users,
+        created.len() as i64,
+        "users stored = sign-ups answered"
+    );
     let without_account = count(
         &conn,
         &r#"SELECT COUNT(*) AS n FROM "user" u WHERE NOT EXISTS (SELECT 1 FROM "account" a WHERE a."userId" = u."id" AND a."providerId" = 'credential')"#
@@ -160,10 +172,8 @@ async fn sigterm_during_a_burst_of_sign_ups_answers_every_accepted_request(
     for email in &created {
         let n = count(
             &conn,
-            &format!(
-                r#"SELECT COUNT(*) AS n FROM "user" WHERE "email" = '{email}'"#
-            )
-            .replace('"', quote(backend)),
+            &format!(r#"SELECT COUNT(*) AS n FROM "user" WHERE "email" = '{email}'"#)
+                .replace('"', quote(backend)),
         )
         .await;
         assert_eq!(n, 1, "{email} stored");
@@ -187,7 +197,9 @@ async fn ready_answers_503_during_the_drain_and_answers_close_their_connection()
         return;
     };
     let settings = crate::helpers::settings(&db, "[shutdown]\ndrain_delay = 2\n", &[]);
-    let app = better_auth_rs::startup::Application::build(settings).await.unwrap();
+    let app = better_auth_rs::startup::Application::build(settings)
+        .await
+        .unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     let shutdown = app.shutdown();
     let server = tokio::spawn(app.run_until_stopped());
@@ -218,5 +230,8 @@ async fn ready_answers_503_during_the_drain_and_answers_close_their_connection()
     stopping.await.unwrap();
     server.await.unwrap().unwrap();
     let after = http.get(format!("{base}/health")).send().await;
-    assert!(after.is_err_and(|e| e.is_connect()), "the listener is closed");
+    assert!(
+        after.is_err_and(|e| e.is_connect()),
+        "the listener is closed"
+    );
 }
