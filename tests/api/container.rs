@@ -169,6 +169,9 @@ async fn the_binary_runs_as_the_image_runs_it() {
     );
 }
 
+/// Variables changed (`None`: removed), the exit code expected, and the setting the line names.
+type Case<'a> = (Vec<(&'a str, Option<&'a str>)>, i32, &'a str);
+
 /// Runs the image's command with `env` changed, expecting a quick failure.
 fn fails(data: &Path, args: &[&str], env: &[(&str, Option<&str>)]) -> (i32, String) {
     let mut cmd = image_command(data, free_port(), args);
@@ -208,7 +211,7 @@ async fn bad_settings_stop_the_service_and_the_commands_with_one_line_naming_the
     }
     let config = config.display().to_string();
     let unknown = unknown.display().to_string();
-    let cases: Vec<(Vec<(&str, Option<&str>)>, i32, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             vec![("DATABASE_URL", Some("mongodb://127.0.0.1/x"))],
             2,
