@@ -75,8 +75,9 @@ impl Application {
         let listener = TcpListener::bind((host.as_str(), port))
             .with_context(|| format!("binding {host}:{port}"))?;
         let port = listener.local_addr()?.port();
-        let metrics = match (state.settings.metrics.enabled, state.settings.metrics.port) {
-            (true, Some(metrics_port)) => {
+        let m = &state.settings.metrics;
+        let metrics = match (m.enabled && !m.on_api_port, m.port) {
+            (true, metrics_port) => {
                 let listener = TcpListener::bind((host.as_str(), metrics_port))
                     .with_context(|| format!("metrics.port: binding {host}:{metrics_port}"))?;
                 let metrics_port = listener.local_addr()?.port();

@@ -90,21 +90,6 @@ impl AppState {
         self.stopping.load(Ordering::Relaxed)
     }
 
-    /// The metrics text now, when metrics are on.
-    pub fn render_metrics(&self) -> Option<String> {
-        let metrics = self.metrics.as_ref()?;
-        let now = self.clock.now();
-        let jwks = self
-            .plugins
-            .get::<crate::plugins::jwt::JwtPlugin>()
-            .and_then(|p| p.issuer.key_stats(now));
-        Some(metrics.render(crate::metrics::Gauges {
-            hasher: self.hasher.stats(),
-            jwks,
-            shutting_down: self.is_stopping(),
-        }))
-    }
-
     /// Connects, migrates (unless turned off) and prepares everything requests need, the
     /// enabled plugins of `kinds` included.
     pub async fn load(settings: Settings, kinds: &[Kind<AppState>]) -> anyhow::Result<Self> {

@@ -12,7 +12,6 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::ConnectionType;
 use actix_web::middleware::Next;
 use actix_web::web;
-use std::sync::atomic::Ordering;
 use tracing::Instrument;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
@@ -95,17 +94,19 @@ pub async fn request_span(
         route = %route,
         status = tracing::field::Empty,
     );
-    let state = req.app_data::<web::Data<AppState>>();
-    let metrics = state.and_then(|s| s.metrics.clone());
-    let stopping = state.map(|s| s.stopping.clone());
-    let method = metrics.as_ref().map(|_| req.method().clone());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let method = state
+        .as_ref()
+        .filter(|s| s.metrics.is_some())
+        .map(|_| req.method().clone());
     let start = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
     // Milliseconds to the microsecond: `0.183`, not `0.18312300000000002`.
     let latency_ms = start.elapsed().as_micros() as f64 / 1000.0;
     match result {
         Ok(mut res) => {
-            if let (Some(m), Some(method)) = (&metrics, &method) {
+            let metrics = state.as_ref().and_then(|s| s.metrics.as_deref());
+            if let (Some(m), Some(method)) = (metrics, &method) {
                 m.request(
                     method,
                     &route,
@@ -116,7 +117,7 @@ pub async fn request_span(
             }
             // Once stopping, every answer closes its connection: the client's next request
             // opens a new one, which a load balancer sends to another instance.
-            if stopping.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            if state.as_ref().is_some_and(|s| s.is_stopping()) {
                 res.response_mut()
                     .head_mut()
                     .set_connection_type(ConnectionType::Close);

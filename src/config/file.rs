@@ -62,7 +62,7 @@ pub(super) fn read_toml(path: &Path, errors: &mut Vec<String>) -> FileConfig {
                 errors.push(format!(
                     "{}{setting}: {}",
                     path.display(),
-                    e.message().trim().replace('\n', " ")
+                    without_values(e.message())
                 ));
                 FileConfig::default()
             }
@@ -89,6 +89,29 @@ fn toml_date_as_text(v: &mut serde_json::Value) {
     if let Some(text) = text {
         *v = serde_json::Value::String(text);
     }
+}
+
+/// A parser message on one line, with the quoted values it cites left out (a value given to
+/// the wrong key may be a secret): `invalid type: string "…", expected i64`.
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.trim().chars() {
+        match c {
+            '"' if quoted => {
+                out.push_str("…\"");
+                quoted = false;
+            }
+            '"' => {
+                out.push('"');
+                quoted = true;
+            }
+            '\n' | '\r' if !quoted => out.push(' '),
+            _ if quoted => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The line of `offset` in `text`, and ` (setting a.b)` when that line assigns a key: the last

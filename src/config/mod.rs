@@ -642,6 +642,64 @@ mod tests {
     }
 
     #[test]
+    fn metrics_are_on_a_port_of_their_own_or_behind_a_token() {
+        let s = load_ok_with_toml("[metrics]\nenabled = true\n");
+        assert_eq!((s.metrics.port, s.metrics.on_api_port), (9464, false));
+        let err = load_with_toml("[metrics]\nenabled = true\non_api_port = true\n", &[]);
+        assert!(err[0].starts_with("metrics.on_api_port:"), "{err:?}");
+        let ok = load_with_toml(
+            "[metrics]\nenabled = true\non_api_port = true\n",
+            &[("BETTER_AUTH_METRICS_TOKEN", "0123456789abcdef")],
+        );
+        assert!(ok.is_empty(), "{ok:?}");
+        let err = load_with_toml(
+            "[metrics]\nenabled = true\n",
+            &[("BETTER_AUTH_METRICS_TOKEN", "short")],
+        );
+        assert!(err[0].starts_with("BETTER_AUTH_METRICS_TOKEN:"), "{err:?}");
+        let err = load_with_toml(
+            "[metrics]\nenabled = true\nport = 3001\n",
+            &[("PORT", "3001")],
+        );
+        assert!(err[0].starts_with("metrics.port:"), "{err:?}");
+        assert!(load_with_toml("[metrics]\nport = 3001\n", &[("PORT", "3001")]).is_empty());
+    }
+
+    #[test]
+    fn shutdown_periods_come_from_the_file_or_the_environment() {
+        let s = load_ok_with_toml("");
+        assert_eq!((s.shutdown.grace_period, s.shutdown.drain_delay), (8, 0));
+        let s = load_toml(
+            "[shutdown]\ngrace_period = 20\ndrain_delay = 5\n",
+            &[("BETTER_AUTH_SHUTDOWN_GRACE_PERIOD", "12")],
+        )
+        .unwrap();
+        assert_eq!((s.shutdown.grace_period, s.shutdown.drain_delay), (12, 5));
+        let err = load_with_toml("", &[("BETTER_AUTH_SHUTDOWN_DRAIN_DELAY", "soon")]);
+        assert!(
+            err[0].starts_with("BETTER_AUTH_SHUTDOWN_DRAIN_DELAY:"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_toml_error_names_the_line_and_the_setting_without_its_value() {
+        let err = load_with_toml(
+            "[session]\nupdate_age = 10\nexpires_in = \"a secret-looking value\"\n",
+            &[],
+        );
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(
+            err[0].contains("line 3 (setting session.expires_in)"),
+            "{err:?}"
+        );
+        assert!(!err[0].contains("secret-looking"), "{err:?}");
+        assert!(!err[0].contains('\n'));
+        let err = load_with_toml("[sesion]\nexpires_in = 1\n", &[]);
+        assert!(err[0].contains("sesion"), "{err:?}");
+    }
+
+    #[test]
     fn verification_values_stay_out_of_the_table_unless_store_in_database() {
         assert!(!load_ok_with_toml("").verification.store_in_database);
         let s = load_ok_with_toml("[verification]\nstore_in_database = true\n");

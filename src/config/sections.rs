@@ -350,16 +350,33 @@ impl Default for EmailSettings {
 }
 
 /// `[metrics]`: Prometheus metrics on `GET /metrics` (docs/operations.md §2). Off by default;
-/// when on, the endpoint is either on a port of its own (`port`, never behind the public load
-/// balancer) or on the API port behind a bearer token (`BETTER_AUTH_METRICS_TOKEN`).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// when on, the endpoint is on a port of its own (`port`, kept out of the public load
+/// balancer), or with `on_api_port` on the API port behind a bearer token
+/// (`BETTER_AUTH_METRICS_TOKEN`).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsSettings {
     pub enabled: bool,
-    /// A listener of its own for `/metrics` (on `HOST`); the API port then does not serve it.
-    pub port: Option<u16>,
+    /// The listener of `/metrics` alone (on `HOST`).
+    pub port: u16,
+    /// Serve `/metrics` on the API port instead (a token is then required).
+    pub on_api_port: bool,
     /// The bearer token `/metrics` requires; better given as `BETTER_AUTH_METRICS_TOKEN`.
     pub token: Option<secrecy::SecretString>,
+}
+
+/// The OpenTelemetry Prometheus exporter's port.
+pub const DEFAULT_METRICS_PORT: u16 = 9464;
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            port: DEFAULT_METRICS_PORT,
+            on_api_port: false,
+            token: None,
+        }
+    }
 }
 
 /// `[shutdown]`: what SIGTERM does (docs/operations.md §3). `/ready` answers 503 at once;

@@ -184,14 +184,16 @@ pub(super) fn validate_metrics(metrics: &MetricsSettings, api_port: u16, errors:
             ));
         }
     }
-    match metrics.port {
-        None if metrics.token.is_none() => errors.push(
-            "metrics.enabled: /metrics on the API port needs BETTER_AUTH_METRICS_TOKEN; or set metrics.port to serve it on a port of its own".into(),
-        ),
-        Some(0) => errors.push("metrics.port: expected a port from 1 to 65535".into()),
-        Some(p) if p == api_port => {
-            errors.push(format!("metrics.port: {p} is the API port (PORT); choose another"))
+    if metrics.on_api_port {
+        if metrics.token.is_none() {
+            errors.push(
+                "metrics.on_api_port: /metrics on the API port needs BETTER_AUTH_METRICS_TOKEN"
+                    .into(),
+            );
         }
-        _ => {}
+    } else if metrics.port == api_port && api_port != 0 {
+        errors.push(format!(
+            "metrics.port: {api_port} is the API port (PORT); choose another, or set metrics.on_api_port"
+        ));
     }
 }

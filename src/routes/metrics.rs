@@ -28,11 +28,24 @@ pub async fn metrics(
             return Err(ErrorCode::Unauthorized.into());
         }
     }
-    let body = state
-        .render_metrics()
-        .ok_or(ApiError::Code(ErrorCode::NotFound))?;
+    let body = render(&state).ok_or(ApiError::Code(ErrorCode::NotFound))?;
     Ok(HttpResponse::Ok()
         .content_type(crate::metrics::CONTENT_TYPE)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body))
+}
+
+/// The metrics text now, with the gauges read from the hasher and the JWT key ring.
+fn render(state: &AppState) -> Option<String> {
+    let metrics = state.metrics.as_ref()?;
+    let now = state.clock.now();
+    let jwks = state
+        .plugins
+        .get::<crate::plugins::jwt::JwtPlugin>()
+        .and_then(|p| p.issuer.key_stats(now));
+    Some(metrics.render(crate::metrics::Gauges {
+        hasher: state.hasher.stats(),
+        jwks,
+        shutting_down: state.is_stopping(),
+    }))
 }

@@ -94,7 +94,7 @@ pub fn auth_scope(settings: &Settings, plugins: &Plugins) -> impl HttpServiceFac
 /// Outside the base path: liveness, readiness, and session validation for other backends
 /// (which reads `Authorization: Bearer` as every route under the base path does).
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings, plugins: &Plugins) {
-    if settings.metrics.enabled && settings.metrics.port.is_none() {
+    if settings.metrics.enabled && settings.metrics.on_api_port {
         cfg.service(get("/metrics", metrics::metrics));
     }
     cfg.service(get("/health", health::health))

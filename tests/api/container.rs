@@ -249,7 +249,7 @@ async fn bad_settings_stop_the_service_and_the_commands_with_one_line_naming_the
     }
     // Metrics on the API port without a token are refused too.
     let metrics = data.path().join("metrics.toml");
-    std::fs::write(&metrics, "[metrics]\nenabled = true\n").unwrap();
+    std::fs::write(&metrics, "[metrics]\nenabled = true\non_api_port = true\n").unwrap();
     let metrics = metrics.display().to_string();
     let (code, line) = fails(
         data.path(),

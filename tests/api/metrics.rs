@@ -37,7 +37,7 @@ async fn metrics_are_off_by_default() {
 #[apply(backends)]
 #[tokio::test]
 async fn metrics_count_requests_by_route_pattern_and_leak_no_user_data(#[case] backend: Backend) {
-    let toml = "[metrics]\nenabled = true\n[plugins.jwt]\nenabled = true\n";
+    let toml = "[metrics]\nenabled = true\non_api_port = true\n[plugins.jwt]\nenabled = true\n";
     let Some(app) = spawn_app_with(backend, toml, &[("BETTER_AUTH_METRICS_TOKEN", TOKEN)]).await
     else {
         return;
@@ -162,7 +162,7 @@ async fn metrics_on_their_own_port_are_not_on_the_api_port() {
 #[tokio::test]
 async fn rate_limit_refusals_and_redis_errors_are_counted() {
     // Redis unreachable: the counters fail over to this process, and every failure counts.
-    let toml = "[metrics]\nenabled = true\n[rate_limit]\nenabled = true\nstorage = \"redis\"\n\
+    let toml = "[metrics]\nenabled = true\non_api_port = true\n[rate_limit]\nenabled = true\nstorage = \"redis\"\n\
                 [[rate_limit.rules]]\npath = \"/ok\"\nwindow = 60\nmax = 2\n";
     let Some(app) = spawn_app_with(
         Backend::Sqlite,

@@ -86,6 +86,8 @@ def test_the_deployment_runs_three_hardened_replicas_with_probes_and_migrations(
 
     main = container()
     assert main["args"] == ["serve"]
+    # One hashing thread per usable core: a CPU limit bounds the memory the hashes take.
+    assert main["resources"]["limits"]["cpu"]
     assert main["livenessProbe"]["httpGet"]["path"] == "/health"
     assert main["readinessProbe"]["httpGet"]["path"] == "/ready"
     ports = {p["name"]: p["containerPort"] for p in main["ports"]}
