@@ -47,6 +47,18 @@ pub enum UserCommand {
     },
     /// Delete a user with its accounts and sessions.
     Delete { user: String },
+    /// Ban a user (admin plugin): every session ends and sign-in is refused until unbanned or
+    /// the ban expires.
+    Ban {
+        user: String,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Seconds until the ban ends (default: plugins.admin.default_ban_expires_in, else never).
+        #[arg(long)]
+        expires_in: Option<i64>,
+    },
+    /// Lift a user's ban (admin plugin).
+    Unban { user: String },
 }
 
 #[derive(Args)]
@@ -84,6 +96,17 @@ fn read_password() -> Result<String, Failure> {
         ));
     }
     Ok(password.to_owned())
+}
+
+/// Bans live in the admin plugin's columns.
+fn require_admin(state: &AppState) -> Result<(), Failure> {
+    if state.settings.plugins.admin.enabled {
+        Ok(())
+    } else {
+        Err(Failure::Run(
+            "plugins.admin.enabled: bans need the admin plugin (its user columns banned, banReason, banExpires)".into(),
+        ))
+    }
 }
 
 async fn find(state: &AppState, id_or_email: &str) -> Result<User, Failure> {
@@ -139,7 +162,7 @@ async fn active_sessions(state: &AppState, user: &User) -> Result<Vec<Session>, 
 async fn every_user(state: &AppState) -> Result<Vec<User>, Failure> {
     let mut all = Vec::new();
     loop {
-        let page = state.store.list_users(PAGE, all.len() as u64).await?;
+        let (page, _) = users::list(state, PAGE, all.len() as u64).await?;
         let last = (page.len() as u64) < PAGE;
         all.extend(page);
         if last {
@@ -173,8 +196,7 @@ pub async fn user(settings: Settings, action: UserCommand, out: &Out) -> Outcome
             });
         }
         UserCommand::List { limit, offset } => {
-            let total = state.store.count_users().await?;
-            let page = state.store.list_users(limit, offset).await?;
+            let (page, total) = users::list(&state, limit, offset).await?;
             let list: Vec<Value> = page.iter().map(|u| user_json(u, &fields)).collect();
             out.print(
                 json!({ "users": list, "total": total, "limit": limit, "offset": offset }),
@@ -224,6 +246,29 @@ pub async fn user(settings: Settings, action: UserCommand, out: &Out) -> Outcome
                     format!("password set for {} <{}>{revoked}", user.id, user.email)
                 },
             );
+        }
+        UserCommand::Ban {
+            user,
+            reason,
+            expires_in,
+        } => {
+            require_admin(&state)?;
+            let user = find(&state, &user).await?;
+            let banned = users::ban(&state, &user, reason, expires_in).await?;
+            out.print(json!({ "user": user_json(&banned, &fields) }), || {
+                format!(
+                    "banned user {} <{}>; every session ended",
+                    user.id, user.email
+                )
+            });
+        }
+        UserCommand::Unban { user } => {
+            require_admin(&state)?;
+            let user = find(&state, &user).await?;
+            let unbanned = users::unban(&state, &user).await?;
+            out.print(json!({ "user": user_json(&unbanned, &fields) }), || {
+                format!("unbanned user {} <{}>", user.id, user.email)
+            });
         }
         UserCommand::Delete { user } => {
             let user = find(&state, &user).await?;

@@ -2,12 +2,15 @@
 //! user with a password as sign-up does, setting a password as reset-password does, ending a
 //! user's sessions as revoke-sessions does, deleting a user as delete-user does.
 
-use serde_json::Map;
+use chrono::Duration;
+use serde_json::{Map, Value};
 
 use super::credentials::{check_password_length, hash_password};
 use super::users::{new_user, store_with_password, NewUser};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
+use crate::store::user_list::UserQuery;
+use crate::store::users::UserUpdate;
 use crate::store::{StoreError, User};
 
 /// A user to create with an email and a password.
@@ -49,6 +52,75 @@ pub async fn create_with_password(
         Err(StoreError::Conflict) => Err(ErrorCode::UserAlreadyExists.into()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Users oldest first, `limit` of them after `offset`, and how many there are in all.
+pub async fn list(state: &AppState, limit: u64, offset: u64) -> Result<(Vec<User>, u64), ApiError> {
+    let query = UserQuery {
+        sort: Some(("createdAt".to_owned(), false)),
+        limit: Some(limit),
+        offset: Some(offset),
+        ..UserQuery::default()
+    };
+    state
+        .store
+        .list_users(&query)
+        .await?
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("listing users")))
+}
+
+/// Bans the user as the admin plugin's ban-user does (Better Auth's `admin/routes.ts`
+/// `banUser`): `banned`, `banReason` (else `plugins.admin.default_ban_reason`, else "No
+/// reason"), `banExpires` after `expires_in` seconds (else the default, else never), and every
+/// session ends. Needs the admin plugin, whose columns these are.
+pub async fn ban(
+    state: &AppState,
+    user: &User,
+    reason: Option<String>,
+    expires_in: Option<i64>,
+) -> Result<User, ApiError> {
+    let settings = &state.settings.plugins.admin;
+    let now = state.clock.now();
+    let reason = reason
+        .filter(|r| !r.is_empty())
+        .or_else(|| settings.default_ban_reason.clone())
+        .unwrap_or_else(|| "No reason".into());
+    let expires = expires_in
+        .filter(|s| *s != 0)
+        .or(settings.default_ban_expires_in)
+        .map(|s| Value::String(crate::auth::crypto::iso(&(now + Duration::seconds(s)))));
+    let update = UserUpdate {
+        extra: Map::from_iter([
+            ("banned".to_owned(), Value::Bool(true)),
+            ("banReason".to_owned(), Value::String(reason)),
+            ("banExpires".to_owned(), expires.unwrap_or(Value::Null)),
+        ]),
+        ..UserUpdate::default()
+    };
+    let banned = state
+        .store
+        .update_user(&user.id, &update, now)
+        .await?
+        .ok_or(ErrorCode::UserNotFound)?;
+    revoke_sessions(state, user).await?;
+    Ok(banned)
+}
+
+/// Lifts the user's ban as the admin plugin's unban-user does.
+pub async fn unban(state: &AppState, user: &User) -> Result<User, ApiError> {
+    let update = UserUpdate {
+        extra: Map::from_iter([
+            ("banned".to_owned(), Value::Bool(false)),
+            ("banReason".to_owned(), Value::Null),
+            ("banExpires".to_owned(), Value::Null),
+        ]),
+        ..UserUpdate::default()
+    };
+    Ok(state
+        .store
+        .update_user(&user.id, &update, state.clock.now())
+        .await?
+        .ok_or(ErrorCode::UserNotFound)?)
 }
 
 /// A user by id, or else by email.

@@ -6,7 +6,6 @@ pub mod accounts;
 mod direct;
 pub mod json;
 pub mod jwks;
-mod listing;
 mod pool;
 pub mod rate_limits;
 pub mod redis;

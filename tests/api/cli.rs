@@ -288,3 +288,64 @@ async fn jwks_list_rotate_and_secret_rotate(#[case] backend: Backend) {
     let (_, line) = failure(run(&app, "", &[], &["jwks", "list"], ""));
     assert!(line.contains("plugins.jwt.enabled"), "{line}");
 }
+
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ban_and_unban_use_the_admin_plugins_columns(#[case] backend: Backend) {
+    let toml = "[plugins.admin]\nenabled = true\n";
+    let Some(app) = spawn_app_with(backend, toml, &[]).await else {
+        return;
+    };
+    let email = unique_email();
+    let password = "operator-made password";
+    ok_json(run(
+        &app,
+        toml,
+        &[],
+        &["user", "create", "--email", &email, "--json"],
+        password,
+    ));
+    assert_eq!(app.sign_in(&email, password).await.status(), 200);
+
+    let banned = ok_json(run(
+        &app,
+        toml,
+        &[],
+        &[
+            "user",
+            "ban",
+            &email,
+            "--reason",
+            "spam",
+            "--expires-in",
+            "3600",
+            "--json",
+        ],
+        "",
+    ));
+    assert_eq!(banned["user"]["banned"], true);
+    assert_eq!(banned["user"]["banReason"], "spam");
+    assert!(banned["user"]["banExpires"].is_string());
+    assert!(
+        session_user(&app, &app.client).await.is_null(),
+        "sessions ended"
+    );
+    let res = app.sign_in(&email, password).await;
+    assert_eq!(crate::helpers::error_code(res).await.1, "BANNED_USER");
+
+    let unbanned = ok_json(run(
+        &app,
+        toml,
+        &[],
+        &["user", "unban", &email, "--json"],
+        "",
+    ));
+    assert_eq!(unbanned["user"]["banned"], false);
+    assert!(unbanned["user"]["banReason"].is_null());
+    assert_eq!(app.sign_in(&email, password).await.status(), 200);
+
+    // Without the plugin there are no ban columns.
+    let (code, line) = failure(run(&app, "", &[], &["user", "ban", &email], ""));
+    assert_eq!(code, 1);
+    assert!(line.contains("plugins.admin.enabled"), "{line}");
+}
