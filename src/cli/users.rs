@@ -254,7 +254,7 @@ pub async fn user(settings: Settings, action: UserCommand, out: &Out) -> Outcome
         } => {
             require_admin(&state)?;
             let user = find(&state, &user).await?;
-            let banned = users::ban(&state, &user, reason, expires_in).await?;
+            let banned = users::ban(&state, &user, reason, expires_in.map(|s| s as f64)).await?;
             out.print(json!({ "user": user_json(&banned, &fields) }), || {
                 format!(
                     "banned user {} <{}>; every session ended",

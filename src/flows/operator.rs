@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::credentials::{check_password_length, hash_password};
 use super::users::{new_user, store_with_password, NewUser};
+use crate::auth::crypto::iso;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::store::user_list::UserQuery;
@@ -69,15 +70,14 @@ pub async fn list(state: &AppState, limit: u64, offset: u64) -> Result<(Vec<User
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("listing users")))
 }
 
-/// Bans the user as the admin plugin's ban-user does (Better Auth's `admin/routes.ts`
-/// `banUser`): `banned`, `banReason` (else `plugins.admin.default_ban_reason`, else "No
-/// reason"), `banExpires` after `expires_in` seconds (else the default, else never), and every
-/// session ends. Needs the admin plugin, whose columns these are.
+/// Bans the user as the admin plugin's ban-user does: the reason (else the configured default,
+/// else `No reason`), an expiry `expires_in` seconds from now (else the configured default, else
+/// none), and every session of the user ends.
 pub async fn ban(
     state: &AppState,
     user: &User,
     reason: Option<String>,
-    expires_in: Option<i64>,
+    expires_in: Option<f64>,
 ) -> Result<User, ApiError> {
     let settings = &state.settings.plugins.admin;
     let now = state.clock.now();
@@ -85,10 +85,13 @@ pub async fn ban(
         .filter(|r| !r.is_empty())
         .or_else(|| settings.default_ban_reason.clone())
         .unwrap_or_else(|| "No reason".into());
-    let expires = expires_in
-        .filter(|s| *s != 0)
-        .or(settings.default_ban_expires_in)
-        .map(|s| Value::String(crate::auth::crypto::iso(&(now + Duration::seconds(s)))));
+    let expires_ms = expires_in
+        .filter(|s| *s != 0.0)
+        .map(|s| (s * 1000.0) as i64)
+        .or(settings
+            .default_ban_expires_in
+            .map(|s| s.saturating_mul(1000)));
+    let expires = expires_ms.map(|ms| Value::String(iso(&(now + Duration::milliseconds(ms)))));
     let update = UserUpdate {
         extra: Map::from_iter([
             ("banned".to_owned(), Value::Bool(true)),
@@ -103,22 +106,27 @@ pub async fn ban(
         .await?
         .ok_or(ErrorCode::UserNotFound)?;
     revoke_sessions(state, user).await?;
+    tracing::info!("user banned");
     Ok(banned)
 }
 
-/// Lifts the user's ban as the admin plugin's unban-user does.
-pub async fn unban(state: &AppState, user: &User) -> Result<User, ApiError> {
-    let update = UserUpdate {
+/// The update that lifts a ban.
+pub fn unbanned() -> UserUpdate {
+    UserUpdate {
         extra: Map::from_iter([
             ("banned".to_owned(), Value::Bool(false)),
             ("banReason".to_owned(), Value::Null),
             ("banExpires".to_owned(), Value::Null),
         ]),
         ..UserUpdate::default()
-    };
+    }
+}
+
+/// Lifts the user's ban as the admin plugin's unban-user does.
+pub async fn unban(state: &AppState, user: &User) -> Result<User, ApiError> {
     Ok(state
         .store
-        .update_user(&user.id, &update, state.clock.now())
+        .update_user(&user.id, &unbanned(), state.clock.now())
         .await?
         .ok_or(ErrorCode::UserNotFound)?)
 }

@@ -17,7 +17,7 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use async_trait::async_trait;
 use indexmap::IndexMap;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::auth::access::{authorize, statements, Actions, Connector, Statements};
 use crate::auth::fields::{AdditionalField, FieldType};
@@ -26,7 +26,6 @@ use crate::error::ApiError;
 use crate::openapi::builder::Op;
 use crate::plugin::{Kind, Plugin, Schema};
 use crate::state::AppState;
-use crate::store::users::UserUpdate;
 use crate::store::{Session, User};
 use config::AdminSettings;
 
@@ -311,18 +310,6 @@ impl AdminPlugin {
     }
 }
 
-/// The update that lifts a ban.
-fn unbanned() -> UserUpdate {
-    UserUpdate {
-        extra: Map::from_iter([
-            ("banned".to_owned(), Value::Bool(false)),
-            ("banReason".to_owned(), Value::Null),
-            ("banExpires".to_owned(), Value::Null),
-        ]),
-        ..UserUpdate::default()
-    }
-}
-
 /// The user's `role` column.
 fn role_of(user: &User) -> Option<&str> {
     user.extra.get("role").and_then(Value::as_str)
@@ -389,7 +376,10 @@ impl Plugin<AppState> for AdminPlugin {
             .and_then(crate::auth::fields::parse_date)
             .is_some_and(|at| at < now);
         if expired {
-            state.store.update_user(&user.id, &unbanned(), now).await?;
+            state
+                .store
+                .update_user(&user.id, &crate::flows::operator::unbanned(), now)
+                .await?;
             return Ok(());
         }
         tracing::info!("session refused: the user is banned");

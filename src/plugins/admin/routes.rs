@@ -12,11 +12,12 @@ use utoipa::openapi::path::HttpMethod::{Get, Post};
 use super::{AdminError, AdminPlugin};
 use crate::auth::access::Actions;
 use crate::auth::cookies::DONT_REMEMBER;
-use crate::auth::crypto::{generate_id, Signed};
+use crate::auth::crypto::Signed;
 use crate::auth::fields::check_type;
 use crate::config::Settings;
 use crate::error::{ApiError, ErrorCode};
 use crate::flows::credentials::{check_password_length, hash_password};
+use crate::flows::operator;
 use crate::flows::session::{last_per_name, new_session, session_cookies};
 use crate::flows::users::{new_user, NewUser};
 use crate::http::extract::{js_string, query_object, read_checked_body, Validator};
@@ -24,11 +25,10 @@ use crate::http::route::{get, post};
 use crate::http::{json_with_cookies, request_cookies, ClientInfo, Current, Need};
 use crate::openapi::builder::{array_of, boolean, object, session, string, user, Op};
 use crate::state::AppState;
-use crate::store::accounts::CREDENTIAL_PROVIDER;
 use crate::store::json::{session_json, user_json};
 use crate::store::user_list::{Operator, UserQuery, Where};
 use crate::store::users::UserUpdate;
-use crate::store::{Account, StoreError, User};
+use crate::store::{StoreError, User};
 
 /// The cookie that keeps the admin's own session while they impersonate someone.
 const ADMIN_SESSION: &str = "admin_session";
@@ -647,7 +647,7 @@ async fn unban_user(
     let user_id = user_id_body(&state, &req, payload).await?;
     let (current, _) = allowed(&state, &req, &BAN).await?;
     let result = async {
-        let user = update_existing(&state, &user_id, &super::unbanned()).await?;
+        let user = update_existing(&state, &user_id, &operator::unbanned()).await?;
         Ok(json!({ "user": user_body(&state, &user) }))
     };
     answer(current, result.await)
@@ -665,8 +665,8 @@ async fn ban_user(
     let reason = v.opt_string("banReason");
     let expires_in = v.opt_number("banExpiresIn");
     v.finish()?;
-    let (current, admin) = allowed(&state, &req, &BAN).await?;
-    let banned = ban(&state, admin, &current, &user_id, reason, expires_in)
+    let (current, _) = allowed(&state, &req, &BAN).await?;
+    let banned = ban(&state, &current, &user_id, reason, expires_in)
         .await
         .map_err(|e| current.fail(e))?;
     let body = json!({ "user": user_body(&state, &banned) });
@@ -675,51 +675,18 @@ async fn ban_user(
 
 async fn ban(
     state: &AppState,
-    admin: &AdminPlugin,
     current: &Current,
     user_id: &str,
     reason: Option<String>,
     expires_in: Option<f64>,
 ) -> Result<User, ApiError> {
-    if state.store.find_user_by_id(user_id).await?.is_none() {
+    let Some(user) = state.store.find_user_by_id(user_id).await? else {
         return Err(user_not_found());
-    }
+    };
     if user_id == current.user.id {
         return Err(AdminError::YouCannotBanYourself.into());
     }
-    let now = state.clock.now();
-    let reason = reason
-        .filter(|r| !r.is_empty())
-        .or_else(|| admin.settings.default_ban_reason.clone())
-        .unwrap_or_else(|| "No reason".into());
-    let seconds = expires_in
-        .filter(|s| *s != 0.0)
-        .map(|s| (s * 1000.0) as i64)
-        .or(admin.settings.default_ban_expires_in.map(|s| s * 1000));
-    let expires = seconds.map(|ms| {
-        Value::String(crate::auth::crypto::iso(
-            &(now + Duration::milliseconds(ms)),
-        ))
-    });
-    let update = UserUpdate {
-        extra: Map::from_iter([
-            ("banned".to_owned(), Value::Bool(true)),
-            ("banReason".to_owned(), Value::String(reason)),
-            ("banExpires".to_owned(), expires.unwrap_or(Value::Null)),
-        ]),
-        ..UserUpdate::default()
-    };
-    let user = state
-        .store
-        .update_user(user_id, &update, now)
-        .await?
-        .ok_or_else(user_not_found)?;
-    state
-        .store
-        .delete_user_sessions(state.store.connection(), user_id)
-        .await?;
-    tracing::info!("user banned");
-    Ok(user)
+    operator::ban(state, &user, reason, expires_in).await
 }
 
 #[tracing::instrument(name = "admin.impersonate_user", skip_all)]
@@ -921,30 +888,7 @@ async fn set_password(state: &AppState, user_id: &str, password: String) -> Resu
     let Some(user) = state.store.find_user_by_id(user_id).await? else {
         return Err(user_not_found());
     };
-    let hash = hash_password(state, password).await?;
-    let now = state.clock.now();
-    let db = state.store.connection();
-    match state.store.find_credential_account(user_id).await? {
-        Some(account) => {
-            state
-                .store
-                .set_account_password(db, &account.id, &hash, now)
-                .await?;
-        }
-        None => {
-            let account = Account {
-                id: generate_id(),
-                account_id: user.id.clone(),
-                provider_id: CREDENTIAL_PROVIDER.to_owned(),
-                user_id: user.id,
-                password: Some(hash),
-                scope: None,
-                created_at: now,
-                updated_at: now,
-            };
-            state.store.insert_account(db, &account).await?;
-        }
-    }
+    operator::set_password(state, &user, password, false).await?;
     tracing::info!("password set by an admin");
     Ok(())
 }
