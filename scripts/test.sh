@@ -20,6 +20,8 @@ command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 # The load balancer of the replicas test; setpriv runs the binary as the image's user.
 command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)
 command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
+# Headless Chromium for the browser tests (tests/node/chromium.mjs).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # The Python tests' venv; creating it is the real test of python3-venv (Debian splits it off).
 venv="$root/target/python-venv"
 mkdir -p "$root/target"
