@@ -7,6 +7,7 @@
 
 import { appendFileSync } from "node:fs";
 import { admin, bearer, jwt } from "better-auth/plugins";
+import { passkey } from "@better-auth/passkey";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -110,6 +111,15 @@ export function jwtPluginOptions(env = process.env) {
   return { jwks: { keyPairConfig: alg === "EdDSA" ? { alg, crv: "Ed25519" } : { alg } } };
 }
 
+/** The passkey plugin's options from PASSKEY_RP_ID, PASSKEY_RP_NAME and PASSKEY_ORIGIN. */
+export function passkeyPluginOptions(env = process.env) {
+  return {
+    ...(env.PASSKEY_RP_ID ? { rpID: env.PASSKEY_RP_ID } : {}),
+    ...(env.PASSKEY_RP_NAME ? { rpName: env.PASSKEY_RP_NAME } : {}),
+    ...(env.PASSKEY_ORIGIN ? { origin: env.PASSKEY_ORIGIN } : {}),
+  };
+}
+
 /**
  * The hooks that would send mail append one JSON line per mail to the file
  * named by BETTER_AUTH_EMAIL_FILE, exactly as the Rust service's `file`
@@ -170,8 +180,15 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     // `verification` rows too, as `[verification] store_in_database = true` does.
     ...(secondaryStorage ? { secondaryStorage } : {}),
     ...(env.VERIFICATION_STORE_IN_DATABASE === "1" ? { verification: { storeInDatabase: true } } : {}),
-    // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does.
-    plugins: [jwt(jwtPluginOptions(env)), bearer(), ...(env.ADMIN === "1" ? [admin()] : [])],
+    // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does; PASSKEY=1 the
+    // passkey plugin (PASSKEY_RP_ID, PASSKEY_RP_NAME, PASSKEY_ORIGIN as `[plugins.passkey]`
+    // rp_id, rp_name, origin).
+    plugins: [
+      jwt(jwtPluginOptions(env)),
+      bearer(),
+      ...(env.ADMIN === "1" ? [admin()] : []),
+      ...(env.PASSKEY === "1" ? [passkey(passkeyPluginOptions(env))] : []),
+    ],
     telemetry: { enabled: false },
   };
 }
