@@ -284,6 +284,21 @@ impl ApiError {
         }
     }
 
+    /// The same status with an empty body, for the routes where Better Auth throws a bare
+    /// `ctx.error("UNAUTHORIZED")`; queued cookies are kept.
+    pub fn without_body(self) -> Self {
+        match self {
+            ApiError::Code(c) => ApiError::Empty(c.status()),
+            ApiError::Custom { status, .. } | ApiError::MessageOnly { status, .. } => {
+                ApiError::Empty(status)
+            }
+            ApiError::WithCookies(inner, cookies) => {
+                ApiError::WithCookies(Box::new(inner.without_body()), cookies)
+            }
+            other => other,
+        }
+    }
+
     /// This error, sent with the cookies queued before it (errors.md §1).
     pub fn with_cookies(self, cookies: Vec<actix_web::cookie::Cookie<'static>>) -> Self {
         if cookies.is_empty() {
@@ -294,31 +309,10 @@ impl ApiError {
     }
 }
 
-/// Better Auth uses the status *name* as the reason phrase (errors.md §1).
-pub fn reason_phrase(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        302 => "FOUND",
-        400 => "BAD_REQUEST",
-        401 => "UNAUTHORIZED",
-        403 => "FORBIDDEN",
-        404 => "NOT_FOUND",
-        405 => "METHOD_NOT_ALLOWED",
-        409 => "CONFLICT",
-        413 => "PAYLOAD_TOO_LARGE",
-        415 => "UNSUPPORTED_MEDIA_TYPE",
-        417 => "EXPECTATION_FAILED",
-        422 => "UNPROCESSABLE_ENTITY",
-        429 => "Too Many Requests",
-        500 => "INTERNAL_SERVER_ERROR",
-        503 => "SERVICE_UNAVAILABLE",
-        _ => status.canonical_reason().unwrap_or(""),
-    }
-}
-
 fn json_error(status: StatusCode, message: &str, code: Option<&str>) -> HttpResponse {
-    let mut b = HttpResponseBuilder::new(status);
-    b.reason(reason_phrase(status));
-    b.json(ErrorBody { message, code })
+    // No custom reason: the standard phrase (`401 Unauthorized`) is what Node sends under Better
+    // Auth, whose node adapter writes the status alone (docs/compatibility.md §4.1).
+    HttpResponseBuilder::new(status).json(ErrorBody { message, code })
 }
 
 impl ResponseError for ApiError {
@@ -351,11 +345,7 @@ impl ResponseError for ApiError {
                 message,
             } => json_error(*status, message, Some(code)),
             ApiError::MessageOnly { status, message } => json_error(*status, message, None),
-            ApiError::Empty(status) => {
-                let mut b = HttpResponseBuilder::new(*status);
-                b.reason(reason_phrase(*status));
-                b.finish()
-            }
+            ApiError::Empty(status) => HttpResponseBuilder::new(*status).finish(),
             ApiError::RateLimited { retry_after } => {
                 // Better Auth 1.7.25 `rateLimitResponse`: no `code`, JSON content type, and only
                 // the non-standard `X-Retry-After` (no `Retry-After`).
@@ -381,9 +371,7 @@ impl ResponseError for ApiError {
             ApiError::Internal(e) if caused_by_outage(e) => unavailable_response(e),
             ApiError::Internal(e) => {
                 tracing::error!(error.cause_chain = ?e, "request failed");
-                let mut b = HttpResponseBuilder::new(StatusCode::INTERNAL_SERVER_ERROR);
-                b.reason(reason_phrase(StatusCode::INTERNAL_SERVER_ERROR));
-                b.finish()
+                HttpResponseBuilder::new(StatusCode::INTERNAL_SERVER_ERROR).finish()
             }
         }
     }

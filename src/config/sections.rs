@@ -319,6 +319,15 @@ impl Default for Advanced {
     }
 }
 
+/// Better Auth `onAPIError`: where `GET /error` sends the browser.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OnApiError {
+    /// Better Auth `onAPIError.errorURL`: when set, `GET /error` redirects here with `error`
+    /// (and `error_description`) appended; an absolute URL or a root-relative path.
+    pub error_url: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Plugins {
