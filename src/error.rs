@@ -235,6 +235,10 @@ pub enum ApiError {
     /// Errors with an empty body (errors.md §6).
     #[error("{0}")]
     Empty(StatusCode),
+    /// Better Auth's `APIError` thrown without a body (`ctx.error("UNAUTHORIZED")`): an empty
+    /// body under a JSON content type.
+    #[error("{0}")]
+    EmptyJson(StatusCode),
     /// The rate limiter refused the request (rate-limit.md §3): 429, a message without a code,
     /// and `X-Retry-After` in whole seconds.
     #[error("too many requests")]
@@ -288,9 +292,9 @@ impl ApiError {
     /// `ctx.error("UNAUTHORIZED")`; queued cookies are kept.
     pub fn without_body(self) -> Self {
         match self {
-            ApiError::Code(c) => ApiError::Empty(c.status()),
+            ApiError::Code(c) => ApiError::EmptyJson(c.status()),
             ApiError::Custom { status, .. } | ApiError::MessageOnly { status, .. } => {
-                ApiError::Empty(status)
+                ApiError::EmptyJson(status)
             }
             ApiError::WithCookies(inner, cookies) => {
                 ApiError::WithCookies(Box::new(inner.without_body()), cookies)
@@ -320,7 +324,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Code(c) => c.status(),
             ApiError::Custom { status, .. } | ApiError::MessageOnly { status, .. } => *status,
-            ApiError::Empty(s) => *s,
+            ApiError::Empty(s) | ApiError::EmptyJson(s) => *s,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::WithCookies(inner, _) => inner.status_code(),
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -346,6 +350,9 @@ impl ResponseError for ApiError {
             } => json_error(*status, message, Some(code)),
             ApiError::MessageOnly { status, message } => json_error(*status, message, None),
             ApiError::Empty(status) => HttpResponseBuilder::new(*status).finish(),
+            ApiError::EmptyJson(status) => HttpResponseBuilder::new(*status)
+                .content_type("application/json")
+                .finish(),
             ApiError::RateLimited { retry_after } => {
                 // Better Auth 1.7.25 `rateLimitResponse`: no `code`, JSON content type, and only
                 // the non-standard `X-Retry-After` (no `Retry-After`).

@@ -5,9 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::error::{ApiError, ErrorCode};
 use crate::flows::credentials::sign_in_with_password;
 use crate::flows::mail::verify_email_mail;
+use crate::flows::session::forget_dont_remember;
 use crate::flows::sign_in;
 use crate::http::extract::{login_csrf, read_checked_body, Validator};
-use crate::http::ClientInfo;
+use crate::http::{request_cookies, ClientInfo};
 use crate::state::AppState;
 
 #[tracing::instrument(name = "sign_in.email", skip_all, fields(user_id = tracing::field::Empty))]
@@ -44,5 +45,10 @@ pub async fn sign_in_email(
         return Err(ErrorCode::EmailNotVerified.into());
     }
     let dont_remember = remember_me == Some(false);
-    sign_in::complete(&state, &user, &client, dont_remember, callback_url).await
+    let mut res = sign_in::complete(&state, &user, &client, dont_remember, callback_url).await?;
+    if let Some(c) = forget_dont_remember(&state, &request_cookies(&req), dont_remember) {
+        res.add_cookie(&c)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    }
+    Ok(res)
 }
