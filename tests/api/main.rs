@@ -37,6 +37,7 @@ mod migrate_command;
 mod openapi;
 mod origin;
 mod outage;
+mod parity;
 mod password_reset;
 mod plugin_seam;
 mod process;

@@ -18,9 +18,11 @@ import { compareTranscripts, createContext } from "./differential/runner.mjs";
 // The service's side uses the cheapest argon2 parameters (a debug build hashes slowly); hashing
 // costs are no part of what is compared.
 const configDir = mkdtempSync(join(tmpdir(), "ba-differential-"));
-function fastHashing(config) {
+// A module's `servers.toml` is appended to the service's configuration (its `servers.config`,
+// else e2e.toml).
+function serviceConfig(config, extra = "") {
   const out = join(configDir, `${readdirSync(configDir).length}.toml`);
-  writeFileSync(out, `danger_password_hashing = "danger_test_minimum"\n${readFileSync(config, "utf8")}`);
+  writeFileSync(out, `danger_password_hashing = "danger_test_minimum"\n${readFileSync(config, "utf8")}\n${extra}`);
   return out;
 }
 
@@ -53,7 +55,7 @@ for (const mod of modules) {
     let rust;
     before(async () => {
       const env = mod.servers?.env ?? {};
-      const config = fastHashing(mod.servers?.config ?? join(here, "e2e.toml"));
+      const config = serviceConfig(mod.servers?.config ?? join(here, "e2e.toml"), mod.servers?.toml);
       [reference, rust] = await Promise.all([
         startServer({ target: "reference", env }),
         startServer({ target: "rust", env, config }),

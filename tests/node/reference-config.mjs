@@ -172,6 +172,8 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     ...(env.VERIFICATION_STORE_IN_DATABASE === "1" ? { verification: { storeInDatabase: true } } : {}),
     // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does.
     plugins: [jwt(jwtPluginOptions(env)), bearer(), ...(env.ADMIN === "1" ? [admin()] : [])],
+    // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
+    ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),
     telemetry: { enabled: false },
   };
 }
