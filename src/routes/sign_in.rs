@@ -33,6 +33,12 @@ pub async fn sign_in_email(
     if !crate::auth::email::is_valid(&email) {
         return Err(ErrorCode::InvalidEmail.into());
     }
+    // Before the user is looked up, so it tells nothing about the address.
+    if crate::auth::password::js_length(&password)
+        > state.settings.email_and_password.max_password_length
+    {
+        return Err(ErrorCode::PasswordTooLong.into());
+    }
     let email = crate::auth::email::normalize(&email);
     let (user, _) = sign_in_with_password(&state, &email, password).await?;
     tracing::Span::current().record("user_id", tracing::field::display(&user.id));

@@ -329,3 +329,22 @@ async fn account_info_validates_the_selection_and_the_owner(#[case] backend: Bac
         )
     );
 }
+
+#[tokio::test]
+async fn sign_in_refuses_an_over_long_password_whoever_the_address_is() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let email = unique_email();
+    app.sign_up(&email).await;
+    for address in [email, unique_email()] {
+        let res = app.sign_in(&address, &"x".repeat(129)).await;
+        assert_eq!(
+            error_code(res).await,
+            (400, "PASSWORD_TOO_LONG".into(), "Password too long".into())
+        );
+    }
+    // At the limit it is an ordinary wrong password.
+    let res = app.sign_in(&unique_email(), &"x".repeat(128)).await;
+    assert_eq!(error_code(res).await.1, "INVALID_EMAIL_OR_PASSWORD");
+}

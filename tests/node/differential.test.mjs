@@ -48,30 +48,36 @@ async function runOn(server, scenario) {
   return ctx.transcript;
 }
 
-for (const mod of modules) {
-  // Scenarios are independent (each run has its own addresses), so they run side by side.
-  describe(`differential: ${mod.file}`, { concurrency: 4 }, () => {
-    let reference;
-    let rust;
-    before(async () => {
-      const env = mod.servers?.env ?? {};
-      const config = serviceConfig(mod.servers?.config ?? join(here, "e2e.toml"), mod.servers?.toml);
-      [reference, rust] = await Promise.all([
-        startServer({ target: "reference", env }),
-        startServer({ target: "rust", env, config }),
-      ]);
-    });
-    after(async () => {
-      await Promise.all([reference?.stop(), rust?.stop()]);
-    });
+// Every module's pair of servers starts at once, and scenarios, independent of each other (each
+// run has its own addresses), run side by side across modules.
+describe("differential", { concurrency: 6 }, () => {
+  const pairs = new Map();
+  before(async () => {
+    await Promise.all(
+      modules.map(async (mod) => {
+        const env = mod.servers?.env ?? {};
+        const config = serviceConfig(mod.servers?.config ?? join(here, "e2e.toml"), mod.servers?.toml);
+        const [reference, rust] = await Promise.all([
+          startServer({ target: "reference", env }),
+          startServer({ target: "rust", env, config }),
+        ]);
+        pairs.set(mod.file, { reference, rust });
+      }),
+    );
+  });
+  after(async () => {
+    await Promise.all([...pairs.values()].flatMap(({ reference, rust }) => [reference.stop(), rust.stop()]));
+  });
 
+  for (const mod of modules) {
     for (const scenario of mod.scenarios) {
-      test(scenario.name, async () => {
+      test(`${mod.file.replace(/-scenarios\.mjs$/, "")}: ${scenario.name}`, async () => {
+        const { reference, rust } = pairs.get(mod.file);
         const [ref, ours] = await Promise.all([runOn(reference, scenario), runOn(rust, scenario)]);
         assert.ok(ref.length > 0, "the scenario made no request");
         const differences = compareTranscripts(ref, ours);
         assert.equal(differences.length, 0, `differences:\n${JSON.stringify(differences, null, 1)}`);
       });
     }
-  });
-}
+  }
+});

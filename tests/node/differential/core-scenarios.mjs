@@ -100,6 +100,8 @@ export const scenarios = [
       await b.signIn(email, { password: "wrong-password" });
       await b.signIn(ctx.email("nobody"));
       await b.signIn(email.toUpperCase());
+      await b.signIn(email, { password: "x".repeat(129) });
+      await b.signIn(ctx.email("nobody"), { password: "x".repeat(129) });
     },
   },
   {
