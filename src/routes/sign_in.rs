@@ -44,5 +44,14 @@ pub async fn sign_in_email(
         return Err(ErrorCode::EmailNotVerified.into());
     }
     let dont_remember = remember_me == Some(false);
-    sign_in::complete(&state, &user, &client, dont_remember, callback_url).await
+    let cookies = crate::http::request_cookies(&req);
+    sign_in::complete_with_cookies(
+        &state,
+        &cookies,
+        &user,
+        &client,
+        dont_remember,
+        callback_url,
+    )
+    .await
 }
