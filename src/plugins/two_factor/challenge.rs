@@ -160,13 +160,13 @@ pub async fn begin(
         .store
         .create_verification(&format!("2fa-attempts-{identifier}"), "0", expires_at, now)
         .await?;
-    let mut cookies = vec![
-        state.cookies.removal(&state.cookies.name(SESSION_TOKEN)),
-        state.cookies.removal(&state.cookies.name(SESSION_DATA)),
-    ];
+    // In Better Auth's order: the sign-in's `dont_remember`, its session cookies expired.
+    let mut cookies = Vec::new();
     if dont_remember {
         cookies.push(state.cookies.dont_remember(secret(state)));
     }
+    cookies.push(state.cookies.removal(&state.cookies.name(SESSION_TOKEN)));
+    cookies.push(state.cookies.removal(&state.cookies.name(SESSION_DATA)));
     cookies.push(
         state
             .cookies
