@@ -597,7 +597,7 @@ async fn guessing_ends_the_challenge_then_locks_the_account(#[case] backend: Bac
     let wrong = |n: u64| {
         format!(
             "{:06}",
-            (u64::from_str_radix(&code(&app, &key, 0), 10).unwrap() + n) % 1_000_000
+            (code(&app, &key, 0).parse::<u64>().unwrap() + n) % 1_000_000
         )
     };
     let browser = challenged(&app, &email).await;
