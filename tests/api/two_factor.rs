@@ -816,3 +816,64 @@ async fn bad_input_gets_a_4xx_and_writes_nothing(#[case] backend: Backend) {
     assert_eq!(two_factor_rows(&app).await, 0);
     assert_eq!(app.get_session().await["user"]["twoFactorEnabled"], false);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn the_otp_method_enables_at_once_and_keeps_codes_hashed(#[case] backend: Backend) {
+    let toml = format!("{WITH_OTP}store_otp = \"hashed\"\n");
+    let Some(app) = spawn_mail_app(backend, &toml).await else {
+        return;
+    };
+    let email = unique_email();
+    let id = app.sign_up(&email).await.json::<Value>().await.unwrap()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post(
+            "/two-factor/enable",
+            &json!({ "password": PASSWORD, "method": "otp" }),
+        )
+        .await;
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({ "method": "otp" })
+    );
+    assert_eq!(app.get_session().await["user"]["twoFactorEnabled"], true);
+    assert!(row(&app, &id).await.is_none(), "no TOTP secret");
+
+    let browser = app.browser();
+    let res = app.sign_in_as(&browser, &email, PASSWORD).await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["twoFactorMethods"], json!(["otp"]));
+    let res = app
+        .post_as(
+            &browser,
+            "/two-factor/verify-totp",
+            &json!({ "code": "123456" }),
+        )
+        .await;
+    assert_eq!(error_code(res).await.1, "TOTP_NOT_ENABLED");
+    app.post_as(&browser, "/two-factor/send-otp", &json!({}))
+        .await;
+    let otp = app.last_mail("two-factor-otp", &email)["otp"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Stored as Better Auth's `storeOTP: "hashed"`: base64url SHA-256 of the code, then the tries.
+    use base64::Engine;
+    use sha2::Digest;
+    let hashed =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&otp));
+    let rows = |value: String| {
+        let app = &app;
+        async move { count_rows(app, &format!("verification WHERE value = '{value}'")).await }
+    };
+    assert_eq!(rows(format!("{otp}:0")).await, 0, "not in plain text");
+    assert_eq!(rows(format!("{hashed}:0")).await, 1);
+    let res = app
+        .post_as(&browser, "/two-factor/verify-otp", &json!({ "code": otp }))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.get_session_as(&browser).await["user"]["id"], id);
+}
