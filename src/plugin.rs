@@ -24,11 +24,13 @@ use futures_util::future::BoxFuture;
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use crate::auth::cookies::RequestCookies;
 use crate::auth::fields::AdditionalField;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::openapi::builder::Op;
+use crate::rate_limit::Rule;
 pub use crate::store::schema::Table;
 use crate::store::{Session, Store, User};
 
@@ -70,12 +72,18 @@ pub struct SignIn<'a> {
     pub user: &'a User,
     /// The sign-in's `rememberMe: false`.
     pub dont_remember: bool,
+    /// The request's cookies (two-factor reads its trust-device cookie); empty where the
+    /// sign-in method does not pass them.
+    pub cookies: &'a RequestCookies,
 }
 
 /// What an after-sign-in hook decided.
 pub enum AfterSignIn {
     /// Create the session and answer as usual.
     Continue,
+    /// The same, with these cookies added to the answer (two-factor's renewed trust-device
+    /// cookie).
+    ContinueWith(Vec<actix_web::cookie::Cookie<'static>>),
     /// Answer this instead; no session is created (two-factor's `twoFactorRedirect`).
     Respond(HttpResponse),
 }
@@ -95,6 +103,12 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
 
     /// Mounts its routes under the base path.
     fn routes(&self, _cfg: &mut web::ServiceConfig) {}
+
+    /// Its rate-limit rules (Better Auth's plugin `rateLimit`): for paths starting with the
+    /// prefix, above the built-in special rules and below `[[rate_limit.rules]]`.
+    fn rate_limit(&self) -> Vec<(&'static str, Rule)> {
+        Vec::new()
+    }
 
     /// Its operations in the OpenAPI document.
     fn openapi(&self, _settings: &Settings) -> Vec<Op> {

@@ -9,6 +9,7 @@ use crate::auth::fields::AdditionalField;
 use crate::plugins::admin::config::AdminSettings;
 use crate::plugins::bearer::config::BearerSettings;
 use crate::plugins::jwt::config::JwtSettings;
+use crate::plugins::two_factor::config::TwoFactorSettings;
 
 pub(super) fn yes() -> bool {
     true
@@ -334,6 +335,7 @@ pub struct Plugins {
     pub jwt: JwtSettings,
     pub bearer: BearerSettings,
     pub admin: AdminSettings,
+    pub two_factor: TwoFactorSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

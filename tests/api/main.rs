@@ -57,4 +57,5 @@ mod sessions;
 mod shutdown;
 mod sign_in;
 mod sign_up;
+mod two_factor;
 mod verification;
