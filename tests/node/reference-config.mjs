@@ -6,6 +6,7 @@
 // schema and endpoints.
 
 import { appendFileSync } from "node:fs";
+import { apiKey } from "@better-auth/api-key";
 import { admin, bearer, jwt } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
@@ -170,8 +171,15 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     // `verification` rows too, as `[verification] store_in_database = true` does.
     ...(secondaryStorage ? { secondaryStorage } : {}),
     ...(env.VERIFICATION_STORE_IN_DATABASE === "1" ? { verification: { storeInDatabase: true } } : {}),
-    // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does.
-    plugins: [jwt(jwtPluginOptions(env)), bearer(), ...(env.ADMIN === "1" ? [admin()] : [])],
+    // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does; API_KEY=1 the
+    // API key plugin with `x-api-key` sessions and metadata, as `[plugins.api_key] enabled,
+    // enable_session_for_api_keys, enable_metadata` do.
+    plugins: [
+      jwt(jwtPluginOptions(env)),
+      bearer(),
+      ...(env.ADMIN === "1" ? [admin()] : []),
+      ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
+    ],
     telemetry: { enabled: false },
   };
 }
