@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::auth::cookie_cache::CacheStrategy;
 use crate::auth::fields::AdditionalField;
 use crate::plugins::admin::config::AdminSettings;
+use crate::plugins::api_key::config::ApiKeySettings;
 use crate::plugins::bearer::config::BearerSettings;
 use crate::plugins::jwt::config::JwtSettings;
 use crate::plugins::two_factor::config::TwoFactorSettings;
@@ -336,6 +337,7 @@ pub struct Plugins {
     pub bearer: BearerSettings,
     pub admin: AdminSettings,
     pub two_factor: TwoFactorSettings,
+    pub api_key: ApiKeySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
