@@ -33,6 +33,9 @@ pub enum MailKind {
     ChangeEmailVerification,
     /// `user.deleteUser.sendDeleteAccountVerification`.
     DeleteAccount,
+    /// The organization plugin's `sendInvitationEmail`: no link, the invitation id is in
+    /// `extra` (`invitationId`, `organizationId`, `inviter`, ...).
+    OrganizationInvitation,
 }
 
 impl MailKind {
@@ -42,6 +45,7 @@ impl MailKind {
             MailKind::VerifyEmail => "verify-email",
             MailKind::ChangeEmailVerification => "change-email-verification",
             MailKind::DeleteAccount => "delete-account",
+            MailKind::OrganizationInvitation => "organization-invitation",
         }
     }
 
@@ -51,10 +55,20 @@ impl MailKind {
             MailKind::VerifyEmail => "Verify your email address",
             MailKind::ChangeEmailVerification => "Confirm your email change",
             MailKind::DeleteAccount => "Confirm the deletion of your account",
+            MailKind::OrganizationInvitation => "You are invited to join an organization",
         }
     }
 
-    fn text(self, url: &str) -> String {
+    fn text(self, url: &str, extra: &serde_json::Map<String, serde_json::Value>) -> String {
+        if self == MailKind::OrganizationInvitation {
+            let field = |k: &str| extra.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+            return format!(
+                "{} invited you to join {}.\r\n\r\nInvitation: {}\r\n",
+                field("inviter"),
+                field("organizationName"),
+                field("invitationId")
+            );
+        }
         let what = match self {
             MailKind::ResetPassword => "To choose a new password, open this link:",
             MailKind::VerifyEmail => "To verify your email address, open this link:",
@@ -62,6 +76,7 @@ impl MailKind {
                 "To confirm the change of your email address, open this link:"
             }
             MailKind::DeleteAccount => "To delete your account, open this link:",
+            MailKind::OrganizationInvitation => "",
         };
         // CRLF: lettre encodes a bare LF in quoted-printable as `=0A`.
         format!("{what}\r\n\r\n{url}\r\n\r\nIf you did not ask for this, ignore this mail.\r\n")
@@ -77,6 +92,9 @@ pub struct Mail {
     pub url: String,
     pub token: String,
     pub at: DateTime<Utc>,
+    /// Members of the mail's JSON beyond the common ones (the invitation's ids); an empty
+    /// `url`, `token` or `userId` is left out of it.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The link and token are credentials: never printed.
@@ -92,14 +110,21 @@ impl std::fmt::Debug for Mail {
 impl Mail {
     /// The JSON of the `file` and `webhook` transports (CONFIG.md).
     pub fn to_json(&self) -> serde_json::Value {
-        json!({
-            "type": self.kind.as_str(),
-            "email": self.email,
-            "userId": self.user_id,
-            "url": self.url,
-            "token": self.token,
-            "at": iso(&self.at),
-        })
+        let mut out = serde_json::Map::new();
+        out.insert("type".into(), json!(self.kind.as_str()));
+        out.insert("email".into(), json!(self.email));
+        for (k, v) in [
+            ("userId", &self.user_id),
+            ("url", &self.url),
+            ("token", &self.token),
+        ] {
+            if !v.is_empty() {
+                out.insert(k.into(), json!(v));
+            }
+        }
+        out.extend(self.extra.clone());
+        out.insert("at".into(), json!(iso(&self.at)));
+        serde_json::Value::Object(out)
     }
 }
 
@@ -250,7 +275,7 @@ impl Mailer {
                     .to(to)
                     .subject(mail.kind.subject())
                     .header(ContentType::TEXT_PLAIN)
-                    .body(mail.kind.text(&mail.url))
+                    .body(mail.kind.text(&mail.url, &mail.extra))
                     .context("building the message")?;
                 transport.send(message).await.context("sending over SMTP")?;
                 Ok(())

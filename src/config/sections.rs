@@ -9,6 +9,7 @@ use crate::auth::fields::AdditionalField;
 use crate::plugins::admin::config::AdminSettings;
 use crate::plugins::bearer::config::BearerSettings;
 use crate::plugins::jwt::config::JwtSettings;
+use crate::plugins::organization::config::OrganizationSettings;
 
 pub(super) fn yes() -> bool {
     true
@@ -325,6 +326,7 @@ pub struct Plugins {
     pub jwt: JwtSettings,
     pub bearer: BearerSettings,
     pub admin: AdminSettings,
+    pub organization: OrganizationSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -6,6 +6,7 @@ pub mod accounts;
 mod direct;
 pub mod json;
 pub mod jwks;
+pub mod organizations;
 mod pool;
 pub mod rate_limits;
 pub mod redis;

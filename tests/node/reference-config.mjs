@@ -6,7 +6,7 @@
 // schema and endpoints.
 
 import { appendFileSync } from "node:fs";
-import { admin, bearer, jwt } from "better-auth/plugins";
+import { admin, bearer, jwt, organization } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -129,6 +129,32 @@ function mailHooks(env) {
 }
 
 /**
+ * The organization plugin's options: invitations go to the outbox as the Rust service's `file`
+ * transport writes them (type `organization-invitation`). ORGANIZATION_MEMBERSHIP_LIMIT and
+ * ORGANIZATION_LIMIT set the limits, as `membership_limit` / `organization_limit` do.
+ */
+export function organizationOptions(env = process.env) {
+  return {
+    ...(env.ORGANIZATION_LIMIT ? { organizationLimit: Number(env.ORGANIZATION_LIMIT) } : {}),
+    ...(env.ORGANIZATION_MEMBERSHIP_LIMIT
+      ? { membershipLimit: Number(env.ORGANIZATION_MEMBERSHIP_LIMIT) }
+      : {}),
+    sendInvitationEmail: async ({ id, email, organization, inviter, invitation }) => {
+      const line = JSON.stringify({
+        type: "organization-invitation",
+        email,
+        invitationId: id,
+        organizationId: organization.id,
+        inviter: inviter.user.email,
+        role: invitation.role,
+        at: new Date().toISOString(),
+      });
+      if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+    },
+  };
+}
+
+/**
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
  */
@@ -170,8 +196,14 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     // `verification` rows too, as `[verification] store_in_database = true` does.
     ...(secondaryStorage ? { secondaryStorage } : {}),
     ...(env.VERIFICATION_STORE_IN_DATABASE === "1" ? { verification: { storeInDatabase: true } } : {}),
-    // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does.
-    plugins: [jwt(jwtPluginOptions(env)), bearer(), ...(env.ADMIN === "1" ? [admin()] : [])],
+    // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does; ORGANIZATION=1
+    // the organization plugin, as `[plugins.organization] enabled = true` does.
+    plugins: [
+      jwt(jwtPluginOptions(env)),
+      bearer(),
+      ...(env.ADMIN === "1" ? [admin()] : []),
+      ...(env.ORGANIZATION === "1" ? [organization(organizationOptions(env))] : []),
+    ],
     telemetry: { enabled: false },
   };
 }
