@@ -35,6 +35,7 @@ mod mail_transports;
 mod metrics;
 mod migrate_command;
 mod openapi;
+mod organization;
 mod origin;
 mod outage;
 mod password_reset;
