@@ -10,6 +10,7 @@ use crate::plugins::admin::config::AdminSettings;
 use crate::plugins::api_key::config::ApiKeySettings;
 use crate::plugins::bearer::config::BearerSettings;
 use crate::plugins::jwt::config::JwtSettings;
+use crate::plugins::organization::config::OrganizationSettings;
 use crate::plugins::two_factor::config::TwoFactorSettings;
 
 pub(super) fn yes() -> bool {
@@ -338,6 +339,7 @@ pub struct Plugins {
     pub admin: AdminSettings,
     pub two_factor: TwoFactorSettings,
     pub api_key: ApiKeySettings,
+    pub organization: OrganizationSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

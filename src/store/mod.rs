@@ -7,6 +7,7 @@ pub mod api_keys;
 mod direct;
 pub mod json;
 pub mod jwks;
+pub mod organizations;
 mod pool;
 pub mod rate_limits;
 pub mod redis;

@@ -36,6 +36,7 @@ mod mail_transports;
 mod metrics;
 mod migrate_command;
 mod openapi;
+mod organization;
 mod origin;
 mod outage;
 mod parity;
