@@ -348,14 +348,14 @@ export function signedCookieValue(raw, secret = SECRET) {
  * Response, newest last.
  */
 /** A browser-like client on `base`: the official client with `jwtClient()` and `plugins`. */
-export function newBrowser(base, { jar = new CookieJar(), plugins = [] } = {}) {
+export function newBrowser(base, { jar = new CookieJar(), plugins = [], headers: extraHeaders = {} } = {}) {
   const responses = [];
   const exchanges = new WeakMap(); // response → what was sent, and a copy of the body
   const client = createAuthClient({
     baseURL: base,
     plugins: [jwtClient(), ...plugins],
     fetchOptions: {
-      headers: { origin: base },
+      headers: { origin: base, ...extraHeaders },
       customFetchImpl: async (input, init = {}) => {
         const headers = new Headers(init.headers);
         const cookie = jar.header();
