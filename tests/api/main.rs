@@ -59,5 +59,6 @@ mod sessions;
 mod shutdown;
 mod sign_in;
 mod sign_up;
+mod storage_format;
 mod two_factor;
 mod verification;
