@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_key;
 pub mod bearer;
 pub mod jwt;
+pub mod organization;
 pub mod passkey;
 pub mod two_factor;
 
@@ -18,4 +19,5 @@ pub const KINDS: &[Kind<AppState>] = &[
     two_factor::KIND,
     api_key::KIND,
     passkey::KIND,
+    organization::KIND,
 ];

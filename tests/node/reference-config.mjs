@@ -7,7 +7,7 @@
 
 import { appendFileSync } from "node:fs";
 import { apiKey } from "@better-auth/api-key";
-import { admin, bearer, jwt, twoFactor } from "better-auth/plugins";
+import { admin, bearer, jwt, organization, twoFactor } from "better-auth/plugins";
 import { passkey } from "@better-auth/passkey";
 
 /** Default secret when none is given (tests only; 40 characters). */
@@ -153,6 +153,32 @@ function twoFactorPlugins(env) {
 }
 
 /**
+ * The organization plugin's options: invitations go to the outbox as the Rust service's `file`
+ * transport writes them (type `organization-invitation`). ORGANIZATION_MEMBERSHIP_LIMIT and
+ * ORGANIZATION_LIMIT set the limits, as `membership_limit` / `organization_limit` do.
+ */
+export function organizationOptions(env = process.env) {
+  return {
+    ...(env.ORGANIZATION_LIMIT ? { organizationLimit: Number(env.ORGANIZATION_LIMIT) } : {}),
+    ...(env.ORGANIZATION_MEMBERSHIP_LIMIT
+      ? { membershipLimit: Number(env.ORGANIZATION_MEMBERSHIP_LIMIT) }
+      : {}),
+    sendInvitationEmail: async ({ id, email, organization, inviter, invitation }) => {
+      const line = JSON.stringify({
+        type: "organization-invitation",
+        email,
+        invitationId: id,
+        organizationId: organization.id,
+        inviter: inviter.user.email,
+        role: invitation.role,
+        at: new Date().toISOString(),
+      });
+      if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+    },
+  };
+}
+
+/**
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
  */
@@ -200,6 +226,7 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     // `[plugins.api_key] enabled, enable_session_for_api_keys, enable_metadata` do.
     // PASSKEY=1 the passkey plugin (PASSKEY_RP_ID, PASSKEY_RP_NAME, PASSKEY_ORIGIN as
     // `[plugins.passkey]` rp_id, rp_name, origin).
+    // ORGANIZATION=1 the organization plugin, as `[plugins.organization] enabled = true` does.
     plugins: [
       jwt(jwtPluginOptions(env)),
       bearer(),
@@ -207,6 +234,7 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       ...twoFactorPlugins(env),
       ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
       ...(env.PASSKEY === "1" ? [passkey(passkeyPluginOptions(env))] : []),
+      ...(env.ORGANIZATION === "1" ? [organization(organizationOptions(env))] : []),
     ],
     // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
     ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),
