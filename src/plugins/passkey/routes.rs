@@ -20,10 +20,13 @@ use crate::flows::session::{create_session, resolve, session_cookies, Lookup};
 use crate::http::extract::{query_object, read_checked_body, Validator};
 use crate::http::route::{get, post};
 use crate::http::{json_with_cookies, request_cookies, ClientInfo, Current, Need};
-use crate::openapi::builder::{array_of, boolean, object, string, Op};
+use crate::openapi::builder::{
+    array_of, boolean, date_time, nullable_string, object, string, typed, Op,
+};
 use crate::state::AppState;
 use crate::store::json::{session_json, user_json};
 use crate::store::passkeys::PasskeyRow;
+use utoipa::openapi::schema::Type;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(get(
@@ -543,15 +546,26 @@ pub fn openapi() -> Vec<Op> {
         object(
             vec![
                 ("id", string()),
-                ("name", string()),
+                ("name", nullable_string()),
                 ("publicKey", string()),
                 ("userId", string()),
                 ("credentialID", string()),
+                ("counter", typed(Type::Number, false).into()),
                 ("deviceType", string()),
-                ("transports", string()),
-                ("aaguid", string()),
+                ("backedUp", boolean()),
+                ("transports", nullable_string()),
+                ("createdAt", date_time(true)),
+                ("aaguid", nullable_string()),
             ],
-            &["id", "publicKey", "userId", "credentialID"],
+            &[
+                "id",
+                "publicKey",
+                "userId",
+                "credentialID",
+                "counter",
+                "deviceType",
+                "backedUp",
+            ],
             true,
         )
         .into()
