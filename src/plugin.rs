@@ -159,6 +159,18 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
     async fn on_user_create(&self, _state: &S, _user: &mut User) -> Result<(), ApiError> {
         Ok(())
     }
+
+    /// Before update-user stores the signed-in `user`'s new values; may check or rewrite the
+    /// custom fields of `extra` (Better Auth's `hooks.before` on `/update-user` and
+    /// `databaseHooks.user.update.before`: the username plugin's checks and normalisation).
+    async fn on_user_update(
+        &self,
+        _state: &S,
+        _user: &User,
+        _extra: &mut serde_json::Map<String, Value>,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
 }
 
 /// The enabled plugins, in a fixed order.

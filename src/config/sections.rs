@@ -325,6 +325,7 @@ pub struct Plugins {
     pub jwt: JwtSettings,
     pub bearer: BearerSettings,
     pub admin: AdminSettings,
+    pub username: crate::plugins::username::config::UsernameSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

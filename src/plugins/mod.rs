@@ -3,9 +3,10 @@
 pub mod admin;
 pub mod bearer;
 pub mod jwt;
+pub mod username;
 
 use crate::plugin::Kind;
 use crate::state::AppState;
 
 /// Every plugin of this build, in the order their hooks run.
-pub const KINDS: &[Kind<AppState>] = &[jwt::KIND, bearer::KIND, admin::KIND];
+pub const KINDS: &[Kind<AppState>] = &[jwt::KIND, bearer::KIND, admin::KIND, username::KIND];

@@ -158,13 +158,23 @@ impl Store {
         &self,
         email: &str,
     ) -> StoreResult<Option<(User, Option<Account>)>> {
+        self.find_user_with_credential_by("email", email).await
+    }
+
+    /// As [`Store::find_user_with_credential`], by another `user` column holding a unique value
+    /// (the username plugin's `username`).
+    pub async fn find_user_with_credential_by(
+        &self,
+        column: &str,
+        value: &str,
+    ) -> StoreResult<Option<(User, Option<Account>)>> {
         let mut q = self.user_select();
         for (col, name) in COLUMNS.into_iter().zip(JOINED_NAMES) {
             q.expr_as(Expr::col((Entity, col)), Alias::new(name));
         }
         let user_id = Expr::col((users::table(), Alias::new("id")));
         q.left_join(Entity, self.credential_of(user_id.into()))
-            .and_where(Expr::col((users::table(), Alias::new("email"))).eq(email));
+            .and_where(Expr::col((users::table(), Alias::new(column))).eq(value));
         let Some(row) = self.db.query_one(self.stmt(&q)).await? else {
             return Ok(None);
         };

@@ -56,4 +56,5 @@ mod sessions;
 mod shutdown;
 mod sign_in;
 mod sign_up;
+mod username;
 mod verification;
