@@ -33,6 +33,11 @@ pub enum MailKind {
     ChangeEmailVerification,
     /// `user.deleteUser.sendDeleteAccountVerification`.
     DeleteAccount,
+    /// The magic-link plugin's `sendMagicLink` (`url` and `token`, no user id).
+    MagicLink,
+    /// The email-OTP plugin's `sendVerificationOTP`: the code is the mail's `token`, `otp_type`
+    /// Better Auth's `type` (`sign-in`, `email-verification`, `forget-password`).
+    EmailOtp { otp_type: &'static str },
 }
 
 impl MailKind {
@@ -42,6 +47,8 @@ impl MailKind {
             MailKind::VerifyEmail => "verify-email",
             MailKind::ChangeEmailVerification => "change-email-verification",
             MailKind::DeleteAccount => "delete-account",
+            MailKind::MagicLink => "magic-link",
+            MailKind::EmailOtp { .. } => "email-otp",
         }
     }
 
@@ -51,10 +58,18 @@ impl MailKind {
             MailKind::VerifyEmail => "Verify your email address",
             MailKind::ChangeEmailVerification => "Confirm your email change",
             MailKind::DeleteAccount => "Confirm the deletion of your account",
+            MailKind::MagicLink => "Your sign-in link",
+            MailKind::EmailOtp { .. } => "Your verification code",
         }
     }
 
-    fn text(self, url: &str) -> String {
+    fn text(self, url: &str, token: &str) -> String {
+        if let MailKind::EmailOtp { .. } = self {
+            return format!(
+                "Your verification code is {token}.\r\n\r\nIf you did not ask for this, ignore \
+                 this mail.\r\n"
+            );
+        }
         let what = match self {
             MailKind::ResetPassword => "To choose a new password, open this link:",
             MailKind::VerifyEmail => "To verify your email address, open this link:",
@@ -62,6 +77,8 @@ impl MailKind {
                 "To confirm the change of your email address, open this link:"
             }
             MailKind::DeleteAccount => "To delete your account, open this link:",
+            MailKind::MagicLink => "To sign in, open this link:",
+            MailKind::EmailOtp { .. } => "",
         };
         // CRLF: lettre encodes a bare LF in quoted-printable as `=0A`.
         format!("{what}\r\n\r\n{url}\r\n\r\nIf you did not ask for this, ignore this mail.\r\n")
@@ -90,8 +107,30 @@ impl std::fmt::Debug for Mail {
 }
 
 impl Mail {
-    /// The JSON of the `file` and `webhook` transports (CONFIG.md).
+    /// The JSON of the `file` and `webhook` transports (CONFIG.md). The plugins' mails carry
+    /// what Better Auth hands their hooks: no user id.
     pub fn to_json(&self) -> serde_json::Value {
+        match self.kind {
+            MailKind::EmailOtp { otp_type } => {
+                return json!({
+                    "type": self.kind.as_str(),
+                    "email": self.email,
+                    "otp": self.token,
+                    "otpType": otp_type,
+                    "at": iso(&self.at),
+                })
+            }
+            MailKind::MagicLink => {
+                return json!({
+                    "type": self.kind.as_str(),
+                    "email": self.email,
+                    "url": self.url,
+                    "token": self.token,
+                    "at": iso(&self.at),
+                })
+            }
+            _ => {}
+        }
         json!({
             "type": self.kind.as_str(),
             "email": self.email,
@@ -250,7 +289,7 @@ impl Mailer {
                     .to(to)
                     .subject(mail.kind.subject())
                     .header(ContentType::TEXT_PLAIN)
-                    .body(mail.kind.text(&mail.url))
+                    .body(mail.kind.text(&mail.url, &mail.token))
                     .context("building the message")?;
                 transport.send(message).await.context("sending over SMTP")?;
                 Ok(())

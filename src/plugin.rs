@@ -96,6 +96,12 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
     /// Mounts its routes under the base path.
     fn routes(&self, _cfg: &mut web::ServiceConfig) {}
 
+    /// Its own rate-limit rules by exact path, over Better Auth's special rules and under the
+    /// configured `[[rate_limit.rules]]` (Better Auth's `plugin.rateLimit`).
+    fn rate_limit(&self) -> Vec<(&'static str, crate::rate_limit::Rule)> {
+        Vec::new()
+    }
+
     /// Its operations in the OpenAPI document.
     fn openapi(&self, _settings: &Settings) -> Vec<Op> {
         Vec::new()

@@ -172,6 +172,8 @@ enum Storage {
 
 pub struct RateLimiter {
     default: Rule,
+    /// The enabled plugins' rules by exact path (Better Auth's `plugin.rateLimit`).
+    plugin_rules: Vec<(&'static str, Rule)>,
     rules: Vec<CustomRule>,
     storage: Storage,
     /// Where requests are counted while a shared storage is failing.
@@ -189,6 +191,7 @@ impl RateLimiter {
         settings: &Settings,
         store: &Store,
         redis: Option<&Arc<RedisStorage>>,
+        plugin_rules: Vec<(&'static str, Rule)>,
     ) -> anyhow::Result<Option<Arc<Self>>> {
         if !settings.rate_limit_enabled() {
             return Ok(None);
@@ -215,6 +218,7 @@ impl RateLimiter {
         let longest_window = [rl.window, 60]
             .into_iter()
             .chain(rl.rules.iter().filter_map(|r| r.window))
+            .chain(plugin_rules.iter().map(|(_, r)| r.window))
             .max()
             .unwrap_or(rl.window);
         let longest_window_ms = Rule {
@@ -246,6 +250,7 @@ impl RateLimiter {
                 window: rl.window,
                 max: rl.max,
             },
+            plugin_rules,
             rules,
             #[cfg(feature = "governor")]
             fallback: match storage {
@@ -259,9 +264,16 @@ impl RateLimiter {
     }
 
     /// The rule for a path, or `None` when a custom rule turns limiting off for it.
-    /// Precedence (last wins): default → built-in special rule → first matching custom rule.
+    /// Precedence (last wins): default → built-in special rule → a plugin's rule → first
+    /// matching custom rule (Better Auth's `resolveRateLimitConfig`).
     pub fn rule_for(&self, path: &str) -> Option<Rule> {
-        let base = special_rule(path).unwrap_or(self.default);
+        let base = self
+            .plugin_rules
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, r)| *r)
+            .or_else(|| special_rule(path))
+            .unwrap_or(self.default);
         match self.rules.iter().find(|r| r.matches(path)) {
             None => Some(base),
             Some(r) if !r.enabled => None,

@@ -326,6 +326,7 @@ pub struct Plugins {
     pub bearer: BearerSettings,
     pub admin: AdminSettings,
     pub username: crate::plugins::username::config::UsernameSettings,
+    pub email_otp: crate::plugins::email_otp::config::EmailOtpSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

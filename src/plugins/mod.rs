@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod bearer;
+pub mod email_otp;
 pub mod jwt;
 pub mod username;
 
@@ -9,4 +10,10 @@ use crate::plugin::Kind;
 use crate::state::AppState;
 
 /// Every plugin of this build, in the order their hooks run.
-pub const KINDS: &[Kind<AppState>] = &[jwt::KIND, bearer::KIND, admin::KIND, username::KIND];
+pub const KINDS: &[Kind<AppState>] = &[
+    jwt::KIND,
+    bearer::KIND,
+    admin::KIND,
+    username::KIND,
+    email_otp::KIND,
+];

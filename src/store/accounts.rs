@@ -223,6 +223,27 @@ impl Store {
 }
 
 impl Store {
+    /// Better Auth's `revokeUnprovenAccountAccess`, in one transaction: a user whose email was
+    /// never verified, now proven by a magic link or an email code, loses every account link
+    /// and session made before the proof, and their email becomes verified. The user as stored
+    /// afterwards.
+    pub async fn revoke_unproven_access(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        self.delete_user_sessions(&txn, user_id).await?;
+        let q = Query::delete()
+            .from_table(Entity)
+            .and_where(Expr::col(Column::UserId).eq(user_id))
+            .to_owned();
+        exec(&txn, self.stmt(&q)).await?;
+        txn.commit().await?;
+        self.update_user_email(user_id, None, true, now).await
+    }
+
     /// After a password reset: sets the credential account's password, creating the account
     /// when the user has none, and with `revoke_sessions` deletes every session of the user,
     /// all in one transaction (Better Auth's `resetCredentialPassword`).

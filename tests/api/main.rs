@@ -27,6 +27,7 @@ mod change_email;
 mod cli;
 mod container;
 mod delete_user;
+mod email_otp;
 mod errors;
 mod existing_database;
 mod jwt;

@@ -6,7 +6,7 @@
 // schema and endpoints.
 
 import { appendFileSync } from "node:fs";
-import { admin, bearer, jwt, username } from "better-auth/plugins";
+import { admin, bearer, emailOTP, jwt, username } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -129,6 +129,17 @@ function mailHooks(env) {
 }
 
 /**
+ * The email-OTP plugin's `sendVerificationOTP`: one JSON line per code, as the Rust service's
+ * `file` transport writes it (type "email-otp", email, otp, otpType, at).
+ */
+function otpOutbox(env) {
+  return async ({ email, otp, type }) => {
+    const line = JSON.stringify({ type: "email-otp", email, otp, otpType: type, at: new Date().toISOString() });
+    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+  };
+}
+
+/**
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
  */
@@ -177,6 +188,11 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       bearer(),
       ...(env.ADMIN === "1" ? [admin()] : []),
       ...(env.USERNAME === "1" ? [username()] : []),
+      // EMAIL_OTP=1 adds the email-OTP plugin, as `[plugins.email_otp] enabled = true` does;
+      // EMAIL_OTP_STORE (plain, hashed, encrypted) is its `store_otp`.
+      ...(env.EMAIL_OTP === "1"
+        ? [emailOTP({ sendVerificationOTP: otpOutbox(env), storeOTP: env.EMAIL_OTP_STORE || "plain" })]
+        : []),
     ],
     telemetry: { enabled: false },
   };
