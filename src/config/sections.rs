@@ -327,6 +327,7 @@ pub struct Plugins {
     pub admin: AdminSettings,
     pub username: crate::plugins::username::config::UsernameSettings,
     pub email_otp: crate::plugins::email_otp::config::EmailOtpSettings,
+    pub magic_link: crate::plugins::magic_link::config::MagicLinkSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -131,6 +131,7 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     file.plugins.admin.validate(errors);
     file.plugins.username.validate(errors);
     file.plugins.email_otp.validate(errors);
+    file.plugins.magic_link.validate(errors);
     let mail = &file.email;
     match mail.transport.as_str() {
         "log" | "file" => {}

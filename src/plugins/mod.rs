@@ -4,6 +4,7 @@ pub mod admin;
 pub mod bearer;
 pub mod email_otp;
 pub mod jwt;
+pub mod magic_link;
 pub mod username;
 
 use crate::plugin::Kind;
@@ -16,4 +17,5 @@ pub const KINDS: &[Kind<AppState>] = &[
     admin::KIND,
     username::KIND,
     email_otp::KIND,
+    magic_link::KIND,
 ];

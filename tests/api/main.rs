@@ -32,6 +32,7 @@ mod errors;
 mod existing_database;
 mod jwt;
 mod lookups;
+mod magic_link;
 mod mail_transports;
 mod metrics;
 mod migrate_command;

@@ -6,7 +6,7 @@
 // schema and endpoints.
 
 import { appendFileSync } from "node:fs";
-import { admin, bearer, emailOTP, jwt, username } from "better-auth/plugins";
+import { admin, bearer, emailOTP, jwt, magicLink, username } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -139,6 +139,14 @@ function otpOutbox(env) {
   };
 }
 
+/** The magic-link plugin's `sendMagicLink`: type "magic-link", email, url, token, at. */
+function linkOutbox(env) {
+  return async ({ email, url, token }) => {
+    const line = JSON.stringify({ type: "magic-link", email, url, token, at: new Date().toISOString() });
+    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+  };
+}
+
 /**
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
@@ -192,6 +200,11 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       // EMAIL_OTP_STORE (plain, hashed, encrypted) is its `store_otp`.
       ...(env.EMAIL_OTP === "1"
         ? [emailOTP({ sendVerificationOTP: otpOutbox(env), storeOTP: env.EMAIL_OTP_STORE || "plain" })]
+        : []),
+      // MAGIC_LINK=1 adds the magic-link plugin, as `[plugins.magic_link] enabled = true` does;
+      // MAGIC_LINK_STORE=hashed is its `store_token`.
+      ...(env.MAGIC_LINK === "1"
+        ? [magicLink({ sendMagicLink: linkOutbox(env), storeToken: env.MAGIC_LINK_STORE || "plain" })]
         : []),
     ],
     telemetry: { enabled: false },
