@@ -3,10 +3,13 @@
 pub mod admin;
 pub mod api_key;
 pub mod bearer;
+pub mod email_otp;
 pub mod jwt;
+pub mod magic_link;
 pub mod organization;
 pub mod passkey;
 pub mod two_factor;
+pub mod username;
 
 use crate::plugin::Kind;
 use crate::state::AppState;
@@ -20,4 +23,7 @@ pub const KINDS: &[Kind<AppState>] = &[
     api_key::KIND,
     passkey::KIND,
     organization::KIND,
+    username::KIND,
+    email_otp::KIND,
+    magic_link::KIND,
 ];
