@@ -565,6 +565,9 @@ async fn clones_wrong_origins_and_other_users_passkeys_are_refused(#[case] backe
     assert_eq!(error_code(res).await.1, "UNAUTHORIZED");
 }
 
+/// Makes a registration response from the options.
+type MakeResponse<'a> = dyn Fn(&Value) -> Value + 'a;
+
 #[apply(backends)]
 #[tokio::test]
 async fn malformed_input_is_a_4xx_and_writes_nothing(#[case] backend: Backend) {
@@ -574,7 +577,7 @@ async fn malformed_input_is_a_4xx_and_writes_nothing(#[case] backend: Backend) {
     let (browser, _) = signed_up(&app).await;
     let auth = SoftAuthenticator::new();
     let good = |opts: &Value| auth.register(opts, ORIGIN);
-    let garbage: Vec<Box<dyn Fn(&Value) -> Value>> = vec![
+    let garbage: Vec<Box<MakeResponse>> = vec![
         Box::new(|_| json!("a string")),
         Box::new(|_| json!(null)),
         Box::new(|_| json!({})),
