@@ -341,6 +341,38 @@ async fn a_passkey_registers_lists_renames_signs_in_and_is_deleted(#[case] backe
         json!([{ "id": auth.id(), "transports": ["internal", "hybrid"], "type": "public-key" }])
     );
 
+    // `createSession: true`: the new passkey with a new session and its cookie.
+    let second = SoftAuthenticator::new();
+    let opts = options(&app, &browser, "/passkey/generate-register-options").await;
+    let res = app
+        .post_as(
+            &browser,
+            "/passkey/verify-registration",
+            &json!({ "response": second.register(&opts, ORIGIN), "createSession": true }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let token = cookie(&set_cookies(&res), "better-auth.session_token")
+        .expect("session cookie")
+        .clone();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["credentialID"], second.id());
+    assert_eq!(body["user"]["id"], user_id.as_str());
+    assert_eq!(body["session"]["userId"], user_id.as_str());
+    assert!(token.starts_with(&format!(
+        "better-auth.session_token={}.",
+        body["session"]["token"].as_str().unwrap()
+    )));
+    let second_id = body["id"].as_str().unwrap().to_owned();
+    let res = app
+        .post_as(
+            &browser,
+            "/passkey/delete-passkey",
+            &json!({ "id": second_id }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
     let res = app
         .post_as(&browser, "/passkey/delete-passkey", &json!({ "id": id }))
         .await;
