@@ -702,3 +702,58 @@ async fn malformed_input_is_a_4xx_and_writes_nothing(#[case] backend: Backend) {
     assert_eq!(error_code(res).await.1, "PASSKEY_NOT_FOUND");
     assert_eq!(count_rows(&app, "passkey").await, 0);
 }
+
+/// With Redis as secondary storage the challenge lives in Redis only, under
+/// `verification:<token>`, in Better Auth's JSON, and is taken once.
+#[tokio::test]
+async fn with_redis_the_challenge_lives_in_redis() {
+    let Some(mut keys) = connect_redis().await else {
+        return;
+    };
+    let toml = format!("[redis]\nkey_prefix = \"{}\"\n{PASSKEY}", keys.prefix);
+    let Some(app) =
+        spawn_app_with(Backend::Sqlite, &toml, &[("REDIS_URL", &test_redis_url())]).await
+    else {
+        return;
+    };
+    let (browser, user_id) = signed_up(&app).await;
+    let mut auth = SoftAuthenticator::new();
+    let rows = count_rows(&app, "verification").await;
+    let opts = options(&app, &browser, "/passkey/generate-register-options").await;
+    let stored = keys.scan("verification:*").await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let value = keys.json(&stored[0]).await;
+    let value: Value = match value {
+        Value::String(s) => serde_json::from_str(&s).unwrap(),
+        other => other,
+    };
+    let inner = value
+        .get("value")
+        .and_then(Value::as_str)
+        .map(|v| serde_json::from_str::<Value>(v).unwrap())
+        .unwrap_or(value.clone());
+    assert_eq!(inner["type"], "registration", "{value}");
+    assert_eq!(inner["expectedChallenge"], opts["challenge"]);
+    assert_eq!(inner["userData"]["id"], user_id.as_str());
+    assert_eq!(count_rows(&app, "verification").await, rows);
+    let res = app
+        .post_as(
+            &browser,
+            "/passkey/verify-registration",
+            &json!({ "response": auth.register(&opts, ORIGIN) }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(keys.scan("verification:*").await.is_empty());
+    let anon = app.browser();
+    let opts = options(&app, &anon, "/passkey/generate-authenticate-options").await;
+    let res = app
+        .post_as(
+            &anon,
+            "/passkey/verify-authentication",
+            &json!({ "response": auth.assert(&opts, ORIGIN) }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(keys.scan("verification:*").await.is_empty());
+}
