@@ -31,6 +31,9 @@ pub struct AppState {
     pub mailer: Mailer,
     /// The enabled plugins.
     pub plugins: Plugins,
+    /// The social providers (built-in and the generic OAuth plugin's) and their HTTP client.
+    pub social: Arc<crate::social::Providers>,
+    pub provider_http: crate::social::Http,
     /// The Prometheus registry, when `[metrics] enabled`.
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
     /// Set once the process has been asked to stop: `/ready` then answers 503.
@@ -148,6 +151,18 @@ impl AppState {
             },
         )
         .await?;
+        let provider_http =
+            crate::social::Http::new(Duration::from_secs(settings.account.provider_timeout))
+                .context("preparing the HTTP client for providers")?;
+        // Generic providers first: one may shadow a built-in of the same id, as in Better Auth.
+        let mut social = crate::plugins::generic_oauth::providers(
+            &settings.plugins.generic_oauth.config,
+            &provider_http,
+        )
+        .await;
+        for (id, c) in &settings.social_providers {
+            social.extend(crate::social::built_in(id, c));
+        }
         let rate_limiter = RateLimiter::from_settings(&settings, &store, redis.as_ref())
             .context("preparing the rate limiter")?;
         let metrics = if settings.metrics.enabled {
@@ -167,6 +182,8 @@ impl AppState {
             rate_limiter,
             mailer,
             plugins,
+            social: Arc::new(crate::social::Providers::new(social)),
+            provider_http,
             metrics,
             stopping: Arc::new(AtomicBool::new(false)),
         })

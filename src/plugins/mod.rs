@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod bearer;
+pub mod generic_oauth;
 pub mod jwt;
 
 use crate::plugin::Kind;

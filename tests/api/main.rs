@@ -56,4 +56,6 @@ mod sessions;
 mod shutdown;
 mod sign_in;
 mod sign_up;
+mod social;
+mod social_idp;
 mod verification;
