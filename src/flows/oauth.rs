@@ -60,6 +60,9 @@ pub struct FlowStart {
     pub additional_data: Option<Map<String, Value>>,
     /// The user linking an account: `(userId, email)`.
     pub link: Option<(String, String)>,
+    /// The linking session's token, kept encrypted in the state so that the callback links
+    /// only while that session lives.
+    pub link_session: Option<String>,
 }
 
 /// What the browser is sent to, and the state cookie.
@@ -111,11 +114,22 @@ pub async fn start(
     };
     put("errorURL", start.error_callback_url.map(Value::String));
     put("newUserURL", start.new_user_callback_url.map(Value::String));
+    let link_key = purpose_key(
+        state.settings.secret.expose_secret(),
+        "oauth-link-session-token",
+    );
+    let sealed_session = start
+        .link_session
+        .and_then(|t| symmetric_encrypt(link_key.as_bytes(), t.as_bytes()).ok());
     put(
         "link",
-        start
-            .link
-            .map(|(user_id, email)| serde_json::json!({ "email": email, "userId": user_id })),
+        start.link.map(|(user_id, email)| {
+            let mut link = serde_json::json!({ "email": email, "userId": user_id });
+            if let Some(sealed) = sealed_session {
+                link["encryptedSessionToken"] = Value::String(sealed);
+            }
+            link
+        }),
     );
     put("serverContext", None);
     put(
@@ -216,6 +230,8 @@ pub struct StateData {
     pub error_url: Option<String>,
     pub new_user_url: Option<String>,
     pub link: Option<(String, String)>,
+    /// The linking session's token, encrypted.
+    pub link_session: Option<String>,
     pub request_sign_up: bool,
     pub id_token_nonce: Option<String>,
 }
@@ -250,6 +266,11 @@ fn parse_data(value: &str) -> Option<(Map<String, Value>, StateData)> {
         error_url: s("errorURL"),
         new_user_url: s("newUserURL"),
         link,
+        link_session: m
+            .get("link")
+            .and_then(|l| l.get("encryptedSessionToken"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         request_sign_up: m.get("requestSignUp") == Some(&Value::Bool(true)),
         id_token_nonce: s("idTokenNonce"),
     };
@@ -711,4 +732,25 @@ pub async fn link_id_token(
         update_profile(state, user, profile, None).await?;
     }
     Ok(())
+}
+
+/// Whether the session that started a link still lives (`isLinkSessionLive`); a state
+/// without the session's token is not checked.
+pub async fn link_session_live(state: &AppState, sealed: Option<&str>, user_id: &str) -> bool {
+    let Some(sealed) = sealed else {
+        return true;
+    };
+    let key = purpose_key(
+        state.settings.secret.expose_secret(),
+        "oauth-link-session-token",
+    );
+    let Some(token) =
+        symmetric_decrypt(key.as_bytes(), sealed).and_then(|b| String::from_utf8(b).ok())
+    else {
+        return false;
+    };
+    match state.store.find_session_with_user(&token).await {
+        Ok(Some((s, _))) => s.user_id == user_id && s.expires_at > state.clock.now(),
+        _ => false,
+    }
 }

@@ -116,6 +116,9 @@ pub async fn callback(
         return fail(cookies, "no_callback_url", None);
     };
     if let Some((user_id, email)) = &data.link {
+        if !super::oauth::link_session_live(state, data.link_session.as_deref(), user_id).await {
+            return fail(cookies, "unable_to_link_account", None);
+        }
         return match link_account(state, &provider, &profile, &tokens, user_id, email).await {
             Ok(Ok(())) => Redirect::to(callback_url, cookies),
             Ok(Err(code)) => fail(cookies, code, None),

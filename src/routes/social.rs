@@ -173,6 +173,7 @@ fn social_body(body: Option<&Value>) -> Result<SocialBody, ApiError> {
             request_sign_up,
             additional_data,
             link: None,
+            link_session: None,
         },
         disable_redirect,
         login_hint,
@@ -437,6 +438,7 @@ pub async fn link_social(
     let Some(t) = &b.id_token else {
         let mut start = b.start;
         start.link = Some((current.user.id.clone(), current.user.email.clone()));
+        start.link_session = Some(current.session.token.clone());
         let started = oauth::start(
             &state,
             &provider,

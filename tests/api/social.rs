@@ -868,3 +868,49 @@ async fn the_cookie_strategy_keeps_the_state_in_an_encrypted_cookie() {
     let res = app.anonymous().get(&back).send().await.unwrap();
     assert_eq!(error_of(&res).0, "state_mismatch");
 }
+
+#[tokio::test]
+async fn link_social_refuses_other_emails_and_ended_sessions() {
+    let idp = Idp::start().await;
+    let Some(app) = spawn(Backend::Sqlite, &idp, "").await else {
+        return;
+    };
+    let email = unique_email();
+    app.sign_up(&email).await;
+    let link = |app: &TestApp| {
+        let app_client = app.client.clone();
+        let url = app.url("/link-social");
+        async move {
+            let res = app_client
+                .post(url)
+                .header("origin", ORIGIN)
+                .json(&json!({ "provider": "github", "callbackURL": CALLBACK, "errorCallbackURL": ERRORS }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            let body: Value = res.json().await.unwrap();
+            body["url"].as_str().unwrap().to_owned()
+        }
+    };
+    // The provider's email is another one.
+    idp.set_user(IdpUser::new(&unique_email(), true));
+    let back = at_provider(&link(&app).await).await;
+    let res = app.client.get(local(&app, &back)).send().await.unwrap();
+    assert_eq!(error_of(&res).0, "email_does_not_match");
+
+    // The session that started the link ended before the provider answered.
+    idp.set_user(IdpUser::new(&email, true));
+    let url = link(&app).await;
+    let back = at_provider(&url).await;
+    let session = app.get_session().await;
+    let token = session["session"]["token"].as_str().unwrap().to_owned();
+    app.state.store.delete_session(&token).await.unwrap();
+    let res = app.client.get(local(&app, &back)).send().await.unwrap();
+    assert_eq!(error_of(&res).0, "unable_to_link_account");
+    let user = app.user_by_email(&email).await.unwrap();
+    assert_eq!(
+        app.state.store.list_accounts(&user.id).await.unwrap().len(),
+        1
+    );
+}
