@@ -6,7 +6,7 @@
 // schema and endpoints.
 
 import { appendFileSync } from "node:fs";
-import { admin, bearer, jwt } from "better-auth/plugins";
+import { admin, bearer, genericOAuth, jwt } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -171,7 +171,28 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     ...(secondaryStorage ? { secondaryStorage } : {}),
     ...(env.VERIFICATION_STORE_IN_DATABASE === "1" ? { verification: { storeInDatabase: true } } : {}),
     // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does.
-    plugins: [jwt(jwtPluginOptions(env)), bearer(), ...(env.ADMIN === "1" ? [admin()] : [])],
+    // OIDC_DISCOVERY_URL adds the generic OAuth provider `mock` (e2e-social.test.mjs), as a
+    // `[[plugins.generic_oauth.config]]` table does for the Rust service.
+    plugins: [
+      jwt(jwtPluginOptions(env)),
+      bearer(),
+      ...(env.ADMIN === "1" ? [admin()] : []),
+      ...(env.OIDC_DISCOVERY_URL
+        ? [
+            genericOAuth({
+              config: [
+                {
+                  providerId: "mock",
+                  discoveryUrl: env.OIDC_DISCOVERY_URL,
+                  clientId: "mock-client",
+                  clientSecret: "mock-secret",
+                  scopes: ["openid", "email", "profile"],
+                },
+              ],
+            }),
+          ]
+        : []),
+    ],
     telemetry: { enabled: false },
   };
 }
