@@ -109,7 +109,7 @@ pub async fn start(
             data.insert(k.into(), v);
         }
         None => {
-            data.remove(k);
+            data.shift_remove(k);
         }
     };
     put("errorURL", start.error_callback_url.map(Value::String));
@@ -124,7 +124,7 @@ pub async fn start(
     put(
         "link",
         start.link.map(|(user_id, email)| {
-            let mut link = serde_json::json!({ "email": email, "userId": user_id });
+            let mut link = serde_json::json!({ "userId": user_id, "email": email });
             if let Some(sealed) = sealed_session {
                 link["encryptedSessionToken"] = Value::String(sealed);
             }

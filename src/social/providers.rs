@@ -382,3 +382,120 @@ pub async fn user_info(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::social::AuthorizationRequest;
+    use serde_json::json;
+
+    fn provider(id: &str, extra: impl FnOnce(&mut SocialProviderSettings)) -> Provider {
+        let mut c = SocialProviderSettings {
+            client_id: format!("{id}-client"),
+            client_secret: Some("s".to_owned().into()),
+            scopes: vec!["extra".into()],
+            ..Default::default()
+        };
+        extra(&mut c);
+        built_in(id, &c).unwrap()
+    }
+
+    fn query(p: &Provider) -> Vec<(String, String)> {
+        let url = p
+            .authorization_url(&AuthorizationRequest {
+                state: "st",
+                code_verifier: "v",
+                nonce: None,
+                redirect_uri: "http://localhost:3001/api/auth/callback/x",
+                scopes: &["asked".to_owned()],
+                login_hint: None,
+                additional_params: &[("state".into(), "no".into()), ("foo".into(), "bar".into())],
+            })
+            .unwrap();
+        url::Url::parse(&url)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect()
+    }
+
+    fn get<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
+        q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn authorization_urls_follow_each_providers_defaults() {
+        let q = query(&provider("github", |_| {}));
+        assert_eq!(get(&q, "scope"), Some("read:user user:email extra asked"));
+        assert_eq!(get(&q, "code_challenge_method"), Some("S256"));
+        assert_eq!(get(&q, "state"), Some("st"));
+        assert_eq!(get(&q, "foo"), Some("bar"));
+
+        let q = query(&provider("google", |c| {
+            c.access_type = Some("offline".into())
+        }));
+        assert_eq!(get(&q, "scope"), Some("email profile openid extra asked"));
+        assert_eq!(get(&q, "include_granted_scopes"), Some("true"));
+        assert_eq!(get(&q, "access_type"), Some("offline"));
+
+        // Discord: no PKCE, prompt `none`, the request's scopes before the configured ones.
+        let q = query(&provider("discord", |_| {}));
+        assert_eq!(get(&q, "scope"), Some("identify email asked extra"));
+        assert_eq!(get(&q, "prompt"), Some("none"));
+        assert_eq!(get(&q, "code_challenge"), None);
+
+        let q = query(&provider("apple", |_| {}));
+        assert_eq!(get(&q, "response_mode"), Some("form_post"));
+        assert_eq!(get(&q, "response_type"), Some("code id_token"));
+
+        let p = provider("microsoft", |c| c.tenant_id = Some("contoso".into()));
+        assert!(p
+            .authorization_endpoint
+            .starts_with("https://login.microsoftonline.com/contoso/oauth2/v2.0/authorize"));
+        assert_eq!(
+            p.issuer.as_deref(),
+            Some("https://login.microsoftonline.com/contoso/v2.0")
+        );
+        let q = query(&p);
+        assert_eq!(
+            get(&q, "scope"),
+            Some("openid profile email User.Read offline_access extra asked")
+        );
+
+        let p = provider("gitlab", |c| {
+            c.issuer = Some("https://git.example.org/".into())
+        });
+        assert_eq!(
+            p.user_info_endpoint.as_deref(),
+            Some("https://git.example.org/api/v4/user")
+        );
+        assert_eq!(get(&query(&p), "scope"), Some("read_user extra asked"));
+    }
+
+    #[test]
+    fn id_token_profiles_use_each_providers_subject() {
+        let claims = |v: Value| v.as_object().unwrap().clone();
+        let ms = provider("microsoft", |_| {});
+        let p = profile_from_claims(
+            &ms,
+            &claims(json!({"oid": "o-1", "sub": "s", "email": "a@b.c", "verified_primary_email": ["a@b.c"], "name": "A"})),
+            None,
+        )
+        .unwrap();
+        assert_eq!((p.account_id.as_str(), p.email_verified), ("o-1", true));
+        assert!(profile_from_claims(&ms, &claims(json!({"sub": "s"})), None).is_none());
+
+        let apple = provider("apple", |_| {});
+        let user = json!({"name": {"firstName": "Ada", "lastName": "Lovelace"}});
+        let p = profile_from_claims(
+            &apple,
+            &claims(json!({"sub": "a-1", "email": "a@b.c", "email_verified": "true"})),
+            Some(&user),
+        )
+        .unwrap();
+        assert_eq!(
+            (p.account_id.as_str(), p.name.as_str(), p.email_verified),
+            ("a-1", "Ada Lovelace", true)
+        );
+    }
+}
