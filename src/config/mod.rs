@@ -155,7 +155,13 @@ impl Settings {
         };
 
         for name in src.vars.keys() {
-            if name.starts_with("BETTER_AUTH_") && !KNOWN_VARS.contains(&name.as_str()) {
+            let provider_secret = (name.starts_with("BETTER_AUTH_SOCIAL_PROVIDERS_")
+                || name.starts_with("BETTER_AUTH_PLUGINS_GENERIC_OAUTH_"))
+                && name.ends_with("_CLIENT_SECRET");
+            if name.starts_with("BETTER_AUTH_")
+                && !KNOWN_VARS.contains(&name.as_str())
+                && !provider_secret
+            {
                 warnings.push(format!("unknown environment variable {name} is ignored"));
             }
         }
