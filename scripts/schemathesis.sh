@@ -37,6 +37,8 @@ enabled = true
 enabled = true
 [plugins.two_factor]
 enabled = true
+[plugins.passkey]
+enabled = true
 [plugins.two_factor.otp_options]
 send_otp = true
 [email]
