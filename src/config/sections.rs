@@ -341,6 +341,9 @@ pub struct Plugins {
     pub two_factor: TwoFactorSettings,
     pub api_key: ApiKeySettings,
     pub organization: OrganizationSettings,
+    pub username: crate::plugins::username::config::UsernameSettings,
+    pub email_otp: crate::plugins::email_otp::config::EmailOtpSettings,
+    pub magic_link: crate::plugins::magic_link::config::MagicLinkSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
