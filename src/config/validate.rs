@@ -145,6 +145,8 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     if file.account.provider_timeout == 0 || file.account.provider_timeout > 120 {
         errors.push("account.provider_timeout: from 1 to 120 seconds".into());
     }
+    file.plugins.two_factor.validate(errors);
+    file.plugins.api_key.validate(errors);
     let mail = &file.email;
     match mail.transport.as_str() {
         "log" | "file" => {}
@@ -181,6 +183,14 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     }
     if file.advanced.ipv6_subnet > 128 {
         errors.push("advanced.ipv6_subnet: a prefix length from 0 to 128".into());
+    }
+    if let Some(url) = &file.on_api_error.error_url {
+        if crate::auth::links::append_query(url, "error", "UNKNOWN").is_none() {
+            errors.push(
+                "on_api_error.error_url: an absolute URL or a path starting with a single `/`"
+                    .into(),
+            );
+        }
     }
 }
 
