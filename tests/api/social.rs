@@ -629,7 +629,7 @@ async fn tokens_link_list_refresh_and_unlink(#[case] backend: Backend) {
     let idp = Idp::start().await;
     let extra = "[account]\nencrypt_oauth_tokens = true\n";
     // `[account]` is already in the providers' TOML: set the option through a second table.
-    let toml = providers(&idp).replace("[account]\n", &format!("{extra}"));
+    let toml = providers(&idp).replace("[account]\n", extra);
     let Some(app) = spawn_app_with(backend, &toml, &[]).await else {
         return;
     };
