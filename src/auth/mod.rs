@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod email;
 pub mod email_token;
 pub mod fields;
+pub mod format;
 pub mod id_token;
 pub mod jwe;
 pub mod jwks;

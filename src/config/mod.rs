@@ -18,6 +18,7 @@ use validate::{redis_key_prefix, validate_file, validate_metrics, validate_rate_
 pub use crate::auth::cookie_cache::CacheStrategy;
 pub use crate::auth::crypto::VersionedSecret;
 pub use crate::auth::fields::{AdditionalField, FieldType};
+pub use crate::auth::format::{FormatSetting, StorageFormat};
 pub use crate::auth::password::PasswordHashing;
 pub use crate::plugins::bearer::config::BearerSettings;
 pub use crate::plugins::jwt::config::JwtSettings;
@@ -77,6 +78,7 @@ pub struct Settings {
     pub password_hashing: PasswordHashing,
     pub metrics: MetricsSettings,
     pub shutdown: ShutdownSettings,
+    pub storage: StorageSettings,
     /// Warnings found while loading, logged once telemetry is up.
     pub warnings: Vec<String>,
 }
@@ -379,6 +381,7 @@ impl Settings {
                 .unwrap_or(PasswordHashing::Standard),
             metrics,
             shutdown,
+            storage: file.storage,
             warnings,
         })
     }

@@ -130,6 +130,12 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     }
     file.plugins.jwt.validate(errors);
     file.plugins.admin.validate(errors);
+    file.plugins.two_factor.validate(errors);
+    file.plugins.api_key.validate(errors);
+    file.plugins.organization.validate(errors);
+    file.plugins.username.validate(errors);
+    file.plugins.email_otp.validate(errors);
+    file.plugins.magic_link.validate(errors);
     file.plugins.generic_oauth.validate(errors);
     for (id, provider) in &file.social_providers {
         if !BUILT_IN_PROVIDERS.contains(&id.as_str()) {
@@ -145,8 +151,6 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     if file.account.provider_timeout == 0 || file.account.provider_timeout > 120 {
         errors.push("account.provider_timeout: from 1 to 120 seconds".into());
     }
-    file.plugins.two_factor.validate(errors);
-    file.plugins.api_key.validate(errors);
     let mail = &file.email;
     match mail.transport.as_str() {
         "log" | "file" => {}

@@ -11,6 +11,7 @@ pub mod oauth;
 pub mod oauth_callback;
 pub mod operator;
 pub mod password_reset;
+pub mod passwordless;
 pub mod session;
 pub mod sign_in;
 pub mod sign_up;
