@@ -29,7 +29,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+let discoveryUrl;
 async function startIdp() {
+  if (discoveryUrl) return discoveryUrl;
   await idp.issuer.keys.generate("RS256");
   await idp.start(0, "127.0.0.1");
   // Access and ID tokens carry the person; user info answers with them too.
@@ -37,11 +39,11 @@ async function startIdp() {
   idp.service.on("beforeUserinfo", (res) => {
     res.body = { ...person };
   });
-  return `${idp.issuer.url}/.well-known/openid-configuration`;
+  discoveryUrl = `${idp.issuer.url}/.well-known/openid-configuration`;
+  return discoveryUrl;
 }
 
-function start(discovery) {
-  if (TARGET === "reference") return startServer({ target: TARGET, dir, env: { OIDC_DISCOVERY_URL: discovery } });
+function rustConfig(discovery) {
   const config = join(dir, "social.toml");
   writeFileSync(
     config,
@@ -54,7 +56,12 @@ client_secret = "mock-secret"
 scopes = ["openid", "email", "profile"]
 `,
   );
-  return startServer({ target: TARGET, dir, config });
+  return config;
+}
+
+function start(discovery) {
+  if (TARGET === "reference") return startServer({ target: TARGET, dir, env: { OIDC_DISCOVERY_URL: discovery } });
+  return startServer({ target: TARGET, dir, config: rustConfig(discovery) });
 }
 
 /** The browser at the provider and back: the callback's response (a redirect, not followed). */
@@ -152,4 +159,46 @@ test(`social sign-in through the official client (${TARGET})`, async () => {
   assert.deepEqual(linked.data.map((a) => a.providerId).sort(), ["credential", "mock"]);
 
   await server.stop();
+});
+
+// One database, two servers: the flow starts on the real Better Auth (its state row, its signed
+// state cookie, its PKCE verifier and nonce) and the provider's answer is finished by
+// better-auth-rs, which signs the user in.
+test("a flow started on Better Auth is finished by better-auth-rs on the same database", { skip: TARGET === "reference" }, async () => {
+  const discovery = await startIdp();
+  const shared = mkdtempSync(join(tmpdir(), "ba-e2e-social-shared-"));
+  try {
+    const databaseUrl = `sqlite://${join(shared, "auth.db")}?mode=rwc`;
+    const reference = await startServer({ target: "reference", dir: shared, logName: "reference", databaseUrl, env: { OIDC_DISCOVERY_URL: discovery } });
+    const ours = await startServer({ target: "rust", dir: shared, logName: "rust", databaseUrl, config: rustConfig(discovery) });
+    person = { sub: "mock-shared", email: uniqueEmail("shared"), email_verified: true, name: "Shared" };
+    const atReference = newBrowser(reference.base);
+    const res = await atReference.client.signIn.social({
+      provider: "mock",
+      callbackURL: CALLBACK,
+      newUserCallbackURL: NEW_USER,
+      disableRedirect: true,
+    });
+    assert.equal(res.error, null, JSON.stringify(res.error));
+    const atIdp = await fetch(res.data.url, { redirect: "manual" });
+    const back = new URL(atIdp.headers.get("location"));
+    assert.equal(back.origin, reference.base);
+    const finish = await fetch(`${ours.base}${back.pathname}${back.search}`, {
+      redirect: "manual",
+      headers: { cookie: atReference.jar.header() },
+    });
+    assert.equal(finish.status, 302);
+    assert.equal(finish.headers.get("location"), NEW_USER);
+    const atOurs = newBrowser(ours.base, { jar: atReference.jar });
+    atOurs.jar.store(finish);
+    const session = await atOurs.client.getSession();
+    assert.equal(session.data.user.email, person.email);
+    // The session is Better Auth's too: the reference reads it from the shared database.
+    const there = await atReference.client.getSession();
+    assert.equal(there.data.user.id, session.data.user.id);
+    await ours.stop();
+    await reference.stop();
+  } finally {
+    rmSync(shared, { recursive: true, force: true });
+  }
 });
