@@ -867,6 +867,12 @@ async fn the_cookie_strategy_keeps_the_state_in_an_encrypted_cookie() {
     let back = local(&app, &at_provider(&url).await);
     let res = app.anonymous().get(&back).send().await.unwrap();
     assert_eq!(error_of(&res).0, "state_mismatch");
+    // Sign-out expires the state cookie too.
+    let res = app.post("/sign-out", &json!({})).await;
+    let c = cookie(&set_cookies(&res), "better-auth.oauth_state")
+        .cloned()
+        .unwrap();
+    assert!(c.contains("Max-Age=0"), "{c}");
 }
 
 #[tokio::test]
