@@ -202,3 +202,47 @@ test("a flow started on Better Auth is finished by better-auth-rs on the same da
     rmSync(shared, { recursive: true, force: true });
   }
 });
+
+// A real browser: headless Chromium clicks "Sign in with the provider" on a page of the auth
+// server's origin, follows the provider's redirect and our callback (the state cookie goes and
+// comes back), and ends signed in on callbackURL.
+test(`a browser signs in with a click (${TARGET})`, async (t) => {
+  const { launchChromium, screenshotOnFailure } = await import("./chromium.mjs");
+  const browser = await launchChromium(t);
+  if (!browser) return;
+  const discovery = await startIdp();
+  const server = await start(discovery);
+  const page = await browser.newPage();
+  try {
+    person = { sub: "mock-browser", email: uniqueEmail("browser"), email_verified: true, name: "Browser" };
+    await page.goto(`${server.base}/api/auth/ok`);
+    await page.evaluate(() => {
+      const button = document.createElement("button");
+      button.textContent = "Sign in with the provider";
+      button.onclick = async () => {
+        const res = await fetch("/api/auth/sign-in/social", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ provider: "mock", callbackURL: "/api/auth/get-session" }),
+        });
+        window.location.href = (await res.json()).url;
+      };
+      document.body.append(button);
+    });
+    await Promise.all([
+      page.waitForURL(`${server.base}/api/auth/get-session`),
+      page.click("text=Sign in with the provider"),
+    ]);
+    const session = JSON.parse(await page.locator("body").innerText());
+    assert.equal(session.user.email, person.email);
+    const cookies = await page.context().cookies(server.base);
+    assert.ok(cookies.some((c) => c.name === "better-auth.session_token" && c.httpOnly));
+    assert.ok(!cookies.some((c) => c.name === "better-auth.state" && c.value));
+  } catch (err) {
+    await screenshotOnFailure(page, `e2e-social-${TARGET}`);
+    throw err;
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
