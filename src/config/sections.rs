@@ -11,6 +11,7 @@ use crate::plugins::admin::config::AdminSettings;
 use crate::plugins::api_key::config::ApiKeySettings;
 use crate::plugins::bearer::config::BearerSettings;
 use crate::plugins::jwt::config::JwtSettings;
+use crate::plugins::organization::config::OrganizationSettings;
 use crate::plugins::two_factor::config::TwoFactorSettings;
 
 pub(super) fn yes() -> bool {
@@ -339,6 +340,10 @@ pub struct Plugins {
     pub admin: AdminSettings,
     pub two_factor: TwoFactorSettings,
     pub api_key: ApiKeySettings,
+    pub organization: OrganizationSettings,
+    pub username: crate::plugins::username::config::UsernameSettings,
+    pub email_otp: crate::plugins::email_otp::config::EmailOtpSettings,
+    pub magic_link: crate::plugins::magic_link::config::MagicLinkSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

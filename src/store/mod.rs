@@ -7,6 +7,7 @@ pub mod api_keys;
 mod direct;
 pub mod json;
 pub mod jwks;
+pub mod organizations;
 pub mod origin;
 mod pool;
 pub mod rate_limits;
@@ -414,6 +415,11 @@ impl Store {
             pool.db.close().await?;
         }
         self.db.close().await
+    }
+
+    /// A unique index on a plugin's column (`schema::create_unique_index`).
+    pub async fn create_unique_index(&self, table: &str, column: &str) -> StoreResult<()> {
+        Ok(schema::create_unique_index(&self.db, table, column).await?)
     }
 
     pub async fn begin(&self) -> StoreResult<sea_orm::DatabaseTransaction> {
