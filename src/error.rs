@@ -1,4 +1,4 @@
-//! The one place error JSON is shaped (`spec/errors.md`).
+//! The one place error JSON is shaped (docs/compatibility.md §4).
 
 use std::borrow::Cow;
 
@@ -10,7 +10,7 @@ use serde::Serialize;
 
 pub const X_RETRY_AFTER: HeaderName = HeaderName::from_static("x-retry-after");
 
-/// Better Auth's error codes with their exact messages and statuses (errors.md §3, §4).
+/// Better Auth's error codes with their exact messages and statuses (docs/compatibility.md §4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     UserNotFound,
@@ -234,27 +234,27 @@ pub enum ApiError {
         message: Cow<'static, str>,
         details: serde_json::Value,
     },
-    /// Errors Better Auth sends without a code (errors.md §5).
+    /// Errors Better Auth sends without a code (docs/compatibility.md §4.3).
     #[error("{message}")]
     MessageOnly {
         status: StatusCode,
         message: Cow<'static, str>,
     },
-    /// Errors with an empty body (errors.md §6).
+    /// Errors with an empty body (docs/compatibility.md §4.4).
     #[error("{0}")]
     Empty(StatusCode),
     /// Better Auth's `APIError` thrown without a body (`ctx.error("UNAUTHORIZED")`): an empty
     /// body under a JSON content type.
     #[error("{0}")]
     EmptyJson(StatusCode),
-    /// The rate limiter refused the request (rate-limit.md §3): 429, a message without a code,
-    /// and `X-Retry-After` in whole seconds.
+    /// The rate limiter refused the request (docs/compatibility.md §13.3): 429, a message without a
+    /// code, and `X-Retry-After` in whole seconds.
     #[error("too many requests")]
     RateLimited { retry_after: u64 },
     /// The database (or another backing service) cannot be reached: 503 with a code.
     #[error("backing service unavailable")]
     Unavailable(#[source] anyhow::Error),
-    /// Another error, sent with the cookies queued before it (errors.md §1).
+    /// Another error, sent with the cookies queued before it (docs/compatibility.md §4.1).
     #[error("{0}")]
     WithCookies(Box<ApiError>, Vec<actix_web::cookie::Cookie<'static>>),
     /// Our failure: cause chain logged once, never rendered.
@@ -311,7 +311,7 @@ impl ApiError {
         }
     }
 
-    /// This error, sent with the cookies queued before it (errors.md §1).
+    /// This error, sent with the cookies queued before it (docs/compatibility.md §4.1).
     pub fn with_cookies(self, cookies: Vec<actix_web::cookie::Cookie<'static>>) -> Self {
         if cookies.is_empty() {
             self
@@ -431,7 +431,7 @@ fn caused_by_outage(e: &anyhow::Error) -> bool {
     })
 }
 
-/// 415 for a body whose media type the route does not take (README §1.3).
+/// 415 for a body whose media type the route does not take (docs/compatibility.md §2.3).
 pub fn unsupported_media_type(sent: Option<&str>, allowed: &[&str]) -> ApiError {
     let allowed = allowed.join(", ");
     let message = match sent {

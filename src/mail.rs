@@ -1,6 +1,6 @@
-//! Mail delivery: what Better Auth leaves to its `send*` hooks (tokens-and-emails.md §5), done
-//! by one of the transports of `CONFIG.md` `[email]`: `log`, `file` (JSON lines), `smtp`
-//! (lettre) or `webhook` (JSON POST).
+//! Mail delivery: what Better Auth leaves to its `send*` hooks (docs/compatibility.md §10.5), done
+//! by one of the transports of `[email]` in docs/configuration.md: `log`, `file` (JSON lines),
+//! `smtp` (lettre) or `webhook` (JSON POST).
 //!
 //! Neither the link nor the token is ever logged: both grant what the mail grants.
 
@@ -22,7 +22,7 @@ use crate::config::EmailSettings;
 /// Network transports give up after this long.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The mails of CONFIG.md, named by their `type`.
+/// The mails of docs/configuration.md `[email]`, named by their `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailKind {
     /// `emailAndPassword.sendResetPassword`.
@@ -142,8 +142,8 @@ impl std::fmt::Debug for Mail {
 }
 
 impl Mail {
-    /// The JSON of the `file` and `webhook` transports (CONFIG.md). The plugins' mails carry
-    /// what Better Auth hands their hooks: no user id.
+    /// The JSON of the `file` and `webhook` transports (docs/configuration.md `[email]`). The
+    /// plugins' mails carry what Better Auth hands their hooks: no user id.
     pub fn to_json(&self) -> serde_json::Value {
         match self.kind {
             MailKind::TwoFactorOtp => {
@@ -265,7 +265,7 @@ impl Mailer {
     }
 
     /// Delivers now and hands a failure to the caller, who logs it once (`POST
-    /// /send-verification-email` propagates hook errors, tokens-and-emails.md §5).
+    /// /send-verification-email` propagates hook errors, docs/compatibility.md §10.5).
     pub async fn deliver(&self, mail: &Mail) -> anyhow::Result<()> {
         self.try_deliver(mail)
             .await
@@ -279,9 +279,9 @@ impl Mailer {
         Ok(())
     }
 
-    /// Delivers where failures are only logged (every other hook, §5). Local transports finish
-    /// before the response; network ones run in the background, so a slow mail server neither
-    /// delays the answer nor shows in its timing.
+    /// Delivers where failures are only logged (every other hook, docs/compatibility.md §10.5).
+    /// Local transports finish before the response; network ones run in the background, so a slow
+    /// mail server neither delays the answer nor shows in its timing.
     pub async fn send(&self, mail: Mail) {
         match *self.transport {
             Transport::Log | Transport::File { .. } => self.deliver_or_log(&mail).await,

@@ -1,4 +1,4 @@
-//! Rate limiting as Better Auth 1.7.25 does it (`spec/rate-limit.md`; Better Auth
+//! Rate limiting as Better Auth 1.7.25 does it (docs/compatibility.md §13; Better Auth
 //! `api/rate-limiter/index.mjs`): every request under the base path is counted before routing,
 //! body parsing and the origin check, per `<ip>|<path>`, with per-path rules; a refused request
 //! gets 429 with `X-Retry-After`, rendered by `error.rs`.
@@ -57,7 +57,7 @@ impl Rule {
     }
 }
 
-/// Better Auth's built-in stricter rules (rate-limit.md §2), first match wins.
+/// Better Auth's built-in stricter rules (docs/compatibility.md §13.2), first match wins.
 fn special_rule(path: &str) -> Option<Rule> {
     let starts = |p: &[&str]| p.iter().any(|prefix| path.starts_with(prefix));
     if starts(&["/sign-in", "/sign-up", "/change-password", "/change-email"]) {
@@ -134,8 +134,8 @@ pub fn retry_after(last_request: i64, rule: Rule, now_ms: i64) -> u64 {
         .div_ceil(1000)
 }
 
-/// Better Auth's memory and database step (rate-limit.md §5, `decideConsume`): the next state
-/// when the request is allowed, else the seconds to wait. A refused request changes nothing.
+/// Better Auth's memory and database step (docs/compatibility.md §13.5, `decideConsume`): the next
+/// state when the request is allowed, else the seconds to wait. A refused request changes nothing.
 pub fn consume_step(current: Option<Counter>, rule: Rule, now_ms: i64) -> Result<Counter, u64> {
     let fresh = Counter {
         count: 1,
@@ -381,8 +381,8 @@ mod tests {
 
     #[test]
     fn counting_follows_better_auths_example() {
-        // rate-limit.md §5: allowed at 0, 1, 2 s; refused at 11 s with 1 s to wait (the window
-        // counts from the last allowed request); reset at 12 s.
+        // docs/compatibility.md §13.5: allowed at 0, 1, 2 s; refused at 11 s with 1 s to wait (the
+        // window counts from the last allowed request); reset at 12 s.
         let mut c = None;
         for t in [0, 1_000, 2_000] {
             c = Some(consume_step(c, SIGN_IN, t).unwrap());

@@ -1,6 +1,6 @@
 //! SeaORM entities for Better Auth's tables, with Better Auth's exact table and column names
-//! (`spec/schema.md`). The `user` table may carry extra columns declared in configuration; those
-//! are read and written by `store::users` with dynamic column names.
+//! (docs/compatibility.md §14.1). The `user` table may carry extra columns declared in
+//! configuration; those are read and written by `store::users` with dynamic column names.
 
 pub mod account;
 pub mod jwks;

@@ -1,4 +1,4 @@
-//! Better Auth's schema (`spec/schema.md` §7), one table per migration, with the DDL Better
+//! Better Auth's schema (docs/compatibility.md §14.2), one table per migration, with the DDL Better
 //! Auth's own migration generator emits for each dialect. Every migration skips a table that
 //! already exists, so a database created by Better Auth itself is adopted as it is.
 

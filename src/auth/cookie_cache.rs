@@ -1,4 +1,4 @@
-//! The `session_data` cookie cache (`spec/cookies.md` §5). `compact` must be byte-exact with
+//! The `session_data` cookie cache (docs/compatibility.md §7). `compact` must be byte-exact with
 //! JavaScript's `JSON.stringify`, because the reader re-serialises before checking the HMAC;
 //! `jwe` is Better Auth's encrypted JWT (`super::jwe`).
 
@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::crypto::{b64url, b64url_decode, ct_eq, hmac_sha256, iso};
 use super::jwe;
 
-/// `[session.cookie_cache] strategy`: how the cache cookie is encoded (cookies.md §5).
+/// `[session.cookie_cache] strategy`: how the cache cookie is encoded (docs/compatibility.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CacheStrategy {
@@ -111,8 +111,8 @@ pub fn encode(
 
 /// Decodes and verifies; `None` when the value is not a cache we (or Better Auth) wrote.
 /// `secrets` holds the current secret first: `compact` and `jwt` use only it, `jwe` also reads
-/// caches written under older versioned secrets (crypto.md §4). Lifetime and content checks are
-/// the caller's.
+/// caches written under older versioned secrets (docs/compatibility.md §7.5). Lifetime and content
+/// checks are the caller's.
 pub fn decode(strategy: CacheStrategy, secrets: &[&[u8]], value: &str) -> Option<CachePayload> {
     let secret = *secrets.first()?;
     match strategy {
@@ -151,7 +151,7 @@ pub fn decode(strategy: CacheStrategy, secrets: &[&[u8]], value: &str) -> Option
     }
 }
 
-/// HS256 JWT with header exactly `{"alg":"HS256"}` (crypto.md §5).
+/// HS256 JWT with header exactly `{"alg":"HS256"}` (docs/compatibility.md §7.4).
 pub fn hs256_encode(secret: &[u8], claims: &Map<String, Value>) -> String {
     let header = b64url(br#"{"alg":"HS256"}"#);
     let body = b64url(Value::Object(claims.clone()).to_string().as_bytes());
@@ -190,7 +190,8 @@ mod tests {
 
     const SECRET: &[u8] = b"spec-example-secret-0123456789abcdef";
 
-    /// crypto.md §6, the worked example.
+    /// A `compact` cache cookie for the example secret, as Better Auth writes it
+    /// (docs/compatibility.md §7.3).
     const SPEC_COOKIE: &str = "eyJzZXNzaW9uIjp7InNlc3Npb24iOnsiZXhwaXJlc0F0IjoiMjAzMC0wMS0wOFQwMDowMDowMC4wMDBaIiwidG9rZW4iOiJYcTdtSzJwTDl2UjR0WTZ3WjFhQjNjRDVlRjhnSDBqTiIsImNyZWF0ZWRBdCI6IjIwMzAtMDEtMDFUMDA6MDA6MDAuMDAwWiIsInVwZGF0ZWRBdCI6IjIwMzAtMDEtMDFUMDA6MDA6MDAuMDAwWiIsImlwQWRkcmVzcyI6IjIwMy4wLjExMy43IiwidXNlckFnZW50IjoiTW96aWxsYS81LjAiLCJ1c2VySWQiOiJ1MXUxdTF1MXUxdTF1MXUxdTF1MXUxdTF1MXUxdTF1MSIsImlkIjoiczFzMXMxczFzMXMxczFzMXMxczFzMXMxczFzMXMxczEifSwidXNlciI6eyJuYW1lIjoiQWRhIiwiZW1haWwiOiJhZGFAZXhhbXBsZS5jb20iLCJlbWFpbFZlcmlmaWVkIjpmYWxzZSwiaW1hZ2UiOm51bGwsImNyZWF0ZWRBdCI6IjIwMzAtMDEtMDFUMDA6MDA6MDAuMDAwWiIsInVwZGF0ZWRBdCI6IjIwMzAtMDEtMDFUMDA6MDA6MDAuMDAwWiIsImlkIjoidTF1MXUxdTF1MXUxdTF1MXUxdTF1MXUxdTF1MXUxdTEifSwidXBkYXRlZEF0IjoxODkzNDU2MDAwMDAwLCJ2ZXJzaW9uIjoiMSJ9LCJleHBpcmVzQXQiOjE4OTM0NTYzMDAwMDAsInNpZ25hdHVyZSI6IlZiLUkzM1V4bjlBeE05WUNTbVpaTzAxUE1RNVpUX2R5ZjhpNGc3Z3JGYTQifQ";
 
     #[test]

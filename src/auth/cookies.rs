@@ -1,4 +1,4 @@
-//! The one cookie factory: names, attributes, signing, removal (`spec/cookies.md`).
+//! The one cookie factory: names, attributes, signing, removal (docs/compatibility.md §6).
 
 use std::collections::HashMap;
 
@@ -31,7 +31,7 @@ impl CookieJar {
         }
     }
 
-    /// `[__Secure-]<prefix>.<logical>` (cookies.md §1).
+    /// `[__Secure-]<prefix>.<logical>` (docs/compatibility.md §6.1).
     pub fn name(&self, logical: &str) -> String {
         let secure = if self.secure { "__Secure-" } else { "" };
         format!("{secure}{}.{logical}", self.prefix)
@@ -66,7 +66,7 @@ impl CookieJar {
         )
     }
 
-    /// The signed `dont_remember=true` flag (cookies.md §4).
+    /// The signed `dont_remember=true` flag (docs/compatibility.md §6.4).
     pub fn dont_remember(&self, secret: &[u8]) -> Cookie<'static> {
         self.build(
             DONT_REMEMBER,
@@ -126,7 +126,7 @@ impl CookieJar {
     }
 
     /// Expire every session cookie, plus any `session_data.N` chunk the client sent
-    /// (cookies.md §7).
+    /// (docs/compatibility.md §6.5).
     pub fn clear_session(&self, request: &RequestCookies) -> Vec<Cookie<'static>> {
         let mut names = vec![
             self.name(SESSION_TOKEN),
@@ -149,7 +149,7 @@ impl CookieJar {
 /// of the longest path first: a cookie tossed from a sibling subdomain with a narrower path
 /// (`Domain=.example.com; Path=/api/auth`) would come before the user's own `Path=/` session and
 /// sign them in as the attacker. Every cookie of the service has `Path=/`, so for two of them
-/// the last is the newer one (`docs/compatibility.md` §6).
+/// the last is the newer one (`docs/compatibility.md` §6.2).
 #[derive(Debug, Default, Clone)]
 pub struct RequestCookies {
     pairs: HashMap<String, String>,

@@ -1,4 +1,4 @@
-//! Primitives shared by cookies, tokens and keys (`spec/crypto.md`).
+//! Primitives shared by cookies, tokens and keys (docs/compatibility.md §15).
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 /// The shortest secret accepted where Better Auth asks for 32 characters.
 pub const MIN_SECRET_LEN: usize = 32;
 
-/// One secret with its version (`BETTER_AUTH_SECRETS="2:new,1:old"`, `spec/crypto.md` §3).
+/// One secret with its version (`BETTER_AUTH_SECRETS="2:new,1:old"`, docs/compatibility.md §15.1).
 #[derive(Debug, Clone)]
 pub struct VersionedSecret {
     pub version: u32,
@@ -23,7 +23,8 @@ pub struct VersionedSecret {
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// 32 characters from `A–Z a–z 0–9`, uniform: row ids and session tokens (crypto.md §1).
+/// 32 characters from `A–Z a–z 0–9`, uniform: row ids and session tokens (docs/compatibility.md
+/// §15.2).
 pub fn generate_id() -> String {
     random_alphanumeric(32)
 }
@@ -62,7 +63,8 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
-/// `<raw>.<standard base64 HMAC-SHA256(secret, raw)>` (crypto.md §2), not yet percent-encoded.
+/// `<raw>.<standard base64 HMAC-SHA256(secret, raw)>` (docs/compatibility.md §6.3), not yet
+/// percent-encoded.
 pub fn sign_value(secret: &[u8], raw: &str) -> String {
     format!(
         "{raw}.{}",
@@ -70,7 +72,7 @@ pub fn sign_value(secret: &[u8], raw: &str) -> String {
     )
 }
 
-/// Outcome of reading a signed cookie value (cookies.md §3).
+/// Outcome of reading a signed cookie value (docs/compatibility.md §6.3).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Signed<'a> {
     /// No `.`, or a signature that is not 44 characters ending in `=`: treated as no cookie.
@@ -99,7 +101,7 @@ pub fn verify_signed<'a>(secret: &[u8], value: &'a str) -> Signed<'a> {
 }
 
 /// The bearer plugin's looser check: split at the first `.`, signature in standard or URL-safe
-/// base64 with optional padding (bearer.md §1).
+/// base64 with optional padding (docs/compatibility.md §12.1).
 pub fn verify_signed_lenient<'a>(secret: &[u8], value: &'a str) -> Option<&'a str> {
     let (raw, sig) = value.split_once('.')?;
     let sig = sig.trim_end_matches('=');

@@ -1,4 +1,4 @@
-//! Email syntax as zod 4 checks it (endpoints.md §1.1), and the stored form.
+//! Email syntax as zod 4 checks it (docs/compatibility.md §5.3), and the stored form.
 
 use std::sync::LazyLock;
 

@@ -1,12 +1,12 @@
 //! Email-verification tokens: stateless HS256 JWTs signed with the secret
-//! (tokens-and-emails.md §1, crypto.md §5), with the `userId` claim Better Auth 1.7.25 adds
+//! (docs/compatibility.md §10.1), with the `userId` claim Better Auth 1.7.25 adds
 //! (`api/routes/email-verification.mjs` `createEmailVerificationToken`).
 
 use serde_json::{Map, Value};
 
 use super::cookie_cache::{hs256_decode, hs256_encode};
 
-/// `requestType` of the two email-change steps (endpoints.md §3.2).
+/// `requestType` of the two email-change steps (docs/compatibility.md §5.11).
 pub const CHANGE_EMAIL_CONFIRMATION: &str = "change-email-confirmation";
 pub const CHANGE_EMAIL_VERIFICATION: &str = "change-email-verification";
 
@@ -121,7 +121,8 @@ mod tests {
 
     #[test]
     fn claims_keep_better_auths_member_order() {
-        // The spec vector (crypto.md §5) has only `email`: the encoder must give the same bytes.
+        // The recorded token (docs/compatibility.md §10.1) has only `email`: the encoder must give
+        // the same bytes.
         let claims = EmailClaims {
             email: "user@example.com".into(),
             update_to: None,

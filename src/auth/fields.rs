@@ -1,5 +1,5 @@
-//! Custom user fields declared in configuration (`spec/schema.md` §9): what clients may set on
-//! create and update, defaults, and type checks so that a wrong type is a 400, not a 500.
+//! Custom user fields declared in configuration (docs/compatibility.md §14.4): what clients may set
+//! on create and update, defaults, and type checks so that a wrong type is a 400, not a 500.
 
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
@@ -24,7 +24,8 @@ pub enum FieldType {
     NumberArray,
 }
 
-/// A custom user column declared in `[user.additional_fields.<name>]` (`spec/schema.md` §9).
+/// A custom user column declared in `[user.additional_fields.<name>]` (docs/compatibility.md
+/// §14.4).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdditionalField {
@@ -57,7 +58,7 @@ pub const CORE_USER_FIELDS: &[&str] = &[
     "updatedAt",
 ];
 
-/// Sign-up keys that are never additional fields (schema.md §9).
+/// Sign-up keys that are never additional fields (docs/compatibility.md §14.4).
 pub const SIGN_UP_KEYS: &[&str] = &[
     "name",
     "email",

@@ -1,6 +1,6 @@
-//! Better Auth's `symmetricEncodeJWT` / `symmetricDecodeJWT` (`spec/crypto.md` §4): a compact
-//! JWE, `alg: dir`, `enc: A256CBC-HS512`, with a key derived from the secret by HKDF and the key's
-//! RFC 7638 thumbprint as `kid`. Used by the `jwe` cookie-cache strategy (salt
+//! Better Auth's `symmetricEncodeJWT` / `symmetricDecodeJWT` (docs/compatibility.md §7.5): a
+//! compact JWE, `alg: dir`, `enc: A256CBC-HS512`, with a key derived from the secret by HKDF and
+//! the key's RFC 7638 thumbprint as `kid`. Used by the `jwe` cookie-cache strategy (salt
 //! `better-auth-session`) and by the `account_data` cookie (salt `better-auth-account`).
 
 use hkdf::Hkdf;
@@ -15,7 +15,7 @@ pub const SESSION_SALT: &str = "better-auth-session";
 
 const HKDF_INFO: &[u8] = b"BetterAuth.js Generated Encryption Key";
 const ENC: &str = "A256CBC-HS512";
-/// Better Auth's decoder accepts both (crypto.md §4).
+/// Better Auth's decoder accepts both (docs/compatibility.md §7.5).
 const ACCEPTED_ENC: [&str; 2] = [ENC, "A256GCM"];
 
 /// The 64-byte content-encryption key: HKDF-SHA256(IKM = secret, salt = label, info).
@@ -89,7 +89,8 @@ mod tests {
         b.iter().map(|x| format!("{x:02x}")).collect()
     }
 
-    /// crypto.md §4, the vector table.
+    /// The keys and thumbprints Better Auth derives from the example secret (docs/compatibility.md
+    /// §7.5).
     #[test]
     fn key_and_kid_match_the_spec_vectors() {
         let session = derive_key(SPEC_SECRET, SESSION_SALT).unwrap();

@@ -1,4 +1,4 @@
-//! The key set (`spec/jwt-jwks.md` §1.2, §4): which key signs, which keys `/jwks` publishes,
+//! The key set (docs/compatibility.md §11.1, §11.5): which key signs, which keys `/jwks` publishes,
 //! when a new key expires. Keys come in opened; storage and secrets are the caller's.
 
 use std::sync::Arc;
@@ -49,7 +49,7 @@ impl Key {
         self.expires_at.is_some_and(|at| at <= now)
     }
 
-    /// Listed unless expired for longer than the grace period (§1.2).
+    /// Listed unless expired for longer than the grace period (docs/compatibility.md §11.1, §11.5).
     pub fn is_published(&self, now: DateTime<Utc>, grace_period_secs: i64) -> bool {
         self.expires_at
             .is_none_or(|at| at + Duration::seconds(grace_period_secs) > now)

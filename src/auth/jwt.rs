@@ -1,4 +1,4 @@
-//! JWT plugin tokens (`spec/jwt-jwks.md` §2, §3): key pairs, signing and verification.
+//! JWT plugin tokens (docs/compatibility.md §11.3, §11.4): key pairs, signing and verification.
 //!
 //! josekit provides the key operations; the compact serialisation is written here so the header
 //! is exactly Better Auth's `{"alg":…,"kid":…}` (no `typ`) and the claims keep their order.
@@ -20,7 +20,7 @@ use super::crypto::{b64url, b64url_decode};
 /// Modulus length of generated RSA keys (Better Auth's `modulusLength` default).
 const RSA_BITS: u32 = 2048;
 
-/// The signing algorithms of `jwks.keyPairConfig` (jwt-jwks.md §3).
+/// The signing algorithms of `jwks.keyPairConfig` (docs/compatibility.md §11.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alg {
     EdDsa,
@@ -346,8 +346,8 @@ impl VerifyingKey {
     }
 }
 
-/// The default payload (jwt-jwks.md §2), in Better Auth's order: `iat`, the User fields, then
-/// `sub` (= user id), `exp`, `iss`, `aud`.
+/// The default payload (docs/compatibility.md §11.3), in Better Auth's order: `iat`, the User
+/// fields, then `sub` (= user id), `exp`, `iss`, `aud`.
 pub fn claims(
     user: Map<String, Value>,
     now_secs: i64,
@@ -388,7 +388,7 @@ pub fn hs256_claims(
     m
 }
 
-/// What a token must satisfy besides its signature (jwt-jwks.md §6).
+/// What a token must satisfy besides its signature (docs/compatibility.md §11.7).
 #[derive(Debug, Clone, Copy)]
 pub struct Expected<'a> {
     pub issuer: &'a str,

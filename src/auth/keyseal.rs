@@ -1,4 +1,4 @@
-//! Private signing keys at rest (`spec/jwt-jwks.md` §5, `spec/crypto.md` §3).
+//! Private signing keys at rest (docs/compatibility.md §11.6, §15.3).
 //!
 //! Three column formats, all readable whatever `plugins.jwt.key_encryption` says (it only decides
 //! how new keys are written):
@@ -82,7 +82,7 @@ fn xchacha_seal(
     Ok(hex::encode(out))
 }
 
-/// Better Auth's `symmetricEncrypt` (crypto.md §3), fresh random nonce, bare hex.
+/// Better Auth's `symmetricEncrypt` (docs/compatibility.md §15.3), fresh random nonce, bare hex.
 pub fn symmetric_encrypt(secret: &[u8], plaintext: &[u8]) -> Result<String, SealError> {
     let mut nonce = [0u8; XCHACHA_NONCE_LEN];
     rand::rngs::OsRng.fill_bytes(&mut nonce);

@@ -1,5 +1,5 @@
 //! The links mailed to users and the redirect targets built from callback URLs, as Better Auth
-//! builds them (tokens-and-emails.md §1, §4; endpoints.md §1.5, §3.3).
+//! builds them (docs/compatibility.md §10.1, §10.4, §5.6, §5.12).
 
 use url::Url;
 

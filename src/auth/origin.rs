@@ -1,5 +1,5 @@
-//! Trusted-origin matching (spec README §4.1): exact origins, globs, relative callback URLs and
-//! custom schemes.
+//! Trusted-origin matching (docs/compatibility.md §3.1): exact origins, globs, relative callback
+//! URLs and custom schemes.
 
 use std::sync::LazyLock;
 

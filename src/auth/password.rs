@@ -1,4 +1,4 @@
-//! Password hashing (`spec/passwords.md`): argon2id for new hashes; Better Auth's scrypt and
+//! Password hashing (docs/compatibility.md §9): argon2id for new hashes; Better Auth's scrypt and
 //! imported bcrypt / PHC hashes verified and flagged for re-hashing.
 //!
 //! All of it runs on a few threads of its own (one per core), never on the async workers, with a
@@ -169,7 +169,7 @@ fn argon2(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }
 
-/// Better Auth hashes the NFKC form of the password (passwords.md §1).
+/// Better Auth hashes the NFKC form of the password (docs/compatibility.md §9.1).
 fn normalized(password: &SecretString) -> SecretString {
     SecretString::from(password.expose_secret().nfkc().collect::<String>())
 }
@@ -580,7 +580,7 @@ impl Drop for Running<'_> {
     }
 }
 
-/// Password length as JavaScript counts it: UTF-16 code units (passwords.md §3).
+/// Password length as JavaScript counts it: UTF-16 code units (docs/compatibility.md §9.4).
 pub fn js_length(s: &str) -> usize {
     s.encode_utf16().count()
 }

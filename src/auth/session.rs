@@ -1,16 +1,17 @@
-//! Session lifetime decisions (`spec/sessions.md`); every function takes `now`.
+//! Session lifetime decisions (docs/compatibility.md §8); every function takes `now`.
 
 use chrono::{DateTime, Duration, Utc};
 
 /// Who is calling: the normalised client IP and the user agent, as a new session records them
-/// (sessions.md §2). Read from the request by `crate::http::client`.
+/// (docs/compatibility.md §8.2). Read from the request by `crate::http::client`.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: String,
 }
 
-/// "Don't remember me" sessions last one day whatever `expires_in` says (sessions.md §3).
+/// "Don't remember me" sessions last one day whatever `expires_in` says (docs/compatibility.md
+/// §8.3).
 pub const DONT_REMEMBER_SECONDS: i64 = 86_400;
 
 pub fn new_expiry(now: DateTime<Utc>, expires_in: i64, dont_remember: bool) -> DateTime<Utc> {
@@ -22,7 +23,7 @@ pub fn new_expiry(now: DateTime<Utc>, expires_in: i64, dont_remember: bool) -> D
 }
 
 /// Refresh is due once `update_age` seconds have passed since the session last got a full
-/// `expires_in`: `expiresAt − expiresIn + updateAge ≤ now` (sessions.md §4 step 6).
+/// `expires_in`: `expiresAt − expiresIn + updateAge ≤ now` (docs/compatibility.md §8.4 step 5).
 pub fn refresh_due(
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -32,7 +33,8 @@ pub fn refresh_due(
     expires_at - Duration::seconds(expires_in) + Duration::seconds(update_age) <= now
 }
 
-/// Fresh: created less than `fresh_age` seconds ago; `fresh_age = 0` means always (§5).
+/// Fresh: created less than `fresh_age` seconds ago; `fresh_age = 0` means always
+/// (docs/compatibility.md §8.5).
 pub fn is_fresh(created_at: DateTime<Utc>, now: DateTime<Utc>, fresh_age: i64) -> bool {
     fresh_age == 0 || now - created_at < Duration::seconds(fresh_age)
 }

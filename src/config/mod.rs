@@ -1,5 +1,5 @@
-//! Settings: built-in defaults → TOML file → `.env` → process environment (`CONFIG.md`).
-//! This is the only module that reads environment variables.
+//! Settings: built-in defaults → TOML file → `.env` → process environment
+//! (`docs/configuration.md`). This is the only module that reads environment variables.
 
 mod file;
 mod secrets;
@@ -200,7 +200,8 @@ impl Settings {
                 (String::new(), String::new())
             }
         };
-        // A base URL with a path is the full base; the base path option is then ignored (README §1.1).
+        // A base URL with a path is the full base; the base path option is then ignored
+        // (docs/compatibility.md §2.1).
         let base_path = if !url_path.is_empty() {
             url_path
         } else {
@@ -403,7 +404,8 @@ impl Settings {
         self.rate_limit.enabled.unwrap_or(self.is_production())
     }
 
-    /// Cookies are secure when configured so, else when the base URL is https (cookies.md §2).
+    /// Cookies are secure when configured so, else when the base URL is https
+    /// (docs/compatibility.md §6.2).
     pub fn secure_cookies(&self) -> bool {
         self.advanced
             .use_secure_cookies

@@ -9,7 +9,7 @@ use super::{Environment, Sources};
 use crate::auth::crypto::VersionedSecret;
 pub use crate::auth::crypto::MIN_SECRET_LEN;
 
-/// Better Auth's development default secret; refused everywhere (spec README §1.7).
+/// Better Auth's development default secret; refused everywhere (docs/compatibility.md §2.7).
 const BETTER_AUTH_DEFAULT_SECRET: &str = "better-auth-secret-12345678901234567890";
 
 pub(super) fn load_secrets(

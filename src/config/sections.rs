@@ -47,7 +47,7 @@ impl Default for EmailAndPassword {
     }
 }
 
-/// Better Auth's `emailVerification` options (tokens-and-emails.md §1).
+/// Better Auth's `emailVerification` options (docs/compatibility.md §10.1).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailVerification {
@@ -79,7 +79,7 @@ pub struct SessionSettings {
     pub disable_session_refresh: bool,
     pub cookie_cache: CookieCache,
     /// With Redis, also write sessions to the `session` table (Better Auth's
-    /// `session.storeSessionInDatabase`, sessions.md §1, §8).
+    /// `session.storeSessionInDatabase`, docs/compatibility.md §8.1, §8.7).
     pub store_session_in_database: bool,
     /// With Redis and the table, revoked rows stay with `expiresAt = now` (Better Auth's
     /// `session.preserveSessionInDatabase`).
@@ -103,7 +103,7 @@ impl Default for SessionSettings {
 /// Better Auth's official Redis storage puts this before every key.
 pub(super) const DEFAULT_REDIS_KEY_PREFIX: &str = "better-auth:";
 
-/// `[redis]`: the secondary storage used when `REDIS_URL` is set (sessions.md §8).
+/// `[redis]`: the secondary storage used when `REDIS_URL` is set (docs/compatibility.md §8.7).
 #[derive(Debug, Clone)]
 pub struct RedisSettings {
     /// Put before every key (sessions, verification values, rate-limit counters): one prefix
@@ -119,12 +119,13 @@ impl Default for RedisSettings {
     }
 }
 
-/// `[verification]`: Better Auth's `verification` options (tokens-and-emails.md §3).
+/// `[verification]`: Better Auth's `verification` options (docs/compatibility.md §10.3).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VerificationSettings {
     /// With Redis, also write verification values to the `verification` table (Better Auth's
-    /// `verification.storeInDatabase`, sessions.md §8); without it they live in Redis only.
+    /// `verification.storeInDatabase`, docs/compatibility.md §8.7); without it they live in Redis
+    /// only.
     pub store_in_database: bool,
 }
 
@@ -201,7 +202,7 @@ pub enum StateStrategy {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccountLinking {
-    /// Lets unlink-account remove a user's last account (endpoints.md §5.2).
+    /// Lets unlink-account remove a user's last account (docs/compatibility.md §5.14).
     pub allow_unlinking_all: bool,
     pub enabled: bool,
     /// Providers whose accounts link to an existing user by email even when the provider does
@@ -306,7 +307,8 @@ pub enum RateLimitStorage {
     Redis,
 }
 
-/// A `[[rate_limit.rules]]` entry: Better Auth's `rateLimit.customRules[path]` (rate-limit.md §2).
+/// A `[[rate_limit.rules]]` entry: Better Auth's `rateLimit.customRules[path]`
+/// (docs/compatibility.md §13.2).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitRule {
@@ -329,7 +331,7 @@ pub const RATE_LIMIT_MAX_LIMIT: u64 = 1_000_000;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitSettings {
-    /// `None`: on only in production (spec README §1.7).
+    /// `None`: on only in production (docs/compatibility.md §2.7).
     pub enabled: Option<bool>,
     pub window: u64,
     pub max: u64,

@@ -7,7 +7,7 @@ use super::sections::{
     RATE_LIMIT_MAX_LIMIT,
 };
 
-/// The storage must exist in this build and have what it needs (rate-limit.md §5).
+/// The storage must exist in this build and have what it needs (docs/compatibility.md §13.5).
 pub(super) fn validate_rate_limit_storage(
     storage: RateLimitStorage,
     redis_url: Option<&str>,

@@ -1,4 +1,4 @@
-//! Sessions: creating one and its cookies, and resolving the caller's (`spec/sessions.md` §4;
+//! Sessions: creating one and its cookies, and resolving the caller's (docs/compatibility.md §8.4;
 //! Better Auth's `api/routes/session.ts` `getSession`, `cookies/index.ts`).
 
 use actix_web::cookie::Cookie;
@@ -16,7 +16,7 @@ use crate::state::AppState;
 use crate::store::json::{session_from_json, session_json, user_from_json, user_json};
 use crate::store::{Session, User};
 
-/// A new session for the user, not yet stored (sessions.md §2), as the plugins'
+/// A new session for the user, not yet stored (docs/compatibility.md §8.2), as the plugins'
 /// `before_session_create` hooks leave it (they may refuse it).
 pub async fn new_session(
     state: &AppState,
@@ -48,7 +48,7 @@ pub async fn new_session(
     Ok(session)
 }
 
-/// Creates and stores a session for the user (sessions.md §2).
+/// Creates and stores a session for the user (docs/compatibility.md §8.2).
 pub async fn create_session(
     state: &AppState,
     user_id: &str,
@@ -155,7 +155,8 @@ fn cache_cookie(
     Some(state.cookies.session_data(value, dont_remember))
 }
 
-/// The cached `{session, user}` if the cache cookie passes every rule of cookies.md §5.4.
+/// The cached `{session, user}` if the cache cookie passes every rule of docs/compatibility.md
+/// §7.6.
 fn read_cache(
     state: &AppState,
     jar: &RequestCookies,
@@ -202,7 +203,7 @@ pub fn forget_dont_remember(
         .then(|| state.cookies.removal(&state.cookies.name(DONT_REMEMBER)))
 }
 
-/// Whether the request carries a valid signed `dont_remember` cookie (cookies.md §4).
+/// Whether the request carries a valid signed `dont_remember` cookie (docs/compatibility.md §6.4).
 fn dont_remember(state: &AppState, jar: &RequestCookies) -> bool {
     let secret = state.settings.secret.expose_secret().as_bytes();
     matches!(
@@ -211,8 +212,8 @@ fn dont_remember(state: &AppState, jar: &RequestCookies) -> bool {
     )
 }
 
-/// Resolves the caller's session (sessions.md §4), deciding refreshes and cookie changes; the
-/// plugins' session hooks may then refuse it.
+/// Resolves the caller's session (docs/compatibility.md §8.4), deciding refreshes and cookie
+/// changes; the plugins' session hooks may then refuse it.
 pub async fn resolve(
     state: &AppState,
     jar: &RequestCookies,

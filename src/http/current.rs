@@ -13,7 +13,7 @@ use crate::flows::session::{last_per_name, Lookup};
 use crate::state::AppState;
 use crate::store::{Session, User};
 
-/// What a protected route asks of the caller's session (endpoints.md §0.4).
+/// What a protected route asks of the caller's session (docs/compatibility.md §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     /// Any valid session; the cookie cache may answer.
@@ -75,7 +75,7 @@ impl Current {
         Ok(current)
     }
 
-    /// An error response that still carries the queued cookies (errors.md §1).
+    /// An error response that still carries the queued cookies (docs/compatibility.md §4.1).
     pub fn fail(&self, e: impl Into<ApiError>) -> ApiError {
         e.into().with_cookies(self.cookies.clone())
     }
@@ -93,7 +93,8 @@ impl Current {
     }
 }
 
-/// `disableCookieCache=<anything non-empty>` is true, as JavaScript coerces it (§2.1).
+/// `disableCookieCache=<anything non-empty>` is true, as JavaScript coerces it
+/// (docs/compatibility.md §5.8).
 pub fn flag(req: &HttpRequest, name: &str) -> bool {
     super::extract::query_pairs(req)
         .iter()

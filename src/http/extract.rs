@@ -1,5 +1,5 @@
-//! Request plumbing shared by the handlers: body parsing (README §1.3), zod-style validation
-//! (§1.4), the origin and login-CSRF checks (§4), client info, and the current session.
+//! Request plumbing shared by the handlers: body parsing, zod-style validation, the origin and
+//! login-CSRF checks (docs/compatibility.md §2.3, §2.4, §3), client info, and the current session.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -65,7 +65,7 @@ const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";
 
 /// Every state-changing route's start: the body read and parsed, then the router-level origin
-/// check (README §4.2), which needs the body for its callback URLs.
+/// check (docs/compatibility.md §3.2), which needs the body for its callback URLs.
 pub async fn read_checked_body(
     state: &AppState,
     req: &HttpRequest,
@@ -391,7 +391,7 @@ impl<'a> Validator<'a> {
 }
 
 /// The query string as Better Auth sees it: every `key=value` pair, repeated keys kept, in
-/// order (README §1.3). A malformed query is treated as empty.
+/// order (docs/compatibility.md §2.3). A malformed query is treated as empty.
 pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
     web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(|q| q.0)
@@ -413,7 +413,7 @@ pub fn query_object(req: &HttpRequest) -> Map<String, Value> {
     m
 }
 
-/// The callback check of the GET routes that redirect (README §4.4): 403
+/// The callback check of the GET routes that redirect (docs/compatibility.md §3.4): 403
 /// `INVALID_CALLBACK_URL` unless relative-safe or trusted.
 pub fn check_query_callback(state: &AppState, callback: Option<&str>) -> Result<(), ApiError> {
     if state.settings.advanced.disable_origin_check {
@@ -438,7 +438,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The Origin check (README §4.2 step A): `Origin`, else `Referer`, must be trusted.
+/// The Origin check (docs/compatibility.md §3.2 step 1): `Origin`, else `Referer`, must be trusted.
 fn require_trusted_origin(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
     let headers = req.headers();
     let origin = header_str(headers, "origin").or_else(|| header_str(headers, "referer"));
@@ -463,7 +463,7 @@ fn csrf_checks_off(state: &AppState) -> bool {
     adv.disable_csrf_check || adv.disable_origin_check
 }
 
-/// The router-level check every non-GET route runs after body parsing (README §4.2).
+/// The router-level check every non-GET route runs after body parsing (docs/compatibility.md §3.2).
 fn check_origin(state: &AppState, req: &HttpRequest, body: Option<&Value>) -> Result<(), ApiError> {
     if matches!(*req.method(), Method::GET | Method::OPTIONS | Method::HEAD) {
         return Ok(());
@@ -525,7 +525,8 @@ fn check_origin(state: &AppState, req: &HttpRequest, body: Option<&Value>) -> Re
     Ok(())
 }
 
-/// The stricter check of email sign-in and sign-up, with Fetch Metadata (README §4.3).
+/// The stricter check of email sign-in and sign-up, with Fetch Metadata (docs/compatibility.md
+/// §3.3).
 pub fn login_csrf(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
     if csrf_checks_off(state) {
         return Ok(());
@@ -559,7 +560,7 @@ pub fn record_body(body: Option<&Value>) -> Result<&Map<String, Value>, ApiError
     }
 }
 
-/// 400 `{"message":"No fields to update"}` (errors.md §5).
+/// 400 `{"message":"No fields to update"}` (docs/compatibility.md §4.3).
 pub fn no_fields_to_update() -> ApiError {
     ApiError::message_only(StatusCode::BAD_REQUEST, "No fields to update")
 }

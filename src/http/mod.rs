@@ -51,7 +51,7 @@ pub fn expose_header(headers: &mut HeaderMap, name: &str) {
     }
 }
 
-/// 302 to `location` with the queued cookies (`docs/compatibility.md` §1.5). Every redirect of
+/// 302 to `location` with the queued cookies (`docs/compatibility.md` §2.5). Every redirect of
 /// the service goes through here, and a location a browser would read as another host
 /// (`//evil.com`, `/\evil.com`), whatever it was built from, is refused with
 /// `INVALID_CALLBACK_URL`: callback URLs are checked as they arrive, but building the location

@@ -4,7 +4,7 @@
 use actix_web::{web, FromRequest, Handler, HttpResponse, Resource, Responder};
 
 /// Unknown paths and known paths with another method are both 404 with an empty body
-/// (README §1.2).
+/// (docs/compatibility.md §2.2).
 pub async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().finish()
 }

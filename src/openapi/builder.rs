@@ -74,7 +74,7 @@ pub fn field_schema(ty: FieldType, nullable: bool) -> Schema {
     }
 }
 
-/// The User object (endpoints.md §0.1) with this instance's returned custom fields.
+/// The User object (docs/compatibility.md §5.1) with this instance's returned custom fields.
 pub fn user(settings: &Settings) -> Schema {
     let mut properties = vec![
         ("id", string()),
@@ -102,7 +102,7 @@ pub fn user(settings: &Settings) -> Schema {
     object(properties, &required, true).into()
 }
 
-/// The Session object (endpoints.md §0.2).
+/// The Session object (docs/compatibility.md §5.1).
 pub fn session() -> Schema {
     object(
         vec![
@@ -128,7 +128,7 @@ pub fn session() -> Schema {
     .into()
 }
 
-/// The Account object as listed to clients (endpoints.md §0.3).
+/// The Account object as listed to clients (docs/compatibility.md §5.1).
 pub fn account() -> Schema {
     object(
         vec![

@@ -1,5 +1,5 @@
-//! The `redis` storage: Better Auth's secondary-storage counting (rate-limit.md §5), shared by
-//! every process on the same Redis.
+//! The `redis` storage: Better Auth's secondary-storage counting (docs/compatibility.md §13.5),
+//! shared by every process on the same Redis.
 //!
 //! `count = increment(key, ttl = window)`: the counter is created with the window as its TTL and
 //! never extended, so the window is fixed from the first request; `count ≤ max` is allowed, and a

@@ -1,5 +1,5 @@
 //! The signed-in user's own account: update-user, change-password, verify-password,
-//! list-accounts, unlink-account (endpoints.md §1.7, §3.1, §5.1, §5.2).
+//! list-accounts, unlink-account (docs/compatibility.md §5.7, §5.10, §5.14).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
@@ -75,14 +75,14 @@ pub async fn update_user(
         .await
         .map_err(|e| current.fail(e))?
         .ok_or_else(|| current.fail(ErrorCode::Unauthorized))?;
-    // The cookie cache must hold the new user (endpoints.md §3.1).
+    // The cookie cache must hold the new user (docs/compatibility.md §5.10).
     let cookies = session_cookies(&state, &current.session, &user, current.dont_remember);
     Ok(current.respond(cookies, &json!({ "status": true })))
 }
 
-/// Change-password's checks in Better Auth's order (endpoints.md §1.7): lengths, a credential
-/// account with a password, then the current password, hashing the new one first so that a
-/// wrong password costs the same. Returns the credential account's id and the new hash.
+/// Change-password's checks in Better Auth's order (docs/compatibility.md §5.7): lengths, a
+/// credential account with a password, then the current password, hashing the new one first so that
+/// a wrong password costs the same. Returns the credential account's id and the new hash.
 async fn new_password_hash(
     state: &AppState,
     user_id: &str,
@@ -127,7 +127,8 @@ pub async fn change_password(
             .await
             .map_err(|e| current.fail(e))?;
     let now = state.clock.now();
-    // Revoking replaces every session, the caller's included, by a new one (endpoints.md §1.7).
+    // Revoking replaces every session, the caller's included, by a new one (docs/compatibility.md
+    // §5.7).
     let new_session = match revoke {
         true => Some(
             crate::flows::session::new_session(&state, &current.user.id, &client, false)

@@ -1,4 +1,4 @@
-//! `POST /delete-user` and `GET /delete-user/callback` (endpoints.md §3.3–3.4, Better Auth
+//! `POST /delete-user` and `GET /delete-user/callback` (docs/compatibility.md §5.12, Better Auth
 //! 1.7.25 `update-user.mjs`).
 
 use actix_web::cookie::Cookie;
@@ -62,7 +62,8 @@ async fn delete(
     Ok(state.cookies.clear_session(&request_cookies(req)))
 }
 
-/// The body of `POST /delete-user` once the session is known (endpoints.md §3.3 steps 2–6).
+/// The body of `POST /delete-user` once the session is known (docs/compatibility.md §5.12):
+/// the password, the token, the mailed link, freshness, then deletion.
 async fn delete_or_mail(
     state: &AppState,
     req: &HttpRequest,
@@ -87,8 +88,8 @@ async fn delete_or_mail(
     }
 }
 
-/// Steps 4–6: mail a delete-account link when configured, else delete now if the session is
-/// fresh or the password was checked.
+/// After the password and token checks: mail a delete-account link when configured, else delete
+/// now if the session is fresh or the password was checked.
 async fn mail_or_delete(
     state: &AppState,
     req: &HttpRequest,

@@ -1,5 +1,5 @@
-//! `GET /get-session`, and `GET /api/validate-session` for other backends (`spec/sessions.md`
-//! §4; Better Auth's `api/routes/session.ts`).
+//! `GET /get-session`, and `GET /api/validate-session` for other backends (docs/compatibility.md
+//! §5.8, §8.4; Better Auth's `api/routes/session.ts`).
 
 use actix_web::http::header::{self, ContentType, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -32,7 +32,7 @@ pub async fn get_session(
         return Ok(res.json(Value::Null));
     };
     // The user's JSON serves the body, then the plugins' after-hooks (the JWT plugin's
-    // `set-auth-jwt`, jwt-jwks.md §1.3).
+    // `set-auth-jwt`, docs/compatibility.md §11.2).
     let mut body = Map::new();
     body.insert("session".into(), session_json(session));
     body.insert("user".into(), user_json(user, state.store.user_fields()));

@@ -1,8 +1,8 @@
-//! Session management: list, revoke, update (endpoints.md §2.2–2.6). Revocation deletes rows;
+//! Session management: list, revoke, update (docs/compatibility.md §5.9). Revocation deletes rows;
 //! the caller's own cookies are expired when its own session goes, as Better Auth 1.7.25
 //! does (`api/routes/session.ts`). Another browser holding a still-valid cookie cache keeps
-//! reading it until the cache expires (sessions.md §4 step 3), but the sensitive routes re-read
-//! the database, so a revoked session can do nothing that matters.
+//! reading it until the cache expires (docs/compatibility.md §8.4 step 2), but the sensitive routes
+//! re-read the database, so a revoked session can do nothing that matters.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -40,7 +40,7 @@ pub async fn list_sessions(
     Ok(current.respond(Vec::new(), &Value::Array(active)))
 }
 
-/// Revocation storage failures are a coded 500 (endpoints.md §2.3); an unreachable storage
+/// Revocation storage failures are a coded 500 (docs/compatibility.md §5.9); an unreachable storage
 /// is the 503 of every route.
 fn revoke_failed(e: crate::store::StoreError) -> ApiError {
     if e.is_unavailable() {

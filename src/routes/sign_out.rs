@@ -1,5 +1,5 @@
-//! `POST /sign-out` (endpoints.md §1.3), with the provider's RP-initiated logout URL when the
-//! user signed in through a provider that has an end-session endpoint (Better Auth's
+//! `POST /sign-out` (docs/compatibility.md §5.5), with the provider's RP-initiated logout URL when
+//! the user signed in through a provider that has an end-session endpoint (Better Auth's
 //! `api/routes/sign-out.ts`).
 
 use actix_web::http::header;

@@ -10,7 +10,8 @@ use super::users::{self, User};
 use super::{exec, get_opt_str, get_str, get_ts, Store, StoreResult};
 
 pub const CREDENTIAL_PROVIDER: &str = "credential";
-/// The `issuer` of credential accounts in schemas that have the column (schema.md §3).
+/// The `issuer` of credential accounts in schemas that have the column (docs/compatibility.md
+/// §14.1).
 pub const CREDENTIAL_ISSUER: &str = "local:credential";
 
 #[derive(Clone, PartialEq)]
@@ -284,7 +285,7 @@ impl Store {
 
     /// Stores a new password hash; with `new_session`, first deletes every session of the user
     /// and then inserts that one. One transaction, as Better Auth's change-password
-    /// (endpoints.md §1.7).
+    /// (docs/compatibility.md §5.7).
     pub async fn change_password(
         &self,
         account_id: &str,

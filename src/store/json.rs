@@ -1,6 +1,6 @@
-//! User and Session as JSON (endpoints.md §0): the wire shapes, the shapes Better Auth keeps in
-//! secondary storage (sessions.md §8), and back from a cookie cache or a Redis entry. Shared by
-//! `routes/` and the Redis storage, so it lives beside the types it shapes.
+//! User and Session as JSON (docs/compatibility.md §5.1): the wire shapes, the shapes Better Auth
+//! keeps in secondary storage (docs/compatibility.md §8.7), and back from a cookie cache or a Redis
+//! entry. Shared by `routes/` and the Redis storage, so it lives beside the types it shapes.
 
 use serde_json::{Map, Value};
 
@@ -14,7 +14,7 @@ pub fn user_json(user: &User, fields: &UserFields) -> Value {
 }
 
 /// The whole user row, custom fields not returned to clients included, as Better Auth keeps
-/// it in secondary storage (sessions.md §8).
+/// it in secondary storage (docs/compatibility.md §8.7).
 pub fn stored_user_json(user: &User, fields: &UserFields) -> Value {
     user_value(user, fields, true)
 }
@@ -111,7 +111,7 @@ pub fn user_from_json(v: &Value, fields: &UserFields) -> Option<User> {
     })
 }
 
-/// An account as listed to its owner (endpoints.md §0.3): no secrets, `scope` as `scopes`.
+/// An account as listed to its owner (docs/compatibility.md §5.1): no secrets, `scope` as `scopes`.
 pub fn account_json(a: &Account) -> Value {
     let scopes: Vec<Value> = a
         .scope

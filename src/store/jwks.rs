@@ -1,4 +1,4 @@
-//! The `jwks` table of the JWT plugin (`spec/schema.md` §6, `spec/jwt-jwks.md` §5).
+//! The `jwks` table of the JWT plugin (docs/compatibility.md §14.1, §11.6).
 
 use chrono::{DateTime, Utc};
 use entity::jwks::{Column, Entity};

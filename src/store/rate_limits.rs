@@ -1,6 +1,6 @@
-//! The `rateLimit` table (schema.md §5): Better Auth's database rate-limit storage, with the
-//! same counting as its `createDatabaseStorageWrapper`, so a Node Better Auth and this service
-//! can share the counters.
+//! The `rateLimit` table (docs/compatibility.md §14.1): Better Auth's database rate-limit storage,
+//! with the same counting as its `createDatabaseStorageWrapper`, so a Node Better Auth and this
+//! service can share the counters.
 
 use entity::rate_limit::{Column, Entity};
 use sea_orm::sea_query::{Expr, Query};
@@ -24,7 +24,7 @@ pub enum Consumed {
 
 impl Store {
     /// Counts one request against `key`: at most `max` per `window_ms`, the window running from
-    /// the last allowed request (rate-limit.md §5).
+    /// the last allowed request (docs/compatibility.md §13.5).
     ///
     /// The decision is one conditional UPDATE, atomic on every backend: it resets an expired
     /// counter or increments one below `max`, and touches nothing otherwise. Only when it

@@ -70,7 +70,7 @@ pub async fn has_column<C: ConnectionTrait>(
     Ok(columns(db, table).await?.iter().any(|c| c == column))
 }
 
-/// The column type Better Auth's generator uses for a field type (schema.md §7).
+/// The column type Better Auth's generator uses for a field type (docs/compatibility.md §14.2).
 fn sql_type(backend: DatabaseBackend, ty: FieldType) -> &'static str {
     use DatabaseBackend::*;
     use FieldType::*;

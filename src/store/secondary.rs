@@ -1,6 +1,6 @@
 //! Redis as Better Auth's `secondaryStorage` for sessions and verification values
-//! (sessions.md §8), laid out as its internal adapter and the official Redis storage lay it out,
-//! so a Node Better Auth on the same Redis and prefix shares them both ways
+//! (docs/compatibility.md §8.7), laid out as its internal adapter and the official Redis storage
+//! lay it out, so a Node Better Auth on the same Redis and prefix shares them both ways
 //! (`better-auth/dist/db/internal-adapter.mjs`):
 //!
 //! - `<prefix><token>`: `{"session": …, "user": …}`, TTL = whole seconds until `expiresAt`;

@@ -1,4 +1,4 @@
-//! The `session` table, and Redis in front of it when configured (sessions.md §8): each
+//! The `session` table, and Redis in front of it when configured (docs/compatibility.md §8.7): each
 //! function does what Better Auth's internal adapter does with `secondaryStorage`.
 
 use std::sync::Arc;

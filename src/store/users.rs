@@ -213,7 +213,7 @@ pub(super) fn read_field(
     })
 }
 
-/// What update-user may change (endpoints.md §3.1); `None` leaves a column as it is.
+/// What update-user may change (docs/compatibility.md §5.10); `None` leaves a column as it is.
 #[derive(Debug, Default, Clone)]
 pub struct UserUpdate {
     pub name: Option<String>,
@@ -260,7 +260,7 @@ impl Store {
     }
 
     /// Runs a user UPDATE and reads the user back; sessions kept in Redis get the new user too
-    /// (sessions.md §8), so get-session shows the change at once.
+    /// (docs/compatibility.md §8.7), so get-session shows the change at once.
     async fn apply_user_update(
         &self,
         id: &str,
@@ -274,7 +274,7 @@ impl Store {
         Ok(user)
     }
 
-    /// User and credential account in one transaction (endpoints.md §1.1).
+    /// User and credential account in one transaction (docs/compatibility.md §5.3).
     pub async fn create_user_with_account(
         &self,
         user: &User,

@@ -1,8 +1,8 @@
-//! Verification values: single-use values by identifier (tokens-and-emails.md §3), in the
+//! Verification values: single-use values by identifier (docs/compatibility.md §10.3), in the
 //! `verification` table, or with Redis under `verification:<identifier>` only, unless
 //! `[verification] store_in_database` (then both), as Better Auth 1.7.25's internal adapter
 //! keeps them (`createVerificationValue`, `findVerificationValue`, `consumeVerificationValue`
-//! in `better-auth/dist/db/internal-adapter.mjs`; sessions.md §8).
+//! in `better-auth/dist/db/internal-adapter.mjs`; docs/compatibility.md §8.7).
 
 use chrono::{DateTime, Utc};
 use entity::verification::{Column, Entity};

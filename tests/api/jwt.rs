@@ -1,4 +1,4 @@
-//! The JWT plugin over HTTP (`spec/jwt-jwks.md`): HS256 mode, `/api/validate-session`, key
+//! The JWT plugin over HTTP (docs/compatibility.md §11): HS256 mode, `/api/validate-session`, key
 //! rotation (by interval and by `better-auth-rs jwks rotate`), replicas sharing one key, and
 //! secret rotation.
 
@@ -470,7 +470,7 @@ async fn secret_rotation_keeps_tokens_and_keys_and_a_foreign_secret_refuses_to_s
     );
     verify_with_jwks(&fetch_jwks(&app.address).await, &old_token)
         .expect("the old JWT still verifies");
-    // Cookie signatures use the current secret only (spec/cookies.md §3, README §2): the
+    // Cookie signatures use the current secret only (docs/compatibility.md §6.3, §15.1): the
     // cookie signed with A no longer counts, the session itself does (bearer, signed with B).
     let res = cookie_client
         .get(app.url("/get-session"))

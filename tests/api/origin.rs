@@ -1,6 +1,6 @@
-//! The origin and login-CSRF checks (spec README §4) and the `[advanced]` settings that turn
-//! them off: `disable_csrf_check` (the Origin check, step A, and the login check) and
-//! `disable_origin_check` (callback validation, step B, and, as in Better Auth, step A too).
+//! The origin and login-CSRF checks (docs/compatibility.md §3) and the `[advanced]` settings that
+//! turn them off: `disable_csrf_check` (the Origin check, §3.2 step 1, and the login check) and
+//! `disable_origin_check` (callback validation, §3.2 step 2, and, as in Better Auth, step 1 too).
 
 use reqwest::Response;
 use serde_json::json;

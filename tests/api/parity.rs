@@ -1,7 +1,7 @@
 //! What a client compatibility suite found different from Better Auth 1.7.25, each pinned here:
 //! the standard reason phrases, `GET /error`'s answers, `POST /verify-password` and
-//! `GET /account-info` (docs/compatibility.md §4.1, §5.14, §5.15). The same answers are compared
-//! with the real Better Auth by tests/node/differential.test.mjs.
+//! `GET /account-info` (docs/compatibility.md §4.1, §5.7, §5.14, §5.15). The same answers are
+//! compared with the real Better Auth by tests/node/differential.test.mjs.
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,4 +1,4 @@
-//! Rate limiting (`spec/rate-limit.md`): rules, keys, the 429, every storage, and one limit
+//! Rate limiting (docs/compatibility.md §13): rules, keys, the 429, every storage, and one limit
 //! shared by two processes.
 
 use std::path::Path;
@@ -93,7 +93,8 @@ async fn refused_requests_do_not_extend_the_block_and_the_window_runs_from_the_l
     let Some(app) = spawn_app_with(Backend::Sqlite, ON, &[]).await else {
         return;
     };
-    // rate-limit.md §5: allowed at 0, 1, 2 s; refused at 11 s with 1 s to wait; reset at 12 s.
+    // docs/compatibility.md §13.5: allowed at 0, 1, 2 s; refused at 11 s with 1 s to wait; reset at
+    // 12 s.
     for _ in 0..3 {
         assert_allowed(&app, SIGN_IN, None).await;
         app.state.clock.advance(Duration::seconds(1));

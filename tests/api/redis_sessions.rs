@@ -1,6 +1,6 @@
-//! Sessions in Redis (sessions.md §8): the keys Better Auth's Redis storage writes, read back
-//! directly; the `session` table left alone unless `store_session_in_database`; a Redis outage
-//! is a 503 that heals by itself; two processes on one database and one Redis.
+//! Sessions in Redis (docs/compatibility.md §8.7): the keys Better Auth's Redis storage writes,
+//! read back directly; the `session` table left alone unless `store_session_in_database`; a Redis
+//! outage is a 503 that heals by itself; two processes on one database and one Redis.
 
 use std::time::Duration as StdDuration;
 

@@ -1,4 +1,4 @@
-//! Verification values in Redis (sessions.md §8, tokens-and-emails.md §3): with `REDIS_URL`
+//! Verification values in Redis (docs/compatibility.md §8.7, §10.3): with `REDIS_URL`
 //! the reset-password and delete-account tokens live under `verification:<identifier>` only,
 //! written as Better Auth 1.7.25 writes them, taken with GETDEL; with
 //! `[verification] store_in_database = true` the `verification` table gets the row too.

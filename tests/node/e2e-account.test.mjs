@@ -333,7 +333,7 @@ test("unlinkAccount deletes a linked account by its id, and only the user's", as
 // Cookie cache: our cookies read by independent code, and by the other server
 // ---------------------------------------------------------------------------
 
-/** The HKDF key of the jwe strategy (spec/crypto.md §4), computed with node:crypto. */
+/** The HKDF key of the jwe strategy (docs/compatibility.md §7.5), computed with node:crypto. */
 function jweKey(secret = SECRET) {
   return new Uint8Array(hkdfSync("sha256", secret, "better-auth-session", "BetterAuth.js Generated Encryption Key", 64));
 }

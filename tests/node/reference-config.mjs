@@ -134,7 +134,7 @@ export function passkeyPluginOptions(env = process.env) {
 /**
  * The hooks that would send mail append one JSON line per mail to the file
  * named by BETTER_AUTH_EMAIL_FILE, exactly as the Rust service's `file`
- * transport does (CONFIG.md): type, email, userId, url, token, at.
+ * transport does (docs/configuration.md `[email]`): type, email, userId, url, token, at.
  */
 function mailHooks(env) {
   const outbox = (type) => async ({ user, url, token }) => {

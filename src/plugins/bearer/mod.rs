@@ -1,5 +1,5 @@
 //! The bearer plugin (Better Auth's `bearer()`, `packages/better-auth/src/plugins/bearer/index.ts`,
-//! `spec/bearer.md`):
+//! docs/compatibility.md §12):
 //!
 //! - config: `[plugins.bearer]` ([`config::BearerSettings`]), on by default;
 //! - no schema, no routes;
@@ -39,7 +39,8 @@ pub struct BearerPlugin {
     require_signature: bool,
 }
 
-/// The signed session value a bearer header stands for, if it is valid (bearer.md §1).
+/// The signed session value a bearer header stands for, if it is valid (docs/compatibility.md
+/// §12.1).
 fn bearer_session_value(
     state: &AppState,
     require_signature: bool,

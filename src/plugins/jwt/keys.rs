@@ -1,4 +1,4 @@
-//! The JWT plugin's signing (`spec/jwt-jwks.md` §4, §5).
+//! The JWT plugin's signing (docs/compatibility.md §11.5, §11.6).
 //!
 //! With a key pair algorithm, the key ring: every stored key is opened at start and kept in
 //! memory, so signing never reads the database. The copy is read again when it is older than
@@ -259,7 +259,8 @@ impl KeyRing {
         Ok(())
     }
 
-    /// The algorithm a row signs with: rows with a null `alg` count as the configured one (§4).
+    /// The algorithm a row signs with: rows with a null `alg` count as the configured one
+    /// (docs/compatibility.md §11.5).
     fn row_alg(&self, row: &JwkRow) -> Option<Alg> {
         match row.alg.as_deref() {
             None => Some(self.alg),
