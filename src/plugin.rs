@@ -119,6 +119,25 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
     /// request's headers (the bearer plugin turns `Authorization` into the session cookie).
     fn on_request(&self, _state: &S, _headers: &mut HeaderMap) {}
 
+    /// Whether [`Plugin::authenticate`] does anything (it is skipped otherwise).
+    fn authenticates(&self) -> bool {
+        false
+    }
+
+    /// After the request hooks, before the route: a session the request itself proves (the API
+    /// key plugin's `x-api-key`), which then stands for the caller's session on every route
+    /// that reads one; an error answers the request instead (Better Auth's `hooks.before`
+    /// setting `ctx.context.session`).
+    /// `ip` is the client's address as sessions record it.
+    async fn authenticate(
+        &self,
+        _state: &S,
+        _headers: &HeaderMap,
+        _ip: Option<&str>,
+    ) -> Result<Option<(Session, User)>, ApiError> {
+        Ok(None)
+    }
+
     /// After the route answered; may add response headers.
     fn on_response(&self, _state: &S, _headers: &mut HeaderMap) {}
 

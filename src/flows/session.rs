@@ -190,6 +190,18 @@ fn read_cache(
     }
 }
 
+/// Better Auth's `setSessionCookie` with `dontRememberMe` false: a valid `dont_remember` cookie
+/// the browser still holds from an earlier session is expired (`cookies/index.ts`). For the
+/// sign-ins that decide "remember me" from their body (sign-in, sign-up).
+pub fn forget_dont_remember(
+    state: &AppState,
+    jar: &RequestCookies,
+    dont_remember: bool,
+) -> Option<Cookie<'static>> {
+    (!dont_remember && self::dont_remember(state, jar))
+        .then(|| state.cookies.removal(&state.cookies.name(DONT_REMEMBER)))
+}
+
 /// Whether the request carries a valid signed `dont_remember` cookie (cookies.md §4).
 fn dont_remember(state: &AppState, jar: &RequestCookies) -> bool {
     let secret = state.settings.secret.expose_secret().as_bytes();

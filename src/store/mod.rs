@@ -3,6 +3,7 @@
 //! a Node Better Auth can share the database.
 
 pub mod accounts;
+pub mod api_keys;
 mod direct;
 pub mod json;
 pub mod jwks;

@@ -23,6 +23,7 @@ mod helpers;
 
 mod account;
 mod admin;
+mod api_key;
 mod change_email;
 mod cli;
 mod container;
@@ -37,6 +38,7 @@ mod migrate_command;
 mod openapi;
 mod origin;
 mod outage;
+mod parity;
 mod password_reset;
 mod plugin_seam;
 mod process;

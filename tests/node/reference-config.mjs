@@ -6,6 +6,7 @@
 // schema and endpoints.
 
 import { appendFileSync } from "node:fs";
+import { apiKey } from "@better-auth/api-key";
 import { admin, bearer, jwt, twoFactor } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
@@ -185,12 +186,17 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     ...(env.VERIFICATION_STORE_IN_DATABASE === "1" ? { verification: { storeInDatabase: true } } : {}),
     // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does.
     // TWO_FACTOR=1 adds the two-factor plugin, as `[plugins.two_factor] enabled = true` does.
+    // API_KEY=1 the API key plugin with `x-api-key` sessions and metadata, as
+    // `[plugins.api_key] enabled, enable_session_for_api_keys, enable_metadata` do.
     plugins: [
       jwt(jwtPluginOptions(env)),
       bearer(),
       ...(env.ADMIN === "1" ? [admin()] : []),
       ...twoFactorPlugins(env),
+      ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
     ],
+    // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
+    ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),
     telemetry: { enabled: false },
   };
 }
