@@ -364,9 +364,10 @@ impl ResponseError for ApiError {
                 message,
                 details,
             } => {
-                let mut b = HttpResponseBuilder::new(*status);
-                b.reason(reason_phrase(*status));
-                b.json(serde_json::json!({ "message": message, "code": code, "details": details }))
+                // The standard reason phrase, as `json_error` sends.
+                HttpResponseBuilder::new(*status).json(
+                    serde_json::json!({ "message": message, "code": code, "details": details }),
+                )
             }
             ApiError::MessageOnly { status, message } => json_error(*status, message, None),
             ApiError::Empty(status) => HttpResponseBuilder::new(*status).finish(),
