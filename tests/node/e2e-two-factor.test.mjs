@@ -24,7 +24,7 @@ const TARGET = process.env.E2E_TARGET === "reference" ? "reference" : "rust";
 const dir = mkdtempSync(join(tmpdir(), "ba-e2e-two-factor-"));
 after(async () => {
   await stopAllServers();
-  rmSync(dir, { recursive: true, force: true });
+  if (process.env.E2E_KEEP_TMP !== "1") rmSync(dir, { recursive: true, force: true });
 });
 
 function rustConfig() {
