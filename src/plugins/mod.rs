@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_key;
 pub mod bearer;
 pub mod jwt;
+pub mod organization;
 pub mod two_factor;
 
 use crate::plugin::Kind;
@@ -16,4 +17,5 @@ pub const KINDS: &[Kind<AppState>] = &[
     admin::KIND,
     two_factor::KIND,
     api_key::KIND,
+    organization::KIND,
 ];

@@ -7,7 +7,7 @@
 
 import { appendFileSync } from "node:fs";
 import { apiKey } from "@better-auth/api-key";
-import { admin, bearer, jwt, twoFactor } from "better-auth/plugins";
+import { admin, bearer, jwt, organization, twoFactor } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -143,6 +143,32 @@ function twoFactorPlugins(env) {
 }
 
 /**
+ * The organization plugin's options: invitations go to the outbox as the Rust service's `file`
+ * transport writes them (type `organization-invitation`). ORGANIZATION_MEMBERSHIP_LIMIT and
+ * ORGANIZATION_LIMIT set the limits, as `membership_limit` / `organization_limit` do.
+ */
+export function organizationOptions(env = process.env) {
+  return {
+    ...(env.ORGANIZATION_LIMIT ? { organizationLimit: Number(env.ORGANIZATION_LIMIT) } : {}),
+    ...(env.ORGANIZATION_MEMBERSHIP_LIMIT
+      ? { membershipLimit: Number(env.ORGANIZATION_MEMBERSHIP_LIMIT) }
+      : {}),
+    sendInvitationEmail: async ({ id, email, organization, inviter, invitation }) => {
+      const line = JSON.stringify({
+        type: "organization-invitation",
+        email,
+        invitationId: id,
+        organizationId: organization.id,
+        inviter: inviter.user.email,
+        role: invitation.role,
+        at: new Date().toISOString(),
+      });
+      if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+    },
+  };
+}
+
+/**
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
  */
@@ -188,12 +214,14 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     // TWO_FACTOR=1 adds the two-factor plugin, as `[plugins.two_factor] enabled = true` does.
     // API_KEY=1 the API key plugin with `x-api-key` sessions and metadata, as
     // `[plugins.api_key] enabled, enable_session_for_api_keys, enable_metadata` do.
+    // ORGANIZATION=1 the organization plugin, as `[plugins.organization] enabled = true` does.
     plugins: [
       jwt(jwtPluginOptions(env)),
       bearer(),
       ...(env.ADMIN === "1" ? [admin()] : []),
       ...twoFactorPlugins(env),
       ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
+      ...(env.ORGANIZATION === "1" ? [organization(organizationOptions(env))] : []),
     ],
     // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
     ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),
