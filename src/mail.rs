@@ -39,6 +39,11 @@ pub enum MailKind {
     /// The organization plugin's `sendInvitationEmail`: no link, the invitation id is in
     /// `extra` (`invitationId`, `organizationId`, `inviter`, ...).
     OrganizationInvitation,
+    /// The magic-link plugin's `sendMagicLink` (`url` and `token`, no user id).
+    MagicLink,
+    /// The email-OTP plugin's `sendVerificationOTP`: the code is the mail's `token`, `otp_type`
+    /// Better Auth's `type` (`sign-in`, `email-verification`, `forget-password`).
+    EmailOtp { otp_type: &'static str },
 }
 
 impl MailKind {
@@ -50,6 +55,8 @@ impl MailKind {
             MailKind::DeleteAccount => "delete-account",
             MailKind::TwoFactorOtp => "two-factor-otp",
             MailKind::OrganizationInvitation => "organization-invitation",
+            MailKind::MagicLink => "magic-link",
+            MailKind::EmailOtp { .. } => "email-otp",
         }
     }
 
@@ -61,6 +68,8 @@ impl MailKind {
             MailKind::DeleteAccount => "Confirm the deletion of your account",
             MailKind::TwoFactorOtp => "Your sign-in code",
             MailKind::OrganizationInvitation => "You are invited to join an organization",
+            MailKind::MagicLink => "Your sign-in link",
+            MailKind::EmailOtp { .. } => "Your verification code",
         }
     }
 
@@ -74,6 +83,12 @@ impl MailKind {
             return format!(
                 "Your sign-in code is {token}.\r\n\r\nIf you did not ask for it, someone may \
                  know your password: change it.\r\n"
+            );
+        }
+        if let MailKind::EmailOtp { .. } = self {
+            return format!(
+                "Your verification code is {token}.\r\n\r\nIf you did not ask for this, ignore \
+                 this mail.\r\n"
             );
         }
         if self == MailKind::OrganizationInvitation {
@@ -92,7 +107,10 @@ impl MailKind {
                 "To confirm the change of your email address, open this link:"
             }
             MailKind::DeleteAccount => "To delete your account, open this link:",
-            MailKind::TwoFactorOtp | MailKind::OrganizationInvitation => "",
+            MailKind::MagicLink => "To sign in, open this link:",
+            MailKind::TwoFactorOtp
+            | MailKind::OrganizationInvitation
+            | MailKind::EmailOtp { .. } => "",
         };
         // CRLF: lettre encodes a bare LF in quoted-printable as `=0A`.
         format!("{what}\r\n\r\n{url}\r\n\r\nIf you did not ask for this, ignore this mail.\r\n")
@@ -124,16 +142,38 @@ impl std::fmt::Debug for Mail {
 }
 
 impl Mail {
-    /// The JSON of the `file` and `webhook` transports (CONFIG.md).
+    /// The JSON of the `file` and `webhook` transports (CONFIG.md). The plugins' mails carry
+    /// what Better Auth hands their hooks: no user id.
     pub fn to_json(&self) -> serde_json::Value {
-        if self.kind == MailKind::TwoFactorOtp {
-            return json!({
-                "type": self.kind.as_str(),
-                "email": self.email,
-                "userId": self.user_id,
-                "otp": self.token,
-                "at": iso(&self.at),
-            });
+        match self.kind {
+            MailKind::TwoFactorOtp => {
+                return json!({
+                    "type": self.kind.as_str(),
+                    "email": self.email,
+                    "userId": self.user_id,
+                    "otp": self.token,
+                    "at": iso(&self.at),
+                })
+            }
+            MailKind::EmailOtp { otp_type } => {
+                return json!({
+                    "type": self.kind.as_str(),
+                    "email": self.email,
+                    "otp": self.token,
+                    "otpType": otp_type,
+                    "at": iso(&self.at),
+                })
+            }
+            MailKind::MagicLink => {
+                return json!({
+                    "type": self.kind.as_str(),
+                    "email": self.email,
+                    "url": self.url,
+                    "token": self.token,
+                    "at": iso(&self.at),
+                })
+            }
+            _ => {}
         }
         let mut out = serde_json::Map::new();
         out.insert("type".into(), json!(self.kind.as_str()));

@@ -417,6 +417,11 @@ impl Store {
         self.db.close().await
     }
 
+    /// A unique index on a plugin's column (`schema::create_unique_index`).
+    pub async fn create_unique_index(&self, table: &str, column: &str) -> StoreResult<()> {
+        Ok(schema::create_unique_index(&self.db, table, column).await?)
+    }
+
     pub async fn begin(&self) -> StoreResult<sea_orm::DatabaseTransaction> {
         Ok(self.db.begin().await?)
     }

@@ -162,3 +162,24 @@ pub async fn add_missing_core_columns<C: ConnectionTrait>(db: &C) -> Result<(), 
     }
     Ok(())
 }
+
+/// A unique index on `table.column` unless one of that name exists (Better Auth's `unique`
+/// columns). MySQL indexes a `text` column by a prefix, longer than any value these columns take.
+pub async fn create_unique_index<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    column: &str,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let name = quote(backend, &format!("{table}_{column}_uidx"));
+    let on = match backend {
+        DatabaseBackend::MySql => format!("{}(255)", quote(backend, column)),
+        _ => quote(backend, column),
+    };
+    let sql = format!(
+        "CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {} ({on})",
+        quote(backend, table)
+    );
+    db.execute(Statement::from_string(backend, sql)).await?;
+    Ok(())
+}
