@@ -13,6 +13,7 @@ pub mod redis;
 pub mod schema;
 pub mod secondary;
 pub mod sessions;
+pub mod teams;
 pub mod user_list;
 pub mod users;
 pub mod verifications;

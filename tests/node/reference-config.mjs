@@ -131,10 +131,12 @@ function mailHooks(env) {
 /**
  * The organization plugin's options: invitations go to the outbox as the Rust service's `file`
  * transport writes them (type `organization-invitation`). ORGANIZATION_MEMBERSHIP_LIMIT and
- * ORGANIZATION_LIMIT set the limits, as `membership_limit` / `organization_limit` do.
+ * ORGANIZATION_LIMIT set the limits, as `membership_limit` / `organization_limit` do;
+ * ORGANIZATION_TEAMS=1 turns teams on, as `[plugins.organization.teams] enabled = true` does.
  */
 export function organizationOptions(env = process.env) {
   return {
+    ...(env.ORGANIZATION_TEAMS === "1" ? { teams: { enabled: true } } : {}),
     ...(env.ORGANIZATION_LIMIT ? { organizationLimit: Number(env.ORGANIZATION_LIMIT) } : {}),
     ...(env.ORGANIZATION_MEMBERSHIP_LIMIT
       ? { membershipLimit: Number(env.ORGANIZATION_MEMBERSHIP_LIMIT) }

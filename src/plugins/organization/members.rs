@@ -413,6 +413,12 @@ async fn remove(
         return Err(org_error(BAD, "ORGANIZATION_NOT_FOUND"));
     }
     state.store.delete_member(&target.id).await?;
+    if plugin.settings.teams.enabled {
+        state
+            .store
+            .remove_from_teams(&organization_id, &target.user_id)
+            .await?;
+    }
     if target.user_id == current.user.id
         && active_organization(current).as_deref() == Some(&target.organization_id)
     {
@@ -456,6 +462,12 @@ async fn leave_organization(
         ));
     }
     state.store.delete_member(&member.id).await?;
+    if plugin.settings.teams.enabled {
+        state
+            .store
+            .remove_from_teams(organization_id, &member.user_id)
+            .await?;
+    }
     if active_organization(current).as_deref() == Some(organization_id) {
         set_active_organization(state, current, None).await?;
     }
