@@ -22,7 +22,7 @@ use crate::config::EmailSettings;
 /// Network transports give up after this long.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The four mails of CONFIG.md, named by their `type`.
+/// The mails of CONFIG.md, named by their `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailKind {
     /// `emailAndPassword.sendResetPassword`.
@@ -36,6 +36,9 @@ pub enum MailKind {
     /// The organization plugin's `sendInvitationEmail`: no link, the invitation id is in
     /// `extra` (`invitationId`, `organizationId`, `inviter`, ...).
     OrganizationInvitation,
+    /// The two-factor plugin's `otpOptions.sendOTP`: the code is the mail's `token`, written
+    /// as `otp` (no link).
+    TwoFactorOtp,
 }
 
 impl MailKind {
@@ -46,6 +49,7 @@ impl MailKind {
             MailKind::ChangeEmailVerification => "change-email-verification",
             MailKind::DeleteAccount => "delete-account",
             MailKind::OrganizationInvitation => "organization-invitation",
+            MailKind::TwoFactorOtp => "two-factor-otp",
         }
     }
 
@@ -56,10 +60,16 @@ impl MailKind {
             MailKind::ChangeEmailVerification => "Confirm your email change",
             MailKind::DeleteAccount => "Confirm the deletion of your account",
             MailKind::OrganizationInvitation => "You are invited to join an organization",
+            MailKind::TwoFactorOtp => "Your sign-in code",
         }
     }
 
-    fn text(self, url: &str, extra: &serde_json::Map<String, serde_json::Value>) -> String {
+    fn text(
+        self,
+        url: &str,
+        token: &str,
+        extra: &serde_json::Map<String, serde_json::Value>,
+    ) -> String {
         if self == MailKind::OrganizationInvitation {
             let field = |k: &str| extra.get(k).and_then(|v| v.as_str()).unwrap_or_default();
             return format!(
@@ -69,6 +79,12 @@ impl MailKind {
                 field("invitationId")
             );
         }
+        if self == MailKind::TwoFactorOtp {
+            return format!(
+                "Your sign-in code is {token}.\r\n\r\nIf you did not ask for it, someone may \
+                 know your password: change it.\r\n"
+            );
+        }
         let what = match self {
             MailKind::ResetPassword => "To choose a new password, open this link:",
             MailKind::VerifyEmail => "To verify your email address, open this link:",
@@ -76,7 +92,7 @@ impl MailKind {
                 "To confirm the change of your email address, open this link:"
             }
             MailKind::DeleteAccount => "To delete your account, open this link:",
-            MailKind::OrganizationInvitation => "",
+            MailKind::OrganizationInvitation | MailKind::TwoFactorOtp => "",
         };
         // CRLF: lettre encodes a bare LF in quoted-printable as `=0A`.
         format!("{what}\r\n\r\n{url}\r\n\r\nIf you did not ask for this, ignore this mail.\r\n")
@@ -110,6 +126,15 @@ impl std::fmt::Debug for Mail {
 impl Mail {
     /// The JSON of the `file` and `webhook` transports (CONFIG.md).
     pub fn to_json(&self) -> serde_json::Value {
+        if self.kind == MailKind::TwoFactorOtp {
+            return json!({
+                "type": self.kind.as_str(),
+                "email": self.email,
+                "userId": self.user_id,
+                "otp": self.token,
+                "at": iso(&self.at),
+            });
+        }
         let mut out = serde_json::Map::new();
         out.insert("type".into(), json!(self.kind.as_str()));
         out.insert("email".into(), json!(self.email));
@@ -275,7 +300,7 @@ impl Mailer {
                     .to(to)
                     .subject(mail.kind.subject())
                     .header(ContentType::TEXT_PLAIN)
-                    .body(mail.kind.text(&mail.url, &mail.extra))
+                    .body(mail.kind.text(&mail.url, &mail.token, &mail.extra))
                     .context("building the message")?;
                 transport.send(message).await.context("sending over SMTP")?;
                 Ok(())

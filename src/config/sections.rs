@@ -7,9 +7,11 @@ use serde::Deserialize;
 use crate::auth::cookie_cache::CacheStrategy;
 use crate::auth::fields::AdditionalField;
 use crate::plugins::admin::config::AdminSettings;
+use crate::plugins::api_key::config::ApiKeySettings;
 use crate::plugins::bearer::config::BearerSettings;
 use crate::plugins::jwt::config::JwtSettings;
 use crate::plugins::organization::config::OrganizationSettings;
+use crate::plugins::two_factor::config::TwoFactorSettings;
 
 pub(super) fn yes() -> bool {
     true
@@ -320,6 +322,15 @@ impl Default for Advanced {
     }
 }
 
+/// Better Auth `onAPIError`: where `GET /error` sends the browser.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OnApiError {
+    /// Better Auth `onAPIError.errorURL`: when set, `GET /error` redirects here with `error`
+    /// (and `error_description`) appended; an absolute URL or a root-relative path.
+    pub error_url: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Plugins {
@@ -327,6 +338,8 @@ pub struct Plugins {
     pub bearer: BearerSettings,
     pub admin: AdminSettings,
     pub organization: OrganizationSettings,
+    pub two_factor: TwoFactorSettings,
+    pub api_key: ApiKeySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -130,6 +130,8 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     file.plugins.jwt.validate(errors);
     file.plugins.admin.validate(errors);
     file.plugins.organization.validate(errors);
+    file.plugins.two_factor.validate(errors);
+    file.plugins.api_key.validate(errors);
     let mail = &file.email;
     match mail.transport.as_str() {
         "log" | "file" => {}
@@ -166,6 +168,14 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     }
     if file.advanced.ipv6_subnet > 128 {
         errors.push("advanced.ipv6_subnet: a prefix length from 0 to 128".into());
+    }
+    if let Some(url) = &file.on_api_error.error_url {
+        if crate::auth::links::append_query(url, "error", "UNKNOWN").is_none() {
+            errors.push(
+                "on_api_error.error_url: an absolute URL or a path starting with a single `/`"
+                    .into(),
+            );
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! a Node Better Auth can share the database.
 
 pub mod accounts;
+pub mod api_keys;
 mod direct;
 pub mod json;
 pub mod jwks;
@@ -14,6 +15,7 @@ pub mod schema;
 pub mod secondary;
 pub mod sessions;
 pub mod teams;
+pub mod two_factors;
 pub mod user_list;
 pub mod users;
 pub mod verifications;
