@@ -308,6 +308,11 @@ async fn organizations_are_created_updated_listed_activated_and_deleted(#[case] 
         )
         .await;
     assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/json",
+        "Better Auth's bare APIError"
+    );
     assert_eq!(res.text().await.unwrap(), "");
 }
 

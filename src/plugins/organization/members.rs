@@ -255,7 +255,7 @@ async fn change_role(
     let plugin = plugin(state)?;
     // `!ctx.body.role`: an empty string (an empty array is truthy, caught below).
     if roles.len() == 1 && roles[0].is_empty() {
-        return Err(ApiError::Empty(StatusCode::BAD_REQUEST));
+        return Err(ApiError::EmptyJson(StatusCode::BAD_REQUEST));
     }
     let Some(organization_id) = organization_id
         .filter(|s| !s.is_empty())
@@ -265,7 +265,7 @@ async fn change_role(
     };
     let role_to_set = role_list(&roles);
     if role_to_set.is_empty() {
-        return Err(ApiError::Empty(StatusCode::BAD_REQUEST));
+        return Err(ApiError::EmptyJson(StatusCode::BAD_REQUEST));
     }
     let Some((member, _)) = state
         .store

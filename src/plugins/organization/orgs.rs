@@ -42,7 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 type Answer = Result<(Value, Vec<Cookie<'static>>), ApiError>;
 
 fn empty_401() -> ApiError {
-    ApiError::Empty(StatusCode::UNAUTHORIZED)
+    ApiError::EmptyJson(StatusCode::UNAUTHORIZED)
 }
 
 /// `z.string().nullish()`: absent, null, or a string.
@@ -354,7 +354,7 @@ async fn delete_organization(
         ));
     }
     let Some(org) = state.store.find_organization(organization_id).await? else {
-        return Err(ApiError::Empty(StatusCode::BAD_REQUEST));
+        return Err(ApiError::EmptyJson(StatusCode::BAD_REQUEST));
     };
     state.store.delete_organization(organization_id).await?;
     if active_organization(current).as_deref() == Some(organization_id) {

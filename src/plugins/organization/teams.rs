@@ -123,7 +123,7 @@ async fn create_team(
     let current = caller(
         &state,
         &req,
-        Some(|| ApiError::Empty(StatusCode::UNAUTHORIZED)),
+        Some(|| ApiError::EmptyJson(StatusCode::UNAUTHORIZED)),
     )
     .await?;
     let result = async {
@@ -290,7 +290,7 @@ async fn remove_team(
     let current = caller(
         &state,
         &req,
-        Some(|| ApiError::Empty(StatusCode::UNAUTHORIZED)),
+        Some(|| ApiError::EmptyJson(StatusCode::UNAUTHORIZED)),
     )
     .await?;
     let result = async {
