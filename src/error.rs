@@ -363,12 +363,8 @@ impl ResponseError for ApiError {
                 code,
                 message,
                 details,
-            } => {
-                // The standard reason phrase, as `json_error` says.
-                HttpResponseBuilder::new(*status).json(
-                    serde_json::json!({ "message": message, "code": code, "details": details }),
-                )
-            }
+            } => HttpResponseBuilder::new(*status)
+                .json(serde_json::json!({ "message": message, "code": code, "details": details })),
             ApiError::MessageOnly { status, message } => json_error(*status, message, None),
             ApiError::Empty(status) => HttpResponseBuilder::new(*status).finish(),
             ApiError::EmptyJson(status) => HttpResponseBuilder::new(*status)

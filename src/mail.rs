@@ -33,12 +33,17 @@ pub enum MailKind {
     ChangeEmailVerification,
     /// `user.deleteUser.sendDeleteAccountVerification`.
     DeleteAccount,
-    /// The organization plugin's `sendInvitationEmail`: no link, the invitation id is in
-    /// `extra` (`invitationId`, `organizationId`, `inviter`, ...).
-    OrganizationInvitation,
     /// The two-factor plugin's `otpOptions.sendOTP`: the code is the mail's `token`, written
     /// as `otp` (no link).
     TwoFactorOtp,
+    /// The organization plugin's `sendInvitationEmail`: no link, the invitation id is in
+    /// `extra` (`invitationId`, `organizationId`, `inviter`, ...).
+    OrganizationInvitation,
+    /// The magic-link plugin's `sendMagicLink` (`url` and `token`, no user id).
+    MagicLink,
+    /// The email-OTP plugin's `sendVerificationOTP`: the code is the mail's `token`, `otp_type`
+    /// Better Auth's `type` (`sign-in`, `email-verification`, `forget-password`).
+    EmailOtp { otp_type: &'static str },
 }
 
 impl MailKind {
@@ -48,8 +53,10 @@ impl MailKind {
             MailKind::VerifyEmail => "verify-email",
             MailKind::ChangeEmailVerification => "change-email-verification",
             MailKind::DeleteAccount => "delete-account",
-            MailKind::OrganizationInvitation => "organization-invitation",
             MailKind::TwoFactorOtp => "two-factor-otp",
+            MailKind::OrganizationInvitation => "organization-invitation",
+            MailKind::MagicLink => "magic-link",
+            MailKind::EmailOtp { .. } => "email-otp",
         }
     }
 
@@ -59,8 +66,10 @@ impl MailKind {
             MailKind::VerifyEmail => "Verify your email address",
             MailKind::ChangeEmailVerification => "Confirm your email change",
             MailKind::DeleteAccount => "Confirm the deletion of your account",
-            MailKind::OrganizationInvitation => "You are invited to join an organization",
             MailKind::TwoFactorOtp => "Your sign-in code",
+            MailKind::OrganizationInvitation => "You are invited to join an organization",
+            MailKind::MagicLink => "Your sign-in link",
+            MailKind::EmailOtp { .. } => "Your verification code",
         }
     }
 
@@ -70,6 +79,18 @@ impl MailKind {
         token: &str,
         extra: &serde_json::Map<String, serde_json::Value>,
     ) -> String {
+        if self == MailKind::TwoFactorOtp {
+            return format!(
+                "Your sign-in code is {token}.\r\n\r\nIf you did not ask for it, someone may \
+                 know your password: change it.\r\n"
+            );
+        }
+        if let MailKind::EmailOtp { .. } = self {
+            return format!(
+                "Your verification code is {token}.\r\n\r\nIf you did not ask for this, ignore \
+                 this mail.\r\n"
+            );
+        }
         if self == MailKind::OrganizationInvitation {
             let field = |k: &str| extra.get(k).and_then(|v| v.as_str()).unwrap_or_default();
             return format!(
@@ -79,12 +100,6 @@ impl MailKind {
                 field("invitationId")
             );
         }
-        if self == MailKind::TwoFactorOtp {
-            return format!(
-                "Your sign-in code is {token}.\r\n\r\nIf you did not ask for it, someone may \
-                 know your password: change it.\r\n"
-            );
-        }
         let what = match self {
             MailKind::ResetPassword => "To choose a new password, open this link:",
             MailKind::VerifyEmail => "To verify your email address, open this link:",
@@ -92,7 +107,10 @@ impl MailKind {
                 "To confirm the change of your email address, open this link:"
             }
             MailKind::DeleteAccount => "To delete your account, open this link:",
-            MailKind::OrganizationInvitation | MailKind::TwoFactorOtp => "",
+            MailKind::MagicLink => "To sign in, open this link:",
+            MailKind::TwoFactorOtp
+            | MailKind::OrganizationInvitation
+            | MailKind::EmailOtp { .. } => "",
         };
         // CRLF: lettre encodes a bare LF in quoted-printable as `=0A`.
         format!("{what}\r\n\r\n{url}\r\n\r\nIf you did not ask for this, ignore this mail.\r\n")
@@ -124,16 +142,38 @@ impl std::fmt::Debug for Mail {
 }
 
 impl Mail {
-    /// The JSON of the `file` and `webhook` transports (CONFIG.md).
+    /// The JSON of the `file` and `webhook` transports (CONFIG.md). The plugins' mails carry
+    /// what Better Auth hands their hooks: no user id.
     pub fn to_json(&self) -> serde_json::Value {
-        if self.kind == MailKind::TwoFactorOtp {
-            return json!({
-                "type": self.kind.as_str(),
-                "email": self.email,
-                "userId": self.user_id,
-                "otp": self.token,
-                "at": iso(&self.at),
-            });
+        match self.kind {
+            MailKind::TwoFactorOtp => {
+                return json!({
+                    "type": self.kind.as_str(),
+                    "email": self.email,
+                    "userId": self.user_id,
+                    "otp": self.token,
+                    "at": iso(&self.at),
+                })
+            }
+            MailKind::EmailOtp { otp_type } => {
+                return json!({
+                    "type": self.kind.as_str(),
+                    "email": self.email,
+                    "otp": self.token,
+                    "otpType": otp_type,
+                    "at": iso(&self.at),
+                })
+            }
+            MailKind::MagicLink => {
+                return json!({
+                    "type": self.kind.as_str(),
+                    "email": self.email,
+                    "url": self.url,
+                    "token": self.token,
+                    "at": iso(&self.at),
+                })
+            }
+            _ => {}
         }
         let mut out = serde_json::Map::new();
         out.insert("type".into(), json!(self.kind.as_str()));

@@ -10,7 +10,7 @@ use anyhow::Context;
 use crate::auth::cookies::CookieJar;
 use crate::auth::password::PasswordHasher;
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{Settings, StorageFormat};
 use crate::mail::Mailer;
 use crate::plugin::{Build, Kind};
 use crate::rate_limit::RateLimiter;
@@ -31,6 +31,9 @@ pub struct AppState {
     pub mailer: Mailer,
     /// The enabled plugins.
     pub plugins: Plugins,
+    /// The social providers (built-in and the generic OAuth plugin's) and their HTTP client.
+    pub social: Arc<crate::social::Providers>,
+    pub provider_http: crate::social::Http,
     /// The Prometheus registry, when `[metrics] enabled`.
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
     /// Set once the process has been asked to stop: `/ready` then answers 503.
@@ -65,6 +68,25 @@ pub async fn open_store(
             .sync_schema()
             .await
             .context("reading the database schema")?;
+    }
+    let (format, why) = store.resolve_format(settings.storage.format);
+    match format {
+        StorageFormat::BetterAuth => tracing::info!(
+            format = %format,
+            reason = %why,
+            "storage format: better-auth: password hashes (Better Auth's scrypt) and JWT keys \
+             (its symmetricEncrypt) are written so that a Node Better Auth on this database reads \
+             them. Once no Node instance is left, set [storage] format = \"native\": passwords then \
+             move to argon2id at each sign-in and new keys are sealed with AES-256-GCM \
+             (docs/migrating-from-node.md)"
+        ),
+        StorageFormat::Native => tracing::info!(
+            format = %format,
+            reason = %why,
+            "storage format: native: argon2id password hashes, AES-256-GCM sealed JWT keys; a \
+             Node Better Auth cannot share this database unless [storage] format = \
+             \"better-auth\" (docs/migrating-from-node.md)"
+        ),
     }
     Ok(store)
 }
@@ -129,9 +151,14 @@ impl AppState {
             .unwrap_or(2);
         // A burst of a few hundred sign-ins queues (at standard cost that is a wait of about
         // 256 × 15 ms ÷ cores); beyond that the service sheds load with 503.
-        let hasher = PasswordHasher::new(settings.password_hashing, cores, (cores * 64).max(256))
-            .map_err(|e| anyhow::anyhow!(e))
-            .context("preparing the password hasher")?;
+        let hasher = PasswordHasher::with_format(
+            settings.password_hashing,
+            store.format(),
+            cores,
+            (cores * 64).max(256),
+        )
+        .map_err(|e| anyhow::anyhow!(e))
+        .context("preparing the password hasher")?;
         let cookies = CookieJar::new(
             &settings.advanced.cookie_prefix,
             settings.secure_cookies(),
@@ -148,6 +175,18 @@ impl AppState {
             },
         )
         .await?;
+        let provider_http =
+            crate::social::Http::new(Duration::from_secs(settings.account.provider_timeout))
+                .context("preparing the HTTP client for providers")?;
+        // Generic providers first: one may shadow a built-in of the same id, as in Better Auth.
+        let mut social = crate::plugins::generic_oauth::providers(
+            &settings.plugins.generic_oauth.config,
+            &provider_http,
+        )
+        .await;
+        for (id, c) in &settings.social_providers {
+            social.extend(crate::social::built_in(id, c));
+        }
         let plugin_rules = plugins.iter().flat_map(|p| p.rate_limit()).collect();
         let rate_limiter =
             RateLimiter::from_settings(&settings, &store, redis.as_ref(), plugin_rules)
@@ -169,6 +208,8 @@ impl AppState {
             rate_limiter,
             mailer,
             plugins,
+            social: Arc::new(crate::social::Providers::new(social)),
+            provider_http,
             metrics,
             stopping: Arc::new(AtomicBool::new(false)),
         })

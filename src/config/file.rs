@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use indexmap::IndexMap;
 use serde::Deserialize;
 
 use super::sections::*;
@@ -22,6 +23,7 @@ pub(super) struct FileConfig {
     pub(super) session: SessionSettings,
     pub(super) user: UserSettings,
     pub(super) account: AccountSettings,
+    pub(super) social_providers: IndexMap<String, SocialProviderSettings>,
     pub(super) rate_limit: RateLimitSettings,
     pub(super) advanced: Advanced,
     pub(super) on_api_error: OnApiError,
@@ -33,6 +35,7 @@ pub(super) struct FileConfig {
     pub(super) danger_password_hashing: Option<PasswordHashing>,
     pub(super) metrics: MetricsSettings,
     pub(super) shutdown: ShutdownSettings,
+    pub(super) storage: StorageSettings,
 }
 
 /// `[redis]` as written; whether `key_prefix` was given decides how the deprecated

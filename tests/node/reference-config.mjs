@@ -7,7 +7,17 @@
 
 import { appendFileSync } from "node:fs";
 import { apiKey } from "@better-auth/api-key";
-import { admin, bearer, jwt, organization, twoFactor } from "better-auth/plugins";
+import {
+  admin,
+  bearer,
+  emailOTP,
+  genericOAuth,
+  jwt,
+  magicLink,
+  organization,
+  twoFactor,
+  username,
+} from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -130,6 +140,19 @@ function mailHooks(env) {
 }
 
 /**
+ * TWO_FACTOR=1: the two-factor plugin, its OTPs written to the outbox as the Rust service's
+ * `file` transport writes `two-factor-otp` mails (`[plugins.two_factor.otp_options] send_otp`).
+ */
+function twoFactorPlugins(env) {
+  if (env.TWO_FACTOR !== "1") return [];
+  const sendOTP = async ({ user, otp }) => {
+    const line = JSON.stringify({ type: "two-factor-otp", email: user.email, userId: user.id, otp, at: new Date().toISOString() });
+    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+  };
+  return [twoFactor({ otpOptions: { sendOTP } })];
+}
+
+/**
  * The organization plugin's options: invitations go to the outbox as the Rust service's `file`
  * transport writes them (type `organization-invitation`). ORGANIZATION_MEMBERSHIP_LIMIT and
  * ORGANIZATION_LIMIT set the limits, as `membership_limit` / `organization_limit` do;
@@ -159,16 +182,22 @@ export function organizationOptions(env = process.env) {
 }
 
 /**
- * TWO_FACTOR=1: the two-factor plugin, its OTPs written to the outbox as the Rust service's
- * `file` transport writes `two-factor-otp` mails (`[plugins.two_factor.otp_options] send_otp`).
+ * The email-OTP plugin's `sendVerificationOTP`: one JSON line per code, as the Rust service's
+ * `file` transport writes it (type "email-otp", email, otp, otpType, at).
  */
-function twoFactorPlugins(env) {
-  if (env.TWO_FACTOR !== "1") return [];
-  const sendOTP = async ({ user, otp }) => {
-    const line = JSON.stringify({ type: "two-factor-otp", email: user.email, userId: user.id, otp, at: new Date().toISOString() });
+function otpOutbox(env) {
+  return async ({ email, otp, type }) => {
+    const line = JSON.stringify({ type: "email-otp", email, otp, otpType: type, at: new Date().toISOString() });
     if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
   };
-  return [twoFactor({ otpOptions: { sendOTP } })];
+}
+
+/** The magic-link plugin's `sendMagicLink`: type "magic-link", email, url, token, at. */
+function linkOutbox(env) {
+  return async ({ email, url, token }) => {
+    const line = JSON.stringify({ type: "magic-link", email, url, token, at: new Date().toISOString() });
+    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+  };
 }
 
 /**
@@ -213,18 +242,47 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     // `verification` rows too, as `[verification] store_in_database = true` does.
     ...(secondaryStorage ? { secondaryStorage } : {}),
     ...(env.VERIFICATION_STORE_IN_DATABASE === "1" ? { verification: { storeInDatabase: true } } : {}),
-    // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does; ORGANIZATION=1
-    // the organization plugin, as `[plugins.organization] enabled = true` does.
+    // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does.
     // TWO_FACTOR=1 adds the two-factor plugin, as `[plugins.two_factor] enabled = true` does.
     // API_KEY=1 the API key plugin with `x-api-key` sessions and metadata, as
     // `[plugins.api_key] enabled, enable_session_for_api_keys, enable_metadata` do.
+    // ORGANIZATION=1 the organization plugin, as `[plugins.organization] enabled = true` does.
+    // USERNAME=1 adds the username plugin, as `[plugins.username] enabled = true` does.
+    // OIDC_DISCOVERY_URL adds the generic OAuth provider `mock` (e2e-social.test.mjs), as a
+    // `[[plugins.generic_oauth.config]]` table does for the Rust service.
     plugins: [
       jwt(jwtPluginOptions(env)),
       bearer(),
       ...(env.ADMIN === "1" ? [admin()] : []),
-      ...(env.ORGANIZATION === "1" ? [organization(organizationOptions(env))] : []),
       ...twoFactorPlugins(env),
       ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
+      ...(env.ORGANIZATION === "1" ? [organization(organizationOptions(env))] : []),
+      ...(env.USERNAME === "1" ? [username()] : []),
+      // EMAIL_OTP=1 adds the email-OTP plugin, as `[plugins.email_otp] enabled = true` does;
+      // EMAIL_OTP_STORE (plain, hashed, encrypted) is its `store_otp`.
+      ...(env.EMAIL_OTP === "1"
+        ? [emailOTP({ sendVerificationOTP: otpOutbox(env), storeOTP: env.EMAIL_OTP_STORE || "plain" })]
+        : []),
+      // MAGIC_LINK=1 adds the magic-link plugin, as `[plugins.magic_link] enabled = true` does;
+      // MAGIC_LINK_STORE=hashed is its `store_token`.
+      ...(env.MAGIC_LINK === "1"
+        ? [magicLink({ sendMagicLink: linkOutbox(env), storeToken: env.MAGIC_LINK_STORE || "plain" })]
+        : []),
+      ...(env.OIDC_DISCOVERY_URL
+        ? [
+            genericOAuth({
+              config: [
+                {
+                  providerId: "mock",
+                  discoveryUrl: env.OIDC_DISCOVERY_URL,
+                  clientId: "mock-client",
+                  clientSecret: "mock-secret",
+                  scopes: ["openid", "email", "profile"],
+                },
+              ],
+            }),
+          ]
+        : []),
     ],
     // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
     ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),

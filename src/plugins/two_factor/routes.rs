@@ -501,7 +501,7 @@ async fn send_otp(
             url: String::new(),
             token: otp,
             at: now,
-            extra: serde_json::Map::new(),
+            extra: Default::default(),
         })
         .await;
     let body = json!({ "status": true });
