@@ -256,6 +256,7 @@ fn operations(settings: &Settings) -> Vec<Op> {
         )
         .query("accountId", true)
         .query("userId", false)
+        .bare_unauthorized()
         .ok(object(
             vec![
                 (
@@ -407,6 +408,14 @@ pub fn document(settings: &Settings, more: impl IntoIterator<Item = Op>) -> Open
                         .build(),
                 ),
         };
+        if op.bare_unauthorized {
+            builder = builder.response(
+                "401",
+                ResponseBuilder::new()
+                    .description("No session: an empty body")
+                    .build(),
+            );
+        }
         builder = builder.response(
             "default",
             json("Error: a message and usually a code", error()),

@@ -10,7 +10,7 @@
 //   COOKIE_CACHE (see reference-config.mjs), REDIS_URL for sessions and
 //   verification values in Redis (secondaryStorage) under REDIS_KEY_PREFIX
 //   (default better-auth:), VERIFICATION_STORE_IN_DATABASE=1 to keep the
-//   verification rows in the database too.
+//   verification rows in the database too, ERROR_URL for onAPIError.errorURL.
 //
 // Plugins jwt() and bearer(), email+password enabled, additional user fields
 // `role` (default "user", input:false) and `nickname`. Runs Better Auth's own
