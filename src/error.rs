@@ -226,6 +226,14 @@ pub enum ApiError {
         code: &'static str,
         message: Cow<'static, str>,
     },
+    /// A coded error whose body also carries `details` (the API key plugin's `RATE_LIMITED`).
+    #[error("{message}")]
+    Detailed {
+        status: StatusCode,
+        code: &'static str,
+        message: Cow<'static, str>,
+        details: serde_json::Value,
+    },
     /// Errors Better Auth sends without a code (errors.md §5).
     #[error("{message}")]
     MessageOnly {
@@ -323,7 +331,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Code(c) => c.status(),
-            ApiError::Custom { status, .. } | ApiError::MessageOnly { status, .. } => *status,
+            ApiError::Custom { status, .. }
+            | ApiError::Detailed { status, .. }
+            | ApiError::MessageOnly { status, .. } => *status,
             ApiError::Empty(s) | ApiError::EmptyJson(s) => *s,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::WithCookies(inner, _) => inner.status_code(),
@@ -348,6 +358,16 @@ impl ResponseError for ApiError {
                 code,
                 message,
             } => json_error(*status, message, Some(code)),
+            ApiError::Detailed {
+                status,
+                code,
+                message,
+                details,
+            } => {
+                let mut b = HttpResponseBuilder::new(*status);
+                b.reason(reason_phrase(*status));
+                b.json(serde_json::json!({ "message": message, "code": code, "details": details }))
+            }
             ApiError::MessageOnly { status, message } => json_error(*status, message, None),
             ApiError::Empty(status) => HttpResponseBuilder::new(*status).finish(),
             ApiError::EmptyJson(status) => HttpResponseBuilder::new(*status)

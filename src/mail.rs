@@ -22,7 +22,7 @@ use crate::config::EmailSettings;
 /// Network transports give up after this long.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The four mails of CONFIG.md, named by their `type`.
+/// The mails of CONFIG.md, named by their `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailKind {
     /// `emailAndPassword.sendResetPassword`.
@@ -33,6 +33,9 @@ pub enum MailKind {
     ChangeEmailVerification,
     /// `user.deleteUser.sendDeleteAccountVerification`.
     DeleteAccount,
+    /// The two-factor plugin's `otpOptions.sendOTP`: the code is the mail's `token`, written
+    /// as `otp` (no link).
+    TwoFactorOtp,
 }
 
 impl MailKind {
@@ -42,6 +45,7 @@ impl MailKind {
             MailKind::VerifyEmail => "verify-email",
             MailKind::ChangeEmailVerification => "change-email-verification",
             MailKind::DeleteAccount => "delete-account",
+            MailKind::TwoFactorOtp => "two-factor-otp",
         }
     }
 
@@ -51,10 +55,17 @@ impl MailKind {
             MailKind::VerifyEmail => "Verify your email address",
             MailKind::ChangeEmailVerification => "Confirm your email change",
             MailKind::DeleteAccount => "Confirm the deletion of your account",
+            MailKind::TwoFactorOtp => "Your sign-in code",
         }
     }
 
-    fn text(self, url: &str) -> String {
+    fn text(self, url: &str, token: &str) -> String {
+        if self == MailKind::TwoFactorOtp {
+            return format!(
+                "Your sign-in code is {token}.\r\n\r\nIf you did not ask for it, someone may \
+                 know your password: change it.\r\n"
+            );
+        }
         let what = match self {
             MailKind::ResetPassword => "To choose a new password, open this link:",
             MailKind::VerifyEmail => "To verify your email address, open this link:",
@@ -62,6 +73,7 @@ impl MailKind {
                 "To confirm the change of your email address, open this link:"
             }
             MailKind::DeleteAccount => "To delete your account, open this link:",
+            MailKind::TwoFactorOtp => "",
         };
         // CRLF: lettre encodes a bare LF in quoted-printable as `=0A`.
         format!("{what}\r\n\r\n{url}\r\n\r\nIf you did not ask for this, ignore this mail.\r\n")
@@ -92,6 +104,15 @@ impl std::fmt::Debug for Mail {
 impl Mail {
     /// The JSON of the `file` and `webhook` transports (CONFIG.md).
     pub fn to_json(&self) -> serde_json::Value {
+        if self.kind == MailKind::TwoFactorOtp {
+            return json!({
+                "type": self.kind.as_str(),
+                "email": self.email,
+                "userId": self.user_id,
+                "otp": self.token,
+                "at": iso(&self.at),
+            });
+        }
         json!({
             "type": self.kind.as_str(),
             "email": self.email,
@@ -250,7 +271,7 @@ impl Mailer {
                     .to(to)
                     .subject(mail.kind.subject())
                     .header(ContentType::TEXT_PLAIN)
-                    .body(mail.kind.text(&mail.url))
+                    .body(mail.kind.text(&mail.url, &mail.token))
                     .context("building the message")?;
                 transport.send(message).await.context("sending over SMTP")?;
                 Ok(())

@@ -172,6 +172,8 @@ enum Storage {
 
 pub struct RateLimiter {
     default: Rule,
+    /// The enabled plugins' rules by path prefix (Better Auth's plugin `rateLimit`).
+    plugin_rules: Vec<(&'static str, Rule)>,
     rules: Vec<CustomRule>,
     storage: Storage,
     /// Where requests are counted while a shared storage is failing.
@@ -184,11 +186,12 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// The limiter the settings ask for, or `None` when rate limiting is off.
     /// `redis` is the process's Redis handle (when `REDIS_URL` is set), shared with the
-    /// sessions.
+    /// sessions; `plugin_rules` the enabled plugins' rules, by path prefix.
     pub fn from_settings(
         settings: &Settings,
         store: &Store,
         redis: Option<&Arc<RedisStorage>>,
+        plugin_rules: Vec<(&'static str, Rule)>,
     ) -> anyhow::Result<Option<Arc<Self>>> {
         if !settings.rate_limit_enabled() {
             return Ok(None);
@@ -214,6 +217,7 @@ impl RateLimiter {
         // Better Auth prunes `rateLimit` rows older than the longest window it may use.
         let longest_window = [rl.window, 60]
             .into_iter()
+            .chain(plugin_rules.iter().map(|(_, r)| r.window))
             .chain(rl.rules.iter().filter_map(|r| r.window))
             .max()
             .unwrap_or(rl.window);
@@ -246,6 +250,7 @@ impl RateLimiter {
                 window: rl.window,
                 max: rl.max,
             },
+            plugin_rules,
             rules,
             #[cfg(feature = "governor")]
             fallback: match storage {
@@ -259,9 +264,15 @@ impl RateLimiter {
     }
 
     /// The rule for a path, or `None` when a custom rule turns limiting off for it.
-    /// Precedence (last wins): default → built-in special rule → first matching custom rule.
+    /// Precedence (last wins): default → built-in special rule → first matching plugin rule →
+    /// first matching custom rule.
     pub fn rule_for(&self, path: &str) -> Option<Rule> {
-        let base = special_rule(path).unwrap_or(self.default);
+        let special = special_rule(path).unwrap_or(self.default);
+        let base = self
+            .plugin_rules
+            .iter()
+            .find(|(prefix, _)| path.starts_with(prefix))
+            .map_or(special, |(_, rule)| *rule);
         match self.rules.iter().find(|r| r.matches(path)) {
             None => Some(base),
             Some(r) if !r.enabled => None,

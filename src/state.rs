@@ -148,8 +148,10 @@ impl AppState {
             },
         )
         .await?;
-        let rate_limiter = RateLimiter::from_settings(&settings, &store, redis.as_ref())
-            .context("preparing the rate limiter")?;
+        let plugin_rules = plugins.iter().flat_map(|p| p.rate_limit()).collect();
+        let rate_limiter =
+            RateLimiter::from_settings(&settings, &store, redis.as_ref(), plugin_rules)
+                .context("preparing the rate limiter")?;
         let metrics = if settings.metrics.enabled {
             Some(Arc::new(
                 crate::metrics::Metrics::new(store.clone(), redis.clone(), &settings.base_path)

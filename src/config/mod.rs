@@ -91,6 +91,7 @@ const KNOWN_VARS: &[&str] = &[
     "BETTER_AUTH_JWT_SECRET",
     "BETTER_AUTH_EMAIL_FILE",
     "BETTER_AUTH_METRICS_TOKEN",
+    "BETTER_AUTH_PLUGINS_API_KEY_SERVER_TOKEN",
     "BETTER_AUTH_SHUTDOWN_GRACE_PERIOD",
     "BETTER_AUTH_SHUTDOWN_DRAIN_DELAY",
 ];
@@ -262,6 +263,9 @@ impl Settings {
 
         if let Some(s) = src.get("BETTER_AUTH_JWT_SECRET") {
             file.plugins.jwt.jwt_secret = Some(SecretString::from(s.to_owned()));
+        }
+        if let Some(s) = src.get("BETTER_AUTH_PLUGINS_API_KEY_SERVER_TOKEN") {
+            file.plugins.api_key.server_token = Some(SecretString::from(s.to_owned()));
         }
         validate_file(&file, &mut errors);
         let mut email = file.email.clone();

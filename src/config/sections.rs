@@ -7,8 +7,10 @@ use serde::Deserialize;
 use crate::auth::cookie_cache::CacheStrategy;
 use crate::auth::fields::AdditionalField;
 use crate::plugins::admin::config::AdminSettings;
+use crate::plugins::api_key::config::ApiKeySettings;
 use crate::plugins::bearer::config::BearerSettings;
 use crate::plugins::jwt::config::JwtSettings;
+use crate::plugins::two_factor::config::TwoFactorSettings;
 
 pub(super) fn yes() -> bool {
     true
@@ -334,6 +336,8 @@ pub struct Plugins {
     pub jwt: JwtSettings,
     pub bearer: BearerSettings,
     pub admin: AdminSettings,
+    pub two_factor: TwoFactorSettings,
+    pub api_key: ApiKeySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -129,6 +129,8 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     }
     file.plugins.jwt.validate(errors);
     file.plugins.admin.validate(errors);
+    file.plugins.two_factor.validate(errors);
+    file.plugins.api_key.validate(errors);
     let mail = &file.email;
     match mail.transport.as_str() {
         "log" | "file" => {}

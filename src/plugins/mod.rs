@@ -1,11 +1,19 @@
 //! The plugins of this build, each in its own folder (the seam is `crate::plugin`).
 
 pub mod admin;
+pub mod api_key;
 pub mod bearer;
 pub mod jwt;
+pub mod two_factor;
 
 use crate::plugin::Kind;
 use crate::state::AppState;
 
 /// Every plugin of this build, in the order their hooks run.
-pub const KINDS: &[Kind<AppState>] = &[jwt::KIND, bearer::KIND, admin::KIND];
+pub const KINDS: &[Kind<AppState>] = &[
+    jwt::KIND,
+    bearer::KIND,
+    admin::KIND,
+    two_factor::KIND,
+    api_key::KIND,
+];

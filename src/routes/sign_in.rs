@@ -51,8 +51,17 @@ pub async fn sign_in_email(
         return Err(ErrorCode::EmailNotVerified.into());
     }
     let dont_remember = remember_me == Some(false);
-    let mut res = sign_in::complete(&state, &user, &client, dont_remember, callback_url).await?;
-    if let Some(c) = forget_dont_remember(&state, &request_cookies(&req), dont_remember) {
+    let cookies = request_cookies(&req);
+    let mut res = sign_in::complete_with_cookies(
+        &state,
+        &cookies,
+        &user,
+        &client,
+        dont_remember,
+        callback_url,
+    )
+    .await?;
+    if let Some(c) = forget_dont_remember(&state, &cookies, dont_remember) {
         res.add_cookie(&c)
             .map_err(|e| ApiError::Internal(e.into()))?;
     }

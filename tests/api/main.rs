@@ -23,6 +23,7 @@ mod helpers;
 
 mod account;
 mod admin;
+mod api_key;
 mod change_email;
 mod cli;
 mod container;
@@ -57,4 +58,5 @@ mod sessions;
 mod shutdown;
 mod sign_in;
 mod sign_up;
+mod two_factor;
 mod verification;

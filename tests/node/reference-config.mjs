@@ -6,7 +6,8 @@
 // schema and endpoints.
 
 import { appendFileSync } from "node:fs";
-import { admin, bearer, jwt } from "better-auth/plugins";
+import { apiKey } from "@better-auth/api-key";
+import { admin, bearer, jwt, twoFactor } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -129,6 +130,19 @@ function mailHooks(env) {
 }
 
 /**
+ * TWO_FACTOR=1: the two-factor plugin, its OTPs written to the outbox as the Rust service's
+ * `file` transport writes `two-factor-otp` mails (`[plugins.two_factor.otp_options] send_otp`).
+ */
+function twoFactorPlugins(env) {
+  if (env.TWO_FACTOR !== "1") return [];
+  const sendOTP = async ({ user, otp }) => {
+    const line = JSON.stringify({ type: "two-factor-otp", email: user.email, userId: user.id, otp, at: new Date().toISOString() });
+    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+  };
+  return [twoFactor({ otpOptions: { sendOTP } })];
+}
+
+/**
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
  */
@@ -171,7 +185,16 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     ...(secondaryStorage ? { secondaryStorage } : {}),
     ...(env.VERIFICATION_STORE_IN_DATABASE === "1" ? { verification: { storeInDatabase: true } } : {}),
     // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does.
-    plugins: [jwt(jwtPluginOptions(env)), bearer(), ...(env.ADMIN === "1" ? [admin()] : [])],
+    // TWO_FACTOR=1 adds the two-factor plugin, as `[plugins.two_factor] enabled = true` does.
+    // API_KEY=1 the API key plugin with `x-api-key` sessions and metadata, as
+    // `[plugins.api_key] enabled, enable_session_for_api_keys, enable_metadata` do.
+    plugins: [
+      jwt(jwtPluginOptions(env)),
+      bearer(),
+      ...(env.ADMIN === "1" ? [admin()] : []),
+      ...twoFactorPlugins(env),
+      ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
+    ],
     // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
     ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),
     telemetry: { enabled: false },
