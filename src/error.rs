@@ -363,11 +363,8 @@ impl ResponseError for ApiError {
                 code,
                 message,
                 details,
-            } => {
-                let mut b = HttpResponseBuilder::new(*status);
-                b.reason(reason_phrase(*status));
-                b.json(serde_json::json!({ "message": message, "code": code, "details": details }))
-            }
+            } => HttpResponseBuilder::new(*status)
+                .json(serde_json::json!({ "message": message, "code": code, "details": details })),
             ApiError::MessageOnly { status, message } => json_error(*status, message, None),
             ApiError::Empty(status) => HttpResponseBuilder::new(*status).finish(),
             ApiError::EmptyJson(status) => HttpResponseBuilder::new(*status)
