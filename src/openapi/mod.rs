@@ -392,13 +392,20 @@ pub fn document(settings: &Settings, more: impl IntoIterator<Item = Op>) -> Open
         };
         builder = match op.ok {
             Ok200::Json(schema) => builder.response("200", json("Success", schema)),
-            Ok200::Html => builder.response(
-                "200",
-                ResponseBuilder::new()
-                    .description("An HTML page")
-                    .content("text/html", ContentBuilder::new().build())
-                    .build(),
-            ),
+            Ok200::Html => builder
+                .response(
+                    "200",
+                    ResponseBuilder::new()
+                        .description("An HTML page")
+                        .content("text/html", ContentBuilder::new().build())
+                        .build(),
+                )
+                .response(
+                    "302",
+                    ResponseBuilder::new()
+                        .description("Redirect to the error URL, or in production to the site root")
+                        .build(),
+                ),
             Ok200::RedirectOr(schema) => builder
                 .response("200", json("Success without a callback URL", schema))
                 .response(
