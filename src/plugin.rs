@@ -104,8 +104,9 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
     /// Mounts its routes under the base path.
     fn routes(&self, _cfg: &mut web::ServiceConfig) {}
 
-    /// Its rate-limit rules (Better Auth's plugin `rateLimit`): for paths starting with the
-    /// prefix, above the built-in special rules and below `[[rate_limit.rules]]`.
+    /// Its rate-limit rules (Better Auth's plugin `rateLimit`): by exact path, or for every path
+    /// under a prefix that ends with `/`; above the built-in special rules and below
+    /// `[[rate_limit.rules]]`.
     fn rate_limit(&self) -> Vec<(&'static str, Rule)> {
         Vec::new()
     }
@@ -190,6 +191,18 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
 
     /// Before a new user is stored; may set the plugin's own columns (`user.extra`).
     async fn on_user_create(&self, _state: &S, _user: &mut User) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    /// Before update-user stores the signed-in `user`'s new values; may check or rewrite the
+    /// custom fields of `extra` (Better Auth's `hooks.before` on `/update-user` and
+    /// `databaseHooks.user.update.before`: the username plugin's checks and normalisation).
+    async fn on_user_update(
+        &self,
+        _state: &S,
+        _user: &User,
+        _extra: &mut serde_json::Map<String, Value>,
+    ) -> Result<(), ApiError> {
         Ok(())
     }
 }

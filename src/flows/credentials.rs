@@ -36,21 +36,40 @@ pub async fn sign_in_with_password(
     email: &str,
     password: String,
 ) -> Result<(User, Account), ApiError> {
+    sign_in_with_password_by(state, "email", email, password)
+        .await?
+        .ok_or_else(|| {
+            tracing::info!("sign-in refused: invalid email or password");
+            ErrorCode::InvalidEmailOrPassword.into()
+        })
+}
+
+/// The user whose `column` holds `value`, if the password is theirs; `None` otherwise, after
+/// the same hashing work whether the user exists or not.
+pub async fn sign_in_with_password_by(
+    state: &AppState,
+    column: &str,
+    value: &str,
+    password: String,
+) -> Result<Option<(User, Account)>, ApiError> {
     let password = SecretString::from(password);
-    let (user, account) = match state.store.find_user_with_credential(email).await? {
+    let (user, account) = match state
+        .store
+        .find_user_with_credential_by(column, value)
+        .await?
+    {
         Some((user, account)) => (Some(user), account),
         None => (None, None),
     };
     let stored = account.as_ref().and_then(|a| a.password.clone());
     let verdict = state.hasher.verify(password.clone(), stored).await?;
     let (Some(user), Some(account), true) = (user, account, verdict.matches) else {
-        tracing::info!("sign-in refused: invalid email or password");
-        return Err(ErrorCode::InvalidEmailOrPassword.into());
+        return Ok(None);
     };
     if verdict.needs_rehash {
         rehash_in_background(state, account.id.clone(), password);
     }
-    Ok((user, account))
+    Ok(Some((user, account)))
 }
 
 /// The user's credential account when `password` is its password: `CREDENTIAL_ACCOUNT_NOT_FOUND`
@@ -100,7 +119,7 @@ fn rehash_in_background(state: &AppState, account_id: String, password: SecretSt
             }
             .await;
             match result {
-                Ok(()) => tracing::info!("password re-hashed with argon2id"),
+                Ok(()) => tracing::info!(format = %state.hasher.format(), "password re-hashed"),
                 Err(e) => tracing::warn!(error = %e, "password re-hash failed; the old hash stays"),
             }
         },

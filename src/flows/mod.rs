@@ -9,6 +9,7 @@ pub mod keys;
 pub mod mail;
 pub mod operator;
 pub mod password_reset;
+pub mod passwordless;
 pub mod session;
 pub mod sign_in;
 pub mod sign_up;

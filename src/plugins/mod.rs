@@ -3,8 +3,12 @@
 pub mod admin;
 pub mod api_key;
 pub mod bearer;
+pub mod email_otp;
 pub mod jwt;
+pub mod magic_link;
+pub mod organization;
 pub mod two_factor;
+pub mod username;
 
 use crate::plugin::Kind;
 use crate::state::AppState;
@@ -16,4 +20,8 @@ pub const KINDS: &[Kind<AppState>] = &[
     admin::KIND,
     two_factor::KIND,
     api_key::KIND,
+    organization::KIND,
+    username::KIND,
+    email_otp::KIND,
+    magic_link::KIND,
 ];

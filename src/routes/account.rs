@@ -58,7 +58,13 @@ pub async fn update_user(
     let body = read_checked_body(&state, &req, payload, false).await?;
     let body = record_body(body.as_ref())?;
     let current = Current::require(&state, &req, Need::Session).await?;
-    let update = user_update(&state, body).map_err(|e| current.fail(e))?;
+    let mut update = user_update(&state, body).map_err(|e| current.fail(e))?;
+    for plugin in state.plugins.iter() {
+        plugin
+            .on_user_update(&state, &current.user, &mut update.extra)
+            .await
+            .map_err(|e| current.fail(e))?;
+    }
     if update.is_empty() {
         return Err(current.fail(no_fields_to_update()));
     }

@@ -158,13 +158,23 @@ impl Store {
         &self,
         email: &str,
     ) -> StoreResult<Option<(User, Option<Account>)>> {
+        self.find_user_with_credential_by("email", email).await
+    }
+
+    /// As [`Store::find_user_with_credential`], by another `user` column holding a unique value
+    /// (the username plugin's `username`).
+    pub async fn find_user_with_credential_by(
+        &self,
+        column: &str,
+        value: &str,
+    ) -> StoreResult<Option<(User, Option<Account>)>> {
         let mut q = self.user_select();
         for (col, name) in COLUMNS.into_iter().zip(JOINED_NAMES) {
             q.expr_as(Expr::col((Entity, col)), Alias::new(name));
         }
         let user_id = Expr::col((users::table(), Alias::new("id")));
         q.left_join(Entity, self.credential_of(user_id.into()))
-            .and_where(Expr::col((users::table(), Alias::new("email"))).eq(email));
+            .and_where(Expr::col((users::table(), Alias::new(column))).eq(value));
         let Some(row) = self.db.query_one(self.stmt(&q)).await? else {
             return Ok(None);
         };
@@ -213,6 +223,27 @@ impl Store {
 }
 
 impl Store {
+    /// Better Auth's `revokeUnprovenAccountAccess`, in one transaction: a user whose email was
+    /// never verified, now proven by a magic link or an email code, loses every account link
+    /// and session made before the proof, and their email becomes verified. The user as stored
+    /// afterwards.
+    pub async fn revoke_unproven_access(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        self.delete_user_sessions(&txn, user_id).await?;
+        let q = Query::delete()
+            .from_table(Entity)
+            .and_where(Expr::col(Column::UserId).eq(user_id))
+            .to_owned();
+        exec(&txn, self.stmt(&q)).await?;
+        txn.commit().await?;
+        self.update_user_email(user_id, None, true, now).await
+    }
+
     /// After a password reset: sets the credential account's password, creating the account
     /// when the user has none, and with `revoke_sessions` deletes every session of the user,
     /// all in one transaction (Better Auth's `resetCredentialPassword`).

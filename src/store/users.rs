@@ -83,6 +83,16 @@ impl Store {
             .await
     }
 
+    /// By a custom column holding a unique value (the username plugin's `username`).
+    pub async fn find_user_by_column(
+        &self,
+        column: &str,
+        value: &str,
+    ) -> StoreResult<Option<User>> {
+        self.find_user_where(&self.db, Expr::col(Alias::new(column)).eq(value))
+            .await
+    }
+
     pub async fn find_user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
         self.find_user_where(&self.db, Expr::col(Alias::new("id")).eq(id))
             .await

@@ -202,6 +202,50 @@ impl Store {
         Ok(taken.filter(|v| v.expires_at > now))
     }
 
+    /// Removes every value kept for `identifier` (Better Auth's
+    /// `deleteVerificationByIdentifier`): the Redis entry, and the rows where the table is
+    /// written.
+    pub async fn delete_verification(&self, identifier: &str) -> StoreResult<()> {
+        if let Some(redis) = &self.secondary {
+            redis.delete_verification(identifier).await?;
+        }
+        if self.verification_table() {
+            let q = Query::delete()
+                .from_table(Entity)
+                .and_where(Expr::col(Column::Identifier).eq(identifier))
+                .to_owned();
+            exec(&self.db, self.stmt(&q)).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves the expiry of the values kept for `identifier` (Better Auth's
+    /// `updateVerificationByIdentifier`).
+    pub async fn extend_verification(
+        &self,
+        found: &Verification,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        if self.verification_table() {
+            let q = Query::update()
+                .table(Entity)
+                .value(Column::ExpiresAt, self.ts(expires_at))
+                .value(Column::UpdatedAt, self.ts(now))
+                .and_where(Expr::col(Column::Identifier).eq(found.identifier.clone()))
+                .to_owned();
+            exec(&self.db, self.stmt(&q)).await?;
+        }
+        if let Some(redis) = &self.secondary {
+            let moved = Verification {
+                expires_at,
+                ..found.clone()
+            };
+            redis.put_verification(&moved).await?;
+        }
+        Ok(())
+    }
+
     async fn consume_verification_row(
         &self,
         identifier: &str,

@@ -7,7 +7,16 @@
 
 import { appendFileSync } from "node:fs";
 import { apiKey } from "@better-auth/api-key";
-import { admin, bearer, jwt, twoFactor } from "better-auth/plugins";
+import {
+  admin,
+  bearer,
+  emailOTP,
+  jwt,
+  magicLink,
+  organization,
+  twoFactor,
+  username,
+} from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -143,6 +152,51 @@ function twoFactorPlugins(env) {
 }
 
 /**
+ * The organization plugin's options: invitations go to the outbox as the Rust service's `file`
+ * transport writes them (type `organization-invitation`). ORGANIZATION_MEMBERSHIP_LIMIT and
+ * ORGANIZATION_LIMIT set the limits, as `membership_limit` / `organization_limit` do.
+ */
+export function organizationOptions(env = process.env) {
+  return {
+    ...(env.ORGANIZATION_LIMIT ? { organizationLimit: Number(env.ORGANIZATION_LIMIT) } : {}),
+    ...(env.ORGANIZATION_MEMBERSHIP_LIMIT
+      ? { membershipLimit: Number(env.ORGANIZATION_MEMBERSHIP_LIMIT) }
+      : {}),
+    sendInvitationEmail: async ({ id, email, organization, inviter, invitation }) => {
+      const line = JSON.stringify({
+        type: "organization-invitation",
+        email,
+        invitationId: id,
+        organizationId: organization.id,
+        inviter: inviter.user.email,
+        role: invitation.role,
+        at: new Date().toISOString(),
+      });
+      if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+    },
+  };
+}
+
+/**
+ * The email-OTP plugin's `sendVerificationOTP`: one JSON line per code, as the Rust service's
+ * `file` transport writes it (type "email-otp", email, otp, otpType, at).
+ */
+function otpOutbox(env) {
+  return async ({ email, otp, type }) => {
+    const line = JSON.stringify({ type: "email-otp", email, otp, otpType: type, at: new Date().toISOString() });
+    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+  };
+}
+
+/** The magic-link plugin's `sendMagicLink`: type "magic-link", email, url, token, at. */
+function linkOutbox(env) {
+  return async ({ email, url, token }) => {
+    const line = JSON.stringify({ type: "magic-link", email, url, token, at: new Date().toISOString() });
+    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+  };
+}
+
+/**
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
  */
@@ -188,12 +242,26 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     // TWO_FACTOR=1 adds the two-factor plugin, as `[plugins.two_factor] enabled = true` does.
     // API_KEY=1 the API key plugin with `x-api-key` sessions and metadata, as
     // `[plugins.api_key] enabled, enable_session_for_api_keys, enable_metadata` do.
+    // ORGANIZATION=1 the organization plugin, as `[plugins.organization] enabled = true` does.
+    // USERNAME=1 adds the username plugin, as `[plugins.username] enabled = true` does.
     plugins: [
       jwt(jwtPluginOptions(env)),
       bearer(),
       ...(env.ADMIN === "1" ? [admin()] : []),
       ...twoFactorPlugins(env),
       ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
+      ...(env.ORGANIZATION === "1" ? [organization(organizationOptions(env))] : []),
+      ...(env.USERNAME === "1" ? [username()] : []),
+      // EMAIL_OTP=1 adds the email-OTP plugin, as `[plugins.email_otp] enabled = true` does;
+      // EMAIL_OTP_STORE (plain, hashed, encrypted) is its `store_otp`.
+      ...(env.EMAIL_OTP === "1"
+        ? [emailOTP({ sendVerificationOTP: otpOutbox(env), storeOTP: env.EMAIL_OTP_STORE || "plain" })]
+        : []),
+      // MAGIC_LINK=1 adds the magic-link plugin, as `[plugins.magic_link] enabled = true` does;
+      // MAGIC_LINK_STORE=hashed is its `store_token`.
+      ...(env.MAGIC_LINK === "1"
+        ? [magicLink({ sendMagicLink: linkOutbox(env), storeToken: env.MAGIC_LINK_STORE || "plain" })]
+        : []),
     ],
     // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
     ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),
