@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_key;
 pub mod bearer;
 pub mod email_otp;
+pub mod generic_oauth;
 pub mod jwt;
 pub mod magic_link;
 pub mod organization;

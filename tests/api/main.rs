@@ -61,6 +61,8 @@ mod sessions;
 mod shutdown;
 mod sign_in;
 mod sign_up;
+mod social;
+mod social_idp;
 mod storage_format;
 mod two_factor;
 mod username;

@@ -11,6 +11,7 @@ import {
   admin,
   bearer,
   emailOTP,
+  genericOAuth,
   jwt,
   magicLink,
   organization,
@@ -244,6 +245,8 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     // `[plugins.api_key] enabled, enable_session_for_api_keys, enable_metadata` do.
     // ORGANIZATION=1 the organization plugin, as `[plugins.organization] enabled = true` does.
     // USERNAME=1 adds the username plugin, as `[plugins.username] enabled = true` does.
+    // OIDC_DISCOVERY_URL adds the generic OAuth provider `mock` (e2e-social.test.mjs), as a
+    // `[[plugins.generic_oauth.config]]` table does for the Rust service.
     plugins: [
       jwt(jwtPluginOptions(env)),
       bearer(),
@@ -261,6 +264,21 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       // MAGIC_LINK_STORE=hashed is its `store_token`.
       ...(env.MAGIC_LINK === "1"
         ? [magicLink({ sendMagicLink: linkOutbox(env), storeToken: env.MAGIC_LINK_STORE || "plain" })]
+        : []),
+      ...(env.OIDC_DISCOVERY_URL
+        ? [
+            genericOAuth({
+              config: [
+                {
+                  providerId: "mock",
+                  discoveryUrl: env.OIDC_DISCOVERY_URL,
+                  clientId: "mock-client",
+                  clientSecret: "mock-secret",
+                  scopes: ["openid", "email", "profile"],
+                },
+              ],
+            }),
+          ]
         : []),
     ],
     // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
