@@ -38,7 +38,8 @@ fn selected_account_id(
     }
 }
 
-/// Over HTTP a session is required; without one the answer is 401 with an empty body.
+/// Over HTTP a session is required; without one the answer is 401 with an empty body (under a
+/// JSON content type, as Better Auth's bare `APIError`).
 async fn caller(state: &AppState, req: &HttpRequest) -> Result<Current, ApiError> {
     let need = match state.settings.session.cookie_cache.enabled {
         true => Need::Sensitive,
@@ -46,7 +47,7 @@ async fn caller(state: &AppState, req: &HttpRequest) -> Result<Current, ApiError
     };
     Current::require(state, req, need)
         .await
-        .map_err(|_| ApiError::Empty(StatusCode::UNAUTHORIZED))
+        .map_err(|_| ApiError::EmptyJson(StatusCode::UNAUTHORIZED))
 }
 
 async fn account_of(
