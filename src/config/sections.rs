@@ -14,6 +14,7 @@ use crate::plugins::bearer::config::BearerSettings;
 use crate::plugins::generic_oauth::config::GenericOAuthSettings;
 use crate::plugins::jwt::config::JwtSettings;
 use crate::plugins::organization::config::OrganizationSettings;
+use crate::plugins::passkey::config::PasskeySettings;
 use crate::plugins::two_factor::config::TwoFactorSettings;
 
 pub(super) fn yes() -> bool {
@@ -439,6 +440,7 @@ pub struct Plugins {
     pub jwt: JwtSettings,
     pub bearer: BearerSettings,
     pub admin: AdminSettings,
+    pub passkey: PasskeySettings,
     pub two_factor: TwoFactorSettings,
     pub api_key: ApiKeySettings,
     pub organization: OrganizationSettings,

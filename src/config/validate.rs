@@ -130,6 +130,7 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     }
     file.plugins.jwt.validate(errors);
     file.plugins.admin.validate(errors);
+    file.plugins.passkey.validate(errors);
     file.plugins.two_factor.validate(errors);
     file.plugins.api_key.validate(errors);
     file.plugins.organization.validate(errors);

@@ -8,6 +8,7 @@ pub mod generic_oauth;
 pub mod jwt;
 pub mod magic_link;
 pub mod organization;
+pub mod passkey;
 pub mod two_factor;
 pub mod username;
 
@@ -21,6 +22,7 @@ pub const KINDS: &[Kind<AppState>] = &[
     admin::KIND,
     two_factor::KIND,
     api_key::KIND,
+    passkey::KIND,
     organization::KIND,
     username::KIND,
     email_otp::KIND,

@@ -42,6 +42,7 @@ mod organization;
 mod origin;
 mod outage;
 mod parity;
+mod passkey;
 mod password_reset;
 mod plugin_seam;
 mod process;
