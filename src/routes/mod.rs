@@ -3,6 +3,7 @@
 //! (`crate::plugins`).
 
 pub mod account;
+pub mod account_info;
 pub mod change_email;
 pub mod delete_user;
 pub mod health;
@@ -50,7 +51,6 @@ pub fn auth_scope(settings: &Settings, plugins: &Plugins) -> impl HttpServiceFac
         .service(post("/link-social", social::link_social))
         .service(post("/get-access-token", provider_tokens::get_access_token))
         .service(post("/refresh-token", provider_tokens::refresh_token))
-        .service(get("/account-info", provider_tokens::account_info))
         .service(
             web::resource("/get-session")
                 .route(web::get().to(session::get_session))
@@ -69,6 +69,7 @@ pub fn auth_scope(settings: &Settings, plugins: &Plugins) -> impl HttpServiceFac
         .service(post("/change-password", account::change_password))
         .service(post("/verify-password", account::verify_password))
         .service(get("/list-accounts", account::list_accounts))
+        .service(get("/account-info", account_info::account_info))
         .service(post("/unlink-account", account::unlink_account))
         .service(post(
             "/send-verification-email",

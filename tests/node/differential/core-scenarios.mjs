@@ -353,7 +353,19 @@ export const scenarios = [
       await b.post("/forget-password", { email }, { label: "forget-password alias" });
     },
   },
-
+  {
+    name: "social sign-in routes without a configured provider",
+    run: async (ctx) => {
+      const { b } = await signedUp(ctx);
+      await b.post("/sign-in/social", { provider: "github" });
+      await b.get("/callback/github", { query: { state: "x", code: "y" } });
+      await b.get("/callback/github", { query: { code: "y" } });
+      await b.post("/callback/github", {});
+      await b.post("/link-social", { provider: "github" });
+      await b.post("/get-access-token", { accountId: "not-mine" });
+      await b.post("/refresh-token", { accountId: "not-mine" });
+    },
+  },
   // ---- cross-origin ------------------------------------------------------------------------
   {
     name: "cross-origin requests from a trusted and an untrusted origin",
