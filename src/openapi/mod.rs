@@ -453,31 +453,6 @@ fn operation_id(method: HttpMethod, path: &str) -> String {
     format!("{verb}{words}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn operation_ids_are_unique_camel_case() {
-        let settings = Settings::load(&crate::config::Sources::from_map([(
-            "BETTER_AUTH_SECRET",
-            "a-secret-of-at-least-thirty-two-characters",
-        )]))
-        .unwrap_or_else(|e| panic!("{e}"));
-        let ops = operations(&settings);
-        let mut ids: Vec<String> = ops
-            .iter()
-            .map(|op| operation_id(op.method.clone(), op.path))
-            .collect();
-        assert!(ids.contains(&"postSignUpEmail".to_owned()));
-        assert!(ids.contains(&"getResetPasswordToken".to_owned()));
-        let count = ids.len();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), count);
-    }
-}
-
 /// Social sign-in's operations, when a provider is configured.
 fn social_operations() -> Vec<Op> {
     use HttpMethod::{Get, Post};
@@ -550,4 +525,29 @@ fn social_operations() -> Vec<Op> {
         .query("accountId", true)
         .ok(object(Vec::<(String, Schema)>::new(), &[], true).into()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_are_unique_camel_case() {
+        let settings = Settings::load(&crate::config::Sources::from_map([(
+            "BETTER_AUTH_SECRET",
+            "a-secret-of-at-least-thirty-two-characters",
+        )]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let ops = operations(&settings);
+        let mut ids: Vec<String> = ops
+            .iter()
+            .map(|op| operation_id(op.method.clone(), op.path))
+            .collect();
+        assert!(ids.contains(&"postSignUpEmail".to_owned()));
+        assert!(ids.contains(&"getResetPasswordToken".to_owned()));
+        let count = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), count);
+    }
 }

@@ -247,19 +247,6 @@ export const ALLOWED_STEPS = [
       }
     },
   },
-  {
-    // Core routes of social sign-in, not served until social providers are
-    // (docs/compatibility.md §16): Better Auth answers them, this service answers 404.
-    step: (label) => label.startsWith("not served: "),
-    check: (ref, rust) => {
-      // The reference's route answers (a 404 of its own has a code, e.g. PROVIDER_NOT_FOUND for
-      // a provider not configured); the service's 404 is the empty one of an unknown route.
-      const served = ref.status !== 404 || (ref.body !== "" && ref.body?.code);
-      if (!served || rust.status !== 404 || rust.body !== "") {
-        throw new Error(`reference ${ref.status} ${JSON.stringify(ref.body)}, service ${rust.status}`);
-      }
-    },
-  },
 ];
 
 /**
