@@ -166,10 +166,12 @@ function twoFactorPlugins(env) {
 /**
  * The organization plugin's options: invitations go to the outbox as the Rust service's `file`
  * transport writes them (type `organization-invitation`). ORGANIZATION_MEMBERSHIP_LIMIT and
- * ORGANIZATION_LIMIT set the limits, as `membership_limit` / `organization_limit` do.
+ * ORGANIZATION_LIMIT set the limits, as `membership_limit` / `organization_limit` do;
+ * ORGANIZATION_TEAMS=1 turns teams on, as `[plugins.organization.teams] enabled = true` does.
  */
 export function organizationOptions(env = process.env) {
   return {
+    ...(env.ORGANIZATION_TEAMS === "1" ? { teams: { enabled: true } } : {}),
     ...(env.ORGANIZATION_LIMIT ? { organizationLimit: Number(env.ORGANIZATION_LIMIT) } : {}),
     ...(env.ORGANIZATION_MEMBERSHIP_LIMIT
       ? { membershipLimit: Number(env.ORGANIZATION_MEMBERSHIP_LIMIT) }
@@ -180,6 +182,7 @@ export function organizationOptions(env = process.env) {
         email,
         invitationId: id,
         organizationId: organization.id,
+        organizationName: organization.name,
         inviter: inviter.user.email,
         role: invitation.role,
         at: new Date().toISOString(),
