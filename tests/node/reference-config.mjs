@@ -14,6 +14,7 @@ import {
   genericOAuth,
   jwt,
   magicLink,
+  multiSession,
   organization,
   twoFactor,
   username,
@@ -271,6 +272,9 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       ...(env.PASSKEY === "1" ? [passkey(passkeyPluginOptions(env))] : []),
       ...(env.ORGANIZATION === "1" ? [organization(organizationOptions(env))] : []),
       ...(env.USERNAME === "1" ? [username()] : []),
+      // MULTI_SESSION=1 adds the multi-session plugin with maximumSessions 3, as
+      // `[plugins.multi_session] enabled = true, maximum_sessions = 3` does.
+      ...(env.MULTI_SESSION === "1" ? [multiSession({ maximumSessions: 3 })] : []),
       // EMAIL_OTP=1 adds the email-OTP plugin, as `[plugins.email_otp] enabled = true` does;
       // EMAIL_OTP_STORE (plain, hashed, encrypted) is its `store_otp`.
       ...(env.EMAIL_OTP === "1"
