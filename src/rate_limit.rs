@@ -220,7 +220,6 @@ impl RateLimiter {
             .into_iter()
             .chain(plugin_rules.iter().map(|(_, r)| r.window))
             .chain(rl.rules.iter().filter_map(|r| r.window))
-            .chain(plugin_rules.iter().map(|(_, r)| r.window))
             .max()
             .unwrap_or(rl.window);
         let longest_window_ms = Rule {

@@ -256,6 +256,7 @@ fn operations(settings: &Settings) -> Vec<Op> {
         )
         .query("accountId", true)
         .query("userId", false)
+        .bare_unauthorized()
         .ok(object(
             vec![
                 (
@@ -394,13 +395,20 @@ pub fn document(settings: &Settings, more: impl IntoIterator<Item = Op>) -> Open
         };
         builder = match op.ok {
             Ok200::Json(schema) => builder.response("200", json("Success", schema)),
-            Ok200::Html => builder.response(
-                "200",
-                ResponseBuilder::new()
-                    .description("An HTML page")
-                    .content("text/html", ContentBuilder::new().build())
-                    .build(),
-            ),
+            Ok200::Html => builder
+                .response(
+                    "200",
+                    ResponseBuilder::new()
+                        .description("An HTML page")
+                        .content("text/html", ContentBuilder::new().build())
+                        .build(),
+                )
+                .response(
+                    "302",
+                    ResponseBuilder::new()
+                        .description("Redirect to the error URL, or in production to the site root")
+                        .build(),
+                ),
             Ok200::RedirectOr(schema) => builder
                 .response("200", json("Success without a callback URL", schema))
                 .response(
@@ -410,6 +418,14 @@ pub fn document(settings: &Settings, more: impl IntoIterator<Item = Op>) -> Open
                         .build(),
                 ),
         };
+        if op.bare_unauthorized {
+            builder = builder.response(
+                "401",
+                ResponseBuilder::new()
+                    .description("No session: an empty body")
+                    .build(),
+            );
+        }
         builder = builder.response(
             "default",
             json("Error: a message and usually a code", error()),

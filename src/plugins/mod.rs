@@ -7,6 +7,7 @@ pub mod email_otp;
 pub mod generic_oauth;
 pub mod jwt;
 pub mod magic_link;
+pub mod multi_session;
 pub mod organization;
 pub mod passkey;
 pub mod two_factor;
@@ -27,4 +28,5 @@ pub const KINDS: &[Kind<AppState>] = &[
     username::KIND,
     email_otp::KIND,
     magic_link::KIND,
+    multi_session::KIND,
 ];

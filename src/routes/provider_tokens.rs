@@ -46,7 +46,7 @@ async fn caller(state: &AppState, req: &HttpRequest) -> Result<Current, ApiError
     };
     Current::require(state, req, need)
         .await
-        .map_err(|_| ApiError::Empty(StatusCode::UNAUTHORIZED))
+        .map_err(|_| ApiError::EmptyJson(StatusCode::UNAUTHORIZED))
 }
 
 async fn account_of(

@@ -209,6 +209,17 @@ export const ALLOWED_DIFFERENCES = [
     },
   },
   {
+    // Better Auth's `deleteSessionCookie` expires `session_data`, then expires again every
+    // `session_data[.N]` cookie the request carried, so one identical line can come twice; this
+    // service sends each line once (docs/compatibility.md §17). Compared as sets of lines, which
+    // is what a cookie jar makes of them; any other Set-Cookie difference still fails.
+    header: "set-cookie",
+    check: (ref, rust) => {
+      const set = (lines) => JSON.stringify([...new Set(lines ?? [])].sort());
+      if (set(ref) !== set(rust)) throw new Error(`reference ${set(ref)}, service ${set(rust)}`);
+    },
+  },
+  {
     // The bearer plugin exposes `set-auth-token` on both; the service's CORS layer also exposes
     // `set-auth-jwt` and `x-request-id` (docs/compatibility.md §2.2): the reference's list must
     // be part of the service's.
