@@ -23,8 +23,8 @@ pub struct VersionedSecret {
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// 32 characters from `A–Z a–z 0–9`, uniform: row ids and session tokens (docs/compatibility.md
-/// §15.2).
+/// 32 characters from `A–Z a–z 0–9`, uniform: row ids and session tokens
+/// (docs/compatibility.md §15.2).
 pub fn generate_id() -> String {
     random_alphanumeric(32)
 }

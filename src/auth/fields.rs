@@ -24,8 +24,8 @@ pub enum FieldType {
     NumberArray,
 }
 
-/// A custom user column declared in `[user.additional_fields.<name>]` (docs/compatibility.md
-/// §14.4).
+/// A custom user column declared in `[user.additional_fields.<name>]`
+/// (docs/compatibility.md §14.4).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdditionalField {

@@ -89,8 +89,8 @@ mod tests {
         b.iter().map(|x| format!("{x:02x}")).collect()
     }
 
-    /// The keys and thumbprints Better Auth derives from the example secret (docs/compatibility.md
-    /// §7.5).
+    /// The keys and thumbprints Better Auth derives from the example secret
+    /// (docs/compatibility.md §7.5).
     #[test]
     fn key_and_kid_match_the_spec_vectors() {
         let session = derive_key(SPEC_SECRET, SESSION_SALT).unwrap();

@@ -10,8 +10,8 @@ pub struct ClientInfo {
     pub user_agent: String,
 }
 
-/// "Don't remember me" sessions last one day whatever `expires_in` says (docs/compatibility.md
-/// §8.3).
+/// "Don't remember me" sessions last one day whatever `expires_in` says
+/// (docs/compatibility.md §8.3).
 pub const DONT_REMEMBER_SECONDS: i64 = 86_400;
 
 pub fn new_expiry(now: DateTime<Utc>, expires_in: i64, dont_remember: bool) -> DateTime<Utc> {

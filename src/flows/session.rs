@@ -155,8 +155,8 @@ fn cache_cookie(
     Some(state.cookies.session_data(value, dont_remember))
 }
 
-/// The cached `{session, user}` if the cache cookie passes every rule of docs/compatibility.md
-/// §7.6.
+/// The cached `{session, user}` if the cache cookie passes every rule of
+/// docs/compatibility.md §7.6.
 fn read_cache(
     state: &AppState,
     jar: &RequestCookies,

@@ -525,8 +525,8 @@ fn check_origin(state: &AppState, req: &HttpRequest, body: Option<&Value>) -> Re
     Ok(())
 }
 
-/// The stricter check of email sign-in and sign-up, with Fetch Metadata (docs/compatibility.md
-/// §3.3).
+/// The stricter check of email sign-in and sign-up, with Fetch Metadata
+/// (docs/compatibility.md §3.3).
 pub fn login_csrf(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
     if csrf_checks_off(state) {
         return Ok(());

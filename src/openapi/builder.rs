@@ -176,7 +176,7 @@ pub fn success_message() -> Schema {
     .into()
 }
 
-/// Every error body (errors.md): a message, usually a code.
+/// Every error body (docs/compatibility.md §4.1): a message, usually a code.
 pub fn error() -> Schema {
     object(
         vec![("code", string()), ("message", string())],

@@ -127,8 +127,8 @@ pub async fn change_password(
             .await
             .map_err(|e| current.fail(e))?;
     let now = state.clock.now();
-    // Revoking replaces every session, the caller's included, by a new one (docs/compatibility.md
-    // §5.7).
+    // Revoking replaces every session, the caller's included, by a new one
+    // (docs/compatibility.md §5.7).
     let new_session = match revoke {
         true => Some(
             crate::flows::session::new_session(&state, &current.user.id, &client, false)

@@ -30,8 +30,8 @@ use crate::state::Plugins;
 /// Everything under the base path: the core routes, then each enabled plugin's.
 pub fn auth_scope(settings: &Settings, plugins: &Plugins) -> impl HttpServiceFactory {
     let plugins = plugins.clone();
-    // The last `wrap` runs first: rate limiting comes before everything else (docs/compatibility.md
-    // §2.6).
+    // The last `wrap` runs first: rate limiting comes before everything else
+    // (docs/compatibility.md §2.6).
     web::scope(&settings.base_path)
         .wrap(actix_web::middleware::from_fn(
             crate::http::hooks::middleware,

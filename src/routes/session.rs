@@ -1,5 +1,5 @@
-//! `GET /get-session`, and `GET /api/validate-session` for other backends (docs/compatibility.md
-//! §5.8, §8.4; Better Auth's `api/routes/session.ts`).
+//! `GET /get-session`, and `GET /api/validate-session` for other backends
+//! (docs/compatibility.md §5.8, §8.4; Better Auth's `api/routes/session.ts`).
 
 use actix_web::http::header::{self, ContentType, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -10,8 +10,8 @@ use super::users::{self, User};
 use super::{exec, get_opt_str, get_str, get_ts, Store, StoreResult};
 
 pub const CREDENTIAL_PROVIDER: &str = "credential";
-/// The `issuer` of credential accounts in schemas that have the column (docs/compatibility.md
-/// §14.1).
+/// The `issuer` of credential accounts in schemas that have the column
+/// (docs/compatibility.md §14.1).
 pub const CREDENTIAL_ISSUER: &str = "local:credential";
 
 #[derive(Clone, PartialEq)]

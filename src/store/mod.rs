@@ -148,8 +148,8 @@ pub struct Store {
     lookups: Option<direct::Direct>,
     /// Whether `account` has the `issuer` column of newer Better Auth schemas.
     account_has_issuer: bool,
-    /// Redis for sessions and verification values, when `REDIS_URL` is set (docs/compatibility.md
-    /// §8.7).
+    /// Redis for sessions and verification values, when `REDIS_URL` is set
+    /// (docs/compatibility.md §8.7).
     secondary: Option<Arc<secondary::Secondary>>,
     /// Who created the tables, found when the schema was first read.
     origin: Option<origin::Origin>,

@@ -1,5 +1,5 @@
-//! update-user, change-password, list-accounts, unlink-account (docs/compatibility.md §5.7, §5.10,
-//! §5.14).
+//! update-user, change-password, list-accounts, unlink-account
+//! (docs/compatibility.md §5.7, §5.10, §5.14).
 
 use chrono::Duration;
 use serde_json::{json, Value};

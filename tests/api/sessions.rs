@@ -1,5 +1,5 @@
-//! list-sessions, revoke-session(s), revoke-other-sessions, update-session (docs/compatibility.md
-//! §5.9).
+//! list-sessions, revoke-session(s), revoke-other-sessions, update-session
+//! (docs/compatibility.md §5.9).
 
 use chrono::Duration;
 use serde_json::{json, Value};

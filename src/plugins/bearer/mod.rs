@@ -39,8 +39,8 @@ pub struct BearerPlugin {
     require_signature: bool,
 }
 
-/// The signed session value a bearer header stands for, if it is valid (docs/compatibility.md
-/// §12.1).
+/// The signed session value a bearer header stands for, if it is valid
+/// (docs/compatibility.md §12.1).
 fn bearer_session_value(
     state: &AppState,
     require_signature: bool,
