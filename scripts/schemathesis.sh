@@ -35,6 +35,10 @@ enabled = true
 enabled = true
 [plugins.jwt]
 enabled = true
+[plugins.two_factor]
+enabled = true
+[plugins.two_factor.otp_options]
+send_otp = true
 [email]
 transport = "file"
 file = "$dir/outbox.jsonl"

@@ -226,6 +226,14 @@ pub enum ApiError {
         code: &'static str,
         message: Cow<'static, str>,
     },
+    /// A coded error whose body also carries `details` (the API key plugin's `RATE_LIMITED`).
+    #[error("{message}")]
+    Detailed {
+        status: StatusCode,
+        code: &'static str,
+        message: Cow<'static, str>,
+        details: serde_json::Value,
+    },
     /// Errors Better Auth sends without a code (errors.md §5).
     #[error("{message}")]
     MessageOnly {
@@ -235,6 +243,10 @@ pub enum ApiError {
     /// Errors with an empty body (errors.md §6).
     #[error("{0}")]
     Empty(StatusCode),
+    /// Better Auth's `APIError` thrown without a body (`ctx.error("UNAUTHORIZED")`): an empty
+    /// body under a JSON content type.
+    #[error("{0}")]
+    EmptyJson(StatusCode),
     /// The rate limiter refused the request (rate-limit.md §3): 429, a message without a code,
     /// and `X-Retry-After` in whole seconds.
     #[error("too many requests")]
@@ -284,6 +296,21 @@ impl ApiError {
         }
     }
 
+    /// The same status with an empty body, for the routes where Better Auth throws a bare
+    /// `ctx.error("UNAUTHORIZED")`; queued cookies are kept.
+    pub fn without_body(self) -> Self {
+        match self {
+            ApiError::Code(c) => ApiError::EmptyJson(c.status()),
+            ApiError::Custom { status, .. } | ApiError::MessageOnly { status, .. } => {
+                ApiError::EmptyJson(status)
+            }
+            ApiError::WithCookies(inner, cookies) => {
+                ApiError::WithCookies(Box::new(inner.without_body()), cookies)
+            }
+            other => other,
+        }
+    }
+
     /// This error, sent with the cookies queued before it (errors.md §1).
     pub fn with_cookies(self, cookies: Vec<actix_web::cookie::Cookie<'static>>) -> Self {
         if cookies.is_empty() {
@@ -294,39 +321,20 @@ impl ApiError {
     }
 }
 
-/// Better Auth uses the status *name* as the reason phrase (errors.md §1).
-pub fn reason_phrase(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        302 => "FOUND",
-        400 => "BAD_REQUEST",
-        401 => "UNAUTHORIZED",
-        403 => "FORBIDDEN",
-        404 => "NOT_FOUND",
-        405 => "METHOD_NOT_ALLOWED",
-        409 => "CONFLICT",
-        413 => "PAYLOAD_TOO_LARGE",
-        415 => "UNSUPPORTED_MEDIA_TYPE",
-        417 => "EXPECTATION_FAILED",
-        422 => "UNPROCESSABLE_ENTITY",
-        429 => "Too Many Requests",
-        500 => "INTERNAL_SERVER_ERROR",
-        503 => "SERVICE_UNAVAILABLE",
-        _ => status.canonical_reason().unwrap_or(""),
-    }
-}
-
 fn json_error(status: StatusCode, message: &str, code: Option<&str>) -> HttpResponse {
-    let mut b = HttpResponseBuilder::new(status);
-    b.reason(reason_phrase(status));
-    b.json(ErrorBody { message, code })
+    // No custom reason: the standard phrase (`401 Unauthorized`) is what Node sends under Better
+    // Auth, whose node adapter writes the status alone (docs/compatibility.md §4.1).
+    HttpResponseBuilder::new(status).json(ErrorBody { message, code })
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Code(c) => c.status(),
-            ApiError::Custom { status, .. } | ApiError::MessageOnly { status, .. } => *status,
-            ApiError::Empty(s) => *s,
+            ApiError::Custom { status, .. }
+            | ApiError::Detailed { status, .. }
+            | ApiError::MessageOnly { status, .. } => *status,
+            ApiError::Empty(s) | ApiError::EmptyJson(s) => *s,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::WithCookies(inner, _) => inner.status_code(),
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -350,12 +358,18 @@ impl ResponseError for ApiError {
                 code,
                 message,
             } => json_error(*status, message, Some(code)),
+            ApiError::Detailed {
+                status,
+                code,
+                message,
+                details,
+            } => HttpResponseBuilder::new(*status)
+                .json(serde_json::json!({ "message": message, "code": code, "details": details })),
             ApiError::MessageOnly { status, message } => json_error(*status, message, None),
-            ApiError::Empty(status) => {
-                let mut b = HttpResponseBuilder::new(*status);
-                b.reason(reason_phrase(*status));
-                b.finish()
-            }
+            ApiError::Empty(status) => HttpResponseBuilder::new(*status).finish(),
+            ApiError::EmptyJson(status) => HttpResponseBuilder::new(*status)
+                .content_type("application/json")
+                .finish(),
             ApiError::RateLimited { retry_after } => {
                 // Better Auth 1.7.25 `rateLimitResponse`: no `code`, JSON content type, and only
                 // the non-standard `X-Retry-After` (no `Retry-After`).
@@ -381,9 +395,7 @@ impl ResponseError for ApiError {
             ApiError::Internal(e) if caused_by_outage(e) => unavailable_response(e),
             ApiError::Internal(e) => {
                 tracing::error!(error.cause_chain = ?e, "request failed");
-                let mut b = HttpResponseBuilder::new(StatusCode::INTERNAL_SERVER_ERROR);
-                b.reason(reason_phrase(StatusCode::INTERNAL_SERVER_ERROR));
-                b.finish()
+                HttpResponseBuilder::new(StatusCode::INTERNAL_SERVER_ERROR).finish()
             }
         }
     }

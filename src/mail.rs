@@ -22,7 +22,7 @@ use crate::config::EmailSettings;
 /// Network transports give up after this long.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The four mails of CONFIG.md, named by their `type`.
+/// The mails of CONFIG.md, named by their `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailKind {
     /// `emailAndPassword.sendResetPassword`.
@@ -38,6 +38,9 @@ pub enum MailKind {
     /// The email-OTP plugin's `sendVerificationOTP`: the code is the mail's `token`, `otp_type`
     /// Better Auth's `type` (`sign-in`, `email-verification`, `forget-password`).
     EmailOtp { otp_type: &'static str },
+    /// The two-factor plugin's `otpOptions.sendOTP`: the code is the mail's `token`, written
+    /// as `otp` (no link).
+    TwoFactorOtp,
 }
 
 impl MailKind {
@@ -49,6 +52,7 @@ impl MailKind {
             MailKind::DeleteAccount => "delete-account",
             MailKind::MagicLink => "magic-link",
             MailKind::EmailOtp { .. } => "email-otp",
+            MailKind::TwoFactorOtp => "two-factor-otp",
         }
     }
 
@@ -60,6 +64,7 @@ impl MailKind {
             MailKind::DeleteAccount => "Confirm the deletion of your account",
             MailKind::MagicLink => "Your sign-in link",
             MailKind::EmailOtp { .. } => "Your verification code",
+            MailKind::TwoFactorOtp => "Your sign-in code",
         }
     }
 
@@ -68,6 +73,12 @@ impl MailKind {
             return format!(
                 "Your verification code is {token}.\r\n\r\nIf you did not ask for this, ignore \
                  this mail.\r\n"
+            );
+        }
+        if self == MailKind::TwoFactorOtp {
+            return format!(
+                "Your sign-in code is {token}.\r\n\r\nIf you did not ask for it, someone may \
+                 know your password: change it.\r\n"
             );
         }
         let what = match self {
@@ -79,6 +90,7 @@ impl MailKind {
             MailKind::DeleteAccount => "To delete your account, open this link:",
             MailKind::MagicLink => "To sign in, open this link:",
             MailKind::EmailOtp { .. } => "",
+            MailKind::TwoFactorOtp => "",
         };
         // CRLF: lettre encodes a bare LF in quoted-printable as `=0A`.
         format!("{what}\r\n\r\n{url}\r\n\r\nIf you did not ask for this, ignore this mail.\r\n")
@@ -126,6 +138,15 @@ impl Mail {
                     "email": self.email,
                     "url": self.url,
                     "token": self.token,
+                    "at": iso(&self.at),
+                })
+            }
+            MailKind::TwoFactorOtp => {
+                return json!({
+                    "type": self.kind.as_str(),
+                    "email": self.email,
+                    "userId": self.user_id,
+                    "otp": self.token,
                     "at": iso(&self.at),
                 })
             }

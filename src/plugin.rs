@@ -24,11 +24,13 @@ use futures_util::future::BoxFuture;
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use crate::auth::cookies::RequestCookies;
 use crate::auth::fields::AdditionalField;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::openapi::builder::Op;
+use crate::rate_limit::Rule;
 pub use crate::store::schema::Table;
 use crate::store::{Session, Store, User};
 
@@ -70,12 +72,18 @@ pub struct SignIn<'a> {
     pub user: &'a User,
     /// The sign-in's `rememberMe: false`.
     pub dont_remember: bool,
+    /// The request's cookies (two-factor reads its trust-device cookie); empty where the
+    /// sign-in method does not pass them.
+    pub cookies: &'a RequestCookies,
 }
 
 /// What an after-sign-in hook decided.
 pub enum AfterSignIn {
     /// Create the session and answer as usual.
     Continue,
+    /// The same, with these cookies added to the answer (two-factor's renewed trust-device
+    /// cookie).
+    ContinueWith(Vec<actix_web::cookie::Cookie<'static>>),
     /// Answer this instead; no session is created (two-factor's `twoFactorRedirect`).
     Respond(HttpResponse),
 }
@@ -96,9 +104,9 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
     /// Mounts its routes under the base path.
     fn routes(&self, _cfg: &mut web::ServiceConfig) {}
 
-    /// Its own rate-limit rules by exact path, over Better Auth's special rules and under the
-    /// configured `[[rate_limit.rules]]` (Better Auth's `plugin.rateLimit`).
-    fn rate_limit(&self) -> Vec<(&'static str, crate::rate_limit::Rule)> {
+    /// Its rate-limit rules (Better Auth's plugin `rateLimit`): for paths starting with the
+    /// prefix, above the built-in special rules and below `[[rate_limit.rules]]`.
+    fn rate_limit(&self) -> Vec<(&'static str, Rule)> {
         Vec::new()
     }
 
@@ -110,6 +118,25 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
     /// Before any route under the base path (and `/api/validate-session`) runs; may rewrite the
     /// request's headers (the bearer plugin turns `Authorization` into the session cookie).
     fn on_request(&self, _state: &S, _headers: &mut HeaderMap) {}
+
+    /// Whether [`Plugin::authenticate`] does anything (it is skipped otherwise).
+    fn authenticates(&self) -> bool {
+        false
+    }
+
+    /// After the request hooks, before the route: a session the request itself proves (the API
+    /// key plugin's `x-api-key`), which then stands for the caller's session on every route
+    /// that reads one; an error answers the request instead (Better Auth's `hooks.before`
+    /// setting `ctx.context.session`).
+    /// `ip` is the client's address as sessions record it.
+    async fn authenticate(
+        &self,
+        _state: &S,
+        _headers: &HeaderMap,
+        _ip: Option<&str>,
+    ) -> Result<Option<(Session, User)>, ApiError> {
+        Ok(None)
+    }
 
     /// After the route answered; may add response headers.
     fn on_response(&self, _state: &S, _headers: &mut HeaderMap) {}

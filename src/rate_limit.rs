@@ -172,7 +172,7 @@ enum Storage {
 
 pub struct RateLimiter {
     default: Rule,
-    /// The enabled plugins' rules by exact path (Better Auth's `plugin.rateLimit`).
+    /// The enabled plugins' rules by path prefix (Better Auth's plugin `rateLimit`).
     plugin_rules: Vec<(&'static str, Rule)>,
     rules: Vec<CustomRule>,
     storage: Storage,
@@ -186,7 +186,7 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// The limiter the settings ask for, or `None` when rate limiting is off.
     /// `redis` is the process's Redis handle (when `REDIS_URL` is set), shared with the
-    /// sessions.
+    /// sessions; `plugin_rules` the enabled plugins' rules, by path prefix.
     pub fn from_settings(
         settings: &Settings,
         store: &Store,
@@ -217,8 +217,8 @@ impl RateLimiter {
         // Better Auth prunes `rateLimit` rows older than the longest window it may use.
         let longest_window = [rl.window, 60]
             .into_iter()
-            .chain(rl.rules.iter().filter_map(|r| r.window))
             .chain(plugin_rules.iter().map(|(_, r)| r.window))
+            .chain(rl.rules.iter().filter_map(|r| r.window))
             .max()
             .unwrap_or(rl.window);
         let longest_window_ms = Rule {
@@ -264,16 +264,15 @@ impl RateLimiter {
     }
 
     /// The rule for a path, or `None` when a custom rule turns limiting off for it.
-    /// Precedence (last wins): default → built-in special rule → a plugin's rule → first
-    /// matching custom rule (Better Auth's `resolveRateLimitConfig`).
+    /// Precedence (last wins): default → built-in special rule → first matching plugin rule →
+    /// first matching custom rule.
     pub fn rule_for(&self, path: &str) -> Option<Rule> {
+        let special = special_rule(path).unwrap_or(self.default);
         let base = self
             .plugin_rules
             .iter()
-            .find(|(p, _)| *p == path)
-            .map(|(_, r)| *r)
-            .or_else(|| special_rule(path))
-            .unwrap_or(self.default);
+            .find(|(prefix, _)| path.starts_with(prefix))
+            .map_or(special, |(_, rule)| *rule);
         match self.rules.iter().find(|r| r.matches(path)) {
             None => Some(base),
             Some(r) if !r.enabled => None,

@@ -100,6 +100,38 @@ pub fn symmetric_decrypt(secret: &[u8], hex_text: &str) -> Option<Vec<u8>> {
     cipher.decrypt(XNonce::from_slice(nonce), sealed).ok()
 }
 
+/// Better Auth's `symmetricEncrypt({key: secretConfig, data})` of a value (two-factor secrets
+/// and backup codes): with versioned secrets `$ba$<current version>$<hex>`, else bare hex under
+/// the one secret. `secrets` is current first.
+pub fn encrypt_value(
+    secrets: &[VersionedSecret],
+    versioned: bool,
+    plaintext: &str,
+) -> Result<String, SealError> {
+    let current = secrets.first().ok_or(SealError::NoSecret)?;
+    let hex_text = symmetric_encrypt(
+        current.value.expose_secret().as_bytes(),
+        plaintext.as_bytes(),
+    )?;
+    Ok(if versioned {
+        format!("{BA_PREFIX}{}${hex_text}", current.version)
+    } else {
+        hex_text
+    })
+}
+
+/// Better Auth's `symmetricDecrypt` of a value written by [`encrypt_value`] (or by Node): the
+/// envelope's secret version first, then every configured secret. `None` when none opens it.
+pub fn decrypt_value(secrets: &[VersionedSecret], text: &str) -> Option<String> {
+    let (version, hex_text) = match text.strip_prefix(BA_PREFIX).and_then(|r| r.split_once('$')) {
+        Some((v, h)) => (Some(v.parse::<u32>().ok()?), h),
+        None => (None, text),
+    };
+    candidates(secrets, version)
+        .find_map(|s| symmetric_decrypt(s.value.expose_secret().as_bytes(), hex_text))
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
 /// The AES-256-GCM key for private keys: HKDF-SHA256(secret), fixed salt and info.
 fn gcm_cipher(secret: &[u8]) -> Option<Aes256Gcm> {
     let mut key = [0u8; 32];
@@ -250,6 +282,31 @@ mod tests {
 
     fn jwk() -> SecretString {
         SecretString::from(r#"{"crv":"Ed25519","d":"AAAA","x":"BBBB","kty":"OKP"}"#.to_owned())
+    }
+
+    #[test]
+    fn values_round_trip_bare_and_in_the_versioned_envelope() {
+        let one = [secret(0, "first-secret-0123456789abcdefghijkl")];
+        let bare = encrypt_value(&one, false, "JBSWY3DPEHPK3PXP").unwrap();
+        assert!(bare.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(
+            decrypt_value(&one, &bare).as_deref(),
+            Some("JBSWY3DPEHPK3PXP")
+        );
+        let two = [
+            secret(2, "second-secret-0123456789abcdefghijk"),
+            secret(1, "first-secret-0123456789abcdefghijkl"),
+        ];
+        let enveloped = encrypt_value(&two, true, "codes").unwrap();
+        assert!(enveloped.starts_with("$ba$2$"));
+        assert_eq!(decrypt_value(&two, &enveloped).as_deref(), Some("codes"));
+        // Written under the old secret alone, read after the rotation.
+        assert_eq!(
+            decrypt_value(&two, &bare).as_deref(),
+            Some("JBSWY3DPEHPK3PXP")
+        );
+        assert_eq!(decrypt_value(&one, &enveloped), None);
+        assert_eq!(decrypt_value(&one, "zz"), None);
     }
 
     #[test]

@@ -38,6 +38,11 @@ pub fn delete_account_url(base_url: &str, token: &str, callback: Option<&str>) -
 /// `appendQueryParams` of `@better-auth/core`: the callback URL (absolute, or relative and
 /// kept relative) with `key=value` appended to its query. `None` if it is not a URL.
 pub fn append_query(input: &str, key: &str, value: &str) -> Option<String> {
+    append_query_pairs(input, &[(key, value)])
+}
+
+/// `appendQueryParams` with several pairs, encoded as `URLSearchParams` does (`+` for a space).
+pub fn append_query_pairs(input: &str, pairs: &[(&str, &str)]) -> Option<String> {
     let relative = input.starts_with('/');
     if input.starts_with("//") || input.starts_with("/\\") {
         return None;
@@ -48,8 +53,11 @@ pub fn append_query(input: &str, key: &str, value: &str) -> Option<String> {
         Url::parse(input).ok()?
     };
     let pair: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair(key, value)
+        .extend_pairs(pairs)
         .finish();
+    if pair.is_empty() {
+        return Some(input.to_owned());
+    }
     let query = match url.query() {
         Some(q) if !q.is_empty() => {
             let sep = if q.ends_with('&') { "" } else { "&" };

@@ -2,6 +2,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod access;
+pub mod api_key;
 pub mod cookie_cache;
 pub mod cookies;
 pub mod crypto;

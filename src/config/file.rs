@@ -24,6 +24,7 @@ pub(super) struct FileConfig {
     pub(super) account: AccountSettings,
     pub(super) rate_limit: RateLimitSettings,
     pub(super) advanced: Advanced,
+    pub(super) on_api_error: OnApiError,
     pub(super) plugins: Plugins,
     pub(super) email: EmailSettings,
     pub(super) redis: RedisFile,

@@ -66,6 +66,7 @@ pub struct Settings {
     pub account: AccountSettings,
     pub rate_limit: RateLimitSettings,
     pub advanced: Advanced,
+    pub on_api_error: OnApiError,
     pub plugins: Plugins,
     pub email: EmailSettings,
     pub redis: RedisSettings,
@@ -90,6 +91,7 @@ const KNOWN_VARS: &[&str] = &[
     "BETTER_AUTH_JWT_SECRET",
     "BETTER_AUTH_EMAIL_FILE",
     "BETTER_AUTH_METRICS_TOKEN",
+    "BETTER_AUTH_PLUGINS_API_KEY_SERVER_TOKEN",
     "BETTER_AUTH_SHUTDOWN_GRACE_PERIOD",
     "BETTER_AUTH_SHUTDOWN_DRAIN_DELAY",
 ];
@@ -262,6 +264,9 @@ impl Settings {
         if let Some(s) = src.get("BETTER_AUTH_JWT_SECRET") {
             file.plugins.jwt.jwt_secret = Some(SecretString::from(s.to_owned()));
         }
+        if let Some(s) = src.get("BETTER_AUTH_PLUGINS_API_KEY_SERVER_TOKEN") {
+            file.plugins.api_key.server_token = Some(SecretString::from(s.to_owned()));
+        }
         validate_file(&file, &mut errors);
         let mut email = file.email.clone();
         if let Some(path) = src.get("BETTER_AUTH_EMAIL_FILE") {
@@ -335,6 +340,7 @@ impl Settings {
             account: file.account,
             rate_limit: file.rate_limit,
             advanced: file.advanced,
+            on_api_error: file.on_api_error,
             plugins: file.plugins,
             redis,
             verification: file.verification,

@@ -7,8 +7,10 @@ use serde::Deserialize;
 use crate::auth::cookie_cache::CacheStrategy;
 use crate::auth::fields::AdditionalField;
 use crate::plugins::admin::config::AdminSettings;
+use crate::plugins::api_key::config::ApiKeySettings;
 use crate::plugins::bearer::config::BearerSettings;
 use crate::plugins::jwt::config::JwtSettings;
+use crate::plugins::two_factor::config::TwoFactorSettings;
 
 pub(super) fn yes() -> bool {
     true
@@ -319,6 +321,15 @@ impl Default for Advanced {
     }
 }
 
+/// Better Auth `onAPIError`: where `GET /error` sends the browser.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OnApiError {
+    /// Better Auth `onAPIError.errorURL`: when set, `GET /error` redirects here with `error`
+    /// (and `error_description`) appended; an absolute URL or a root-relative path.
+    pub error_url: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Plugins {
@@ -328,6 +339,8 @@ pub struct Plugins {
     pub username: crate::plugins::username::config::UsernameSettings,
     pub email_otp: crate::plugins::email_otp::config::EmailOtpSettings,
     pub magic_link: crate::plugins::magic_link::config::MagicLinkSettings,
+    pub two_factor: TwoFactorSettings,
+    pub api_key: ApiKeySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -132,6 +132,8 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     file.plugins.username.validate(errors);
     file.plugins.email_otp.validate(errors);
     file.plugins.magic_link.validate(errors);
+    file.plugins.two_factor.validate(errors);
+    file.plugins.api_key.validate(errors);
     let mail = &file.email;
     match mail.transport.as_str() {
         "log" | "file" => {}
@@ -168,6 +170,14 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     }
     if file.advanced.ipv6_subnet > 128 {
         errors.push("advanced.ipv6_subnet: a prefix length from 0 to 128".into());
+    }
+    if let Some(url) = &file.on_api_error.error_url {
+        if crate::auth::links::append_query(url, "error", "UNKNOWN").is_none() {
+            errors.push(
+                "on_api_error.error_url: an absolute URL or a path starting with a single `/`"
+                    .into(),
+            );
+        }
     }
 }
 

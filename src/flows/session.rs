@@ -63,6 +63,33 @@ pub async fn create_session(
     Ok(session)
 }
 
+/// A new session in place of `old`, after a change the session must show (two-factor turned
+/// on or off): stored with `old`'s client details and plugin columns, `old` deleted, and the
+/// cookies that carry it (Better Auth's `createSession(userId, false, oldSession)`,
+/// `setSessionCookie`, `deleteSession(old.token)`).
+pub async fn replace_session(
+    state: &AppState,
+    old: &Session,
+    user: &User,
+    dont_remember: bool,
+) -> Result<(Session, Vec<Cookie<'static>>), ApiError> {
+    let client = ClientInfo {
+        ip: old.ip_address.clone(),
+        user_agent: old.user_agent.clone().unwrap_or_default(),
+    };
+    let mut session = new_session(state, &user.id, &client, false).await?;
+    for (name, value) in &old.extra {
+        session.extra.insert(name.clone(), value.clone());
+    }
+    state
+        .store
+        .insert_session(state.store.connection(), &session)
+        .await?;
+    state.store.delete_session(&old.token).await?;
+    let cookies = session_cookies(state, &session, user, dont_remember);
+    Ok((session, cookies))
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Lookup {
     /// Skip the cookie cache (query `disableCookieCache`, or a sensitive route).
@@ -161,6 +188,18 @@ fn read_cache(
     } else {
         Err(())
     }
+}
+
+/// Better Auth's `setSessionCookie` with `dontRememberMe` false: a valid `dont_remember` cookie
+/// the browser still holds from an earlier session is expired (`cookies/index.ts`). For the
+/// sign-ins that decide "remember me" from their body (sign-in, sign-up).
+pub fn forget_dont_remember(
+    state: &AppState,
+    jar: &RequestCookies,
+    dont_remember: bool,
+) -> Option<Cookie<'static>> {
+    (!dont_remember && self::dont_remember(state, jar))
+        .then(|| state.cookies.removal(&state.cookies.name(DONT_REMEMBER)))
 }
 
 /// Whether the request carries a valid signed `dont_remember` cookie (cookies.md §4).

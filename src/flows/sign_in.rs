@@ -7,6 +7,7 @@ use actix_web::HttpResponse;
 use serde_json::{Map, Value};
 
 use super::session::{create_session, session_cookies};
+use crate::auth::cookies::RequestCookies;
 use crate::auth::session::ClientInfo;
 use crate::error::ApiError;
 use crate::plugin::{AfterSignIn, SignIn};
@@ -16,8 +17,23 @@ use crate::store::User;
 
 /// Signs `user` in: 200 with the session cookies and `{redirect, token, url?, user}`, `url`
 /// and `Location` when a callback URL was given; or whatever a plugin's hook answered instead.
+/// The hooks see no request cookies (use [`complete_with_cookies`] where they matter).
 pub async fn complete(
     state: &AppState,
+    user: &User,
+    client: &ClientInfo,
+    dont_remember: bool,
+    callback_url: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let none = RequestCookies::default();
+    complete_with_cookies(state, &none, user, client, dont_remember, callback_url).await
+}
+
+/// [`complete`], the plugins' hooks seeing the request's cookies (two-factor's trusted
+/// device).
+pub async fn complete_with_cookies(
+    state: &AppState,
+    cookies: &RequestCookies,
     user: &User,
     client: &ClientInfo,
     dont_remember: bool,
@@ -26,15 +42,22 @@ pub async fn complete(
     let sign_in = SignIn {
         user,
         dont_remember,
+        cookies,
     };
+    let mut extra = Vec::new();
     for plugin in state.plugins.iter() {
-        if let AfterSignIn::Respond(res) = plugin.after_sign_in(state, &sign_in).await? {
-            return Ok(res);
+        match plugin.after_sign_in(state, &sign_in).await? {
+            AfterSignIn::Respond(res) => return Ok(res),
+            AfterSignIn::ContinueWith(cookies) => extra.extend(cookies),
+            AfterSignIn::Continue => {}
         }
     }
     let session = create_session(state, &user.id, client, dont_remember).await?;
     let mut res = HttpResponse::Ok();
-    for c in session_cookies(state, &session, user, dont_remember) {
+    for c in session_cookies(state, &session, user, dont_remember)
+        .into_iter()
+        .chain(extra)
+    {
         res.cookie(c);
     }
     let mut body = Map::new();

@@ -9,7 +9,7 @@ use super::request_cookies;
 use crate::auth::cookies::RequestCookies;
 use crate::auth::session::is_fresh;
 use crate::error::{ApiError, ErrorCode};
-use crate::flows::session::{last_per_name, resolve, Lookup};
+use crate::flows::session::{last_per_name, Lookup};
 use crate::state::AppState;
 use crate::store::{Session, User};
 
@@ -50,7 +50,7 @@ impl Current {
             disable_refresh: flag(req, "disableRefresh"),
         };
         let jar = request_cookies(req);
-        let resolved = match resolve(state, &jar, lookup).await {
+        let resolved = match super::hooks::caller_session(state, req, lookup).await {
             Ok(r) => r,
             // Better Auth's middleware turns a failed lookup into "no session".
             Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => return Err(e),

@@ -135,13 +135,12 @@ async fn read_body(
         .headers()
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap_or("<invalid>"));
-    if bytes.is_empty() && content_type.is_none() {
+    // better-call's node adapter reads no body from a request without a Content-Type or with
+    // `Content-Length: 0`: the route then sees `undefined` (docs/compatibility.md §2.3).
+    let Some(ct) = content_type.filter(|_| !bytes.is_empty()) else {
         return Ok(None);
-    }
-    let allowed: &[&str] = if form { &[FORM, JSON] } else { &[JSON] };
-    let Some(ct) = content_type else {
-        return Err(unsupported_media_type(None, allowed));
     };
+    let allowed: &[&str] = if form { &[FORM, JSON] } else { &[JSON] };
     let media = ct
         .split(';')
         .next()
@@ -216,6 +215,22 @@ impl<'a> Validator<'a> {
             issues,
             scope: "body",
         }
+    }
+
+    /// A body schema `z.object({...}).and(z.record(...))` (sign-up: its custom fields): a body
+    /// that is not an object fails both sides of the intersection, each with its issue.
+    pub fn and_record(mut self) -> Self {
+        if self.obj.is_none() {
+            let received = self.issues[0]
+                .rsplit(' ')
+                .next()
+                .unwrap_or("undefined")
+                .to_owned();
+            self.issues.push(format!(
+                "[body] Invalid input: expected record, received {received}"
+            ));
+        }
+        self
     }
 
     /// A validator for the query string, as `query_object` gives it.

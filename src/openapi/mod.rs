@@ -243,6 +243,49 @@ fn operations(settings: &Settings) -> Vec<Op> {
         .ok(array_of(account())),
         Op::new(
             Post,
+            "/verify-password",
+            "Email and password",
+            "Verify the current user's password",
+        )
+        .body(vec![("password", string())], &["password"]),
+        Op::new(
+            Get,
+            "/account-info",
+            "Accounts",
+            "The account info provided by the account's social provider",
+        )
+        .query("accountId", true)
+        .query("userId", false)
+        .ok(object(
+            vec![
+                (
+                    "user",
+                    object(vec![("emailVerified", boolean())], &["emailVerified"], true).into(),
+                ),
+                (
+                    "account",
+                    object(
+                        vec![
+                            ("id", string()),
+                            ("providerId", string()),
+                            ("accountId", string()),
+                        ],
+                        &["id", "providerId", "accountId"],
+                        false,
+                    )
+                    .into(),
+                ),
+                (
+                    "data",
+                    object(Vec::<(String, Schema)>::new(), &[], true).into(),
+                ),
+            ],
+            &["user", "data", "account"],
+            false,
+        )
+        .into()),
+        Op::new(
+            Post,
             "/unlink-account",
             "Accounts",
             "Unlink one of the user's accounts",

@@ -1,10 +1,12 @@
 //! The plugins of this build, each in its own folder (the seam is `crate::plugin`).
 
 pub mod admin;
+pub mod api_key;
 pub mod bearer;
 pub mod email_otp;
 pub mod jwt;
 pub mod magic_link;
+pub mod two_factor;
 pub mod username;
 
 use crate::plugin::Kind;
@@ -18,4 +20,6 @@ pub const KINDS: &[Kind<AppState>] = &[
     username::KIND,
     email_otp::KIND,
     magic_link::KIND,
+    two_factor::KIND,
+    api_key::KIND,
 ];

@@ -1,5 +1,5 @@
-//! The signed-in user's own account: update-user, change-password, list-accounts,
-//! unlink-account (endpoints.md §1.7, §3.1, §5.1, §5.2).
+//! The signed-in user's own account: update-user, change-password, verify-password,
+//! list-accounts, unlink-account (endpoints.md §1.7, §3.1, §5.1, §5.2).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
@@ -147,6 +147,29 @@ pub async fn change_password(
     };
     let cookies = session_cookies(&state, &session, &current.user, current.dont_remember);
     Ok(current.respond(cookies, &json!({ "token": session.token, "user": user })))
+}
+
+/// `POST /verify-password` (Better Auth `verifyPassword`, `api/routes/password.ts`): whether
+/// `password` is the caller's, on a session read from the database. A user without a
+/// credential account gets `INVALID_PASSWORD` too.
+#[tracing::instrument(name = "verify_password", skip_all)]
+pub async fn verify_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_checked_body(&state, &req, payload, false).await?;
+    let mut v = Validator::body(body.as_ref());
+    let password = v.string("password");
+    v.finish()?;
+    let current = Current::require(&state, &req, Need::Sensitive).await?;
+    match check_user_password(&state, &current.user.id, password).await {
+        Ok(_) => Ok(current.respond(Vec::new(), &json!({ "status": true }))),
+        Err(ApiError::Code(ErrorCode::CredentialAccountNotFound)) => {
+            Err(current.fail(ErrorCode::InvalidPassword))
+        }
+        Err(e) => Err(current.fail(e)),
+    }
 }
 
 #[tracing::instrument(name = "list_accounts", skip_all)]

@@ -3,6 +3,7 @@
 //! (`crate::plugins`).
 
 pub mod account;
+pub mod account_info;
 pub mod change_email;
 pub mod delete_user;
 pub mod health;
@@ -54,7 +55,9 @@ pub fn auth_scope(settings: &Settings, plugins: &Plugins) -> impl HttpServiceFac
         .service(post("/update-session", sessions::update_session))
         .service(post("/update-user", account::update_user))
         .service(post("/change-password", account::change_password))
+        .service(post("/verify-password", account::verify_password))
         .service(get("/list-accounts", account::list_accounts))
+        .service(get("/account-info", account_info::account_info))
         .service(post("/unlink-account", account::unlink_account))
         .service(post(
             "/send-verification-email",

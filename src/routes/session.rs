@@ -6,9 +6,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ErrorCode};
-use crate::flows::session::{resolve, Lookup};
+use crate::flows::session::Lookup;
 use crate::http::current::flag;
-use crate::http::request_cookies;
+use crate::http::hooks::caller_session;
 use crate::state::AppState;
 use crate::store::json::{session_json, user_json};
 
@@ -21,7 +21,7 @@ pub async fn get_session(
         disable_cache: flag(&req, "disableCookieCache"),
         disable_refresh: flag(&req, "disableRefresh"),
     };
-    let resolved = resolve(&state, &request_cookies(&req), lookup).await?;
+    let resolved = caller_session(&state, &req, lookup).await?;
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")));
@@ -61,7 +61,7 @@ pub async fn validate_session(
         disable_refresh: true,
         ..Lookup::default()
     };
-    let Some((session, user)) = resolve(&state, &request_cookies(&req), lookup).await?.found else {
+    let Some((session, user)) = caller_session(&state, &req, lookup).await?.found else {
         return Err(ErrorCode::Unauthorized.into());
     };
     Ok(HttpResponse::Ok()

@@ -5,9 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::error::{ApiError, ErrorCode};
 use crate::flows::credentials::sign_in_with_password;
 use crate::flows::mail::verify_email_mail;
+use crate::flows::session::forget_dont_remember;
 use crate::flows::sign_in;
 use crate::http::extract::{login_csrf, read_checked_body, Validator};
-use crate::http::ClientInfo;
+use crate::http::{request_cookies, ClientInfo};
 use crate::state::AppState;
 
 #[tracing::instrument(name = "sign_in.email", skip_all, fields(user_id = tracing::field::Empty))]
@@ -32,6 +33,12 @@ pub async fn sign_in_email(
     if !crate::auth::email::is_valid(&email) {
         return Err(ErrorCode::InvalidEmail.into());
     }
+    // Before the user is looked up, so it tells nothing about the address.
+    if crate::auth::password::js_length(&password)
+        > state.settings.email_and_password.max_password_length
+    {
+        return Err(ErrorCode::PasswordTooLong.into());
+    }
     let email = crate::auth::email::normalize(&email);
     let (user, _) = sign_in_with_password(&state, &email, password).await?;
     tracing::Span::current().record("user_id", tracing::field::display(&user.id));
@@ -44,5 +51,19 @@ pub async fn sign_in_email(
         return Err(ErrorCode::EmailNotVerified.into());
     }
     let dont_remember = remember_me == Some(false);
-    sign_in::complete(&state, &user, &client, dont_remember, callback_url).await
+    let cookies = request_cookies(&req);
+    let mut res = sign_in::complete_with_cookies(
+        &state,
+        &cookies,
+        &user,
+        &client,
+        dont_remember,
+        callback_url,
+    )
+    .await?;
+    if let Some(c) = forget_dont_remember(&state, &cookies, dont_remember) {
+        res.add_cookie(&c)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    }
+    Ok(res)
 }

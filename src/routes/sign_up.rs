@@ -5,10 +5,11 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::fields::SIGN_UP_KEYS;
 use crate::error::ApiError;
+use crate::flows::session::forget_dont_remember;
 use crate::flows::sign_up::{self, SignUp};
 use crate::flows::users::NewUser;
 use crate::http::extract::{login_csrf, read_checked_body, Validator};
-use crate::http::ClientInfo;
+use crate::http::{request_cookies, ClientInfo};
 use crate::state::AppState;
 use crate::store::json::user_json;
 
@@ -20,7 +21,7 @@ pub async fn sign_up_email(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_checked_body(&state, &req, payload, true).await?;
-    let mut v = Validator::body(body.as_ref());
+    let mut v = Validator::body(body.as_ref()).and_record();
     let name = v.string("name");
     let email = v.email("email");
     let password = v.non_empty_string("password");
@@ -51,6 +52,7 @@ pub async fn sign_up_email(
         callback_url,
         dont_remember: remember_me == Some(false),
     };
+    let dont_remember = sign_up.dont_remember;
     let done = sign_up::with_password(&state, &client, sign_up).await?;
     let user = user_json(&done.user, state.store.user_fields());
     let Some((token, cookies)) = done.session else {
@@ -58,6 +60,9 @@ pub async fn sign_up_email(
     };
     let mut res = HttpResponse::Ok();
     for c in cookies {
+        res.cookie(c);
+    }
+    if let Some(c) = forget_dont_remember(&state, &request_cookies(&req), dont_remember) {
         res.cookie(c);
     }
     Ok(res.json(json!({ "token": token, "user": user })))

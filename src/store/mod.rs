@@ -3,6 +3,7 @@
 //! a Node Better Auth can share the database.
 
 pub mod accounts;
+pub mod api_keys;
 mod direct;
 pub mod json;
 pub mod jwks;
@@ -12,6 +13,7 @@ pub mod redis;
 pub mod schema;
 pub mod secondary;
 pub mod sessions;
+pub mod two_factors;
 pub mod user_list;
 pub mod users;
 pub mod verifications;

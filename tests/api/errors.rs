@@ -9,10 +9,26 @@ async fn body_media_types_and_json_errors_match_better_call() {
     };
     let c = app.anonymous();
     let url = app.url("/sign-in/email");
+    // Without a Content-Type, Better Auth's node adapter reads no body at all.
     let res = c.post(&url).body("{}").send().await.unwrap();
     assert_eq!(
         error_code(res).await,
-        (415, "UNSUPPORTED_MEDIA_TYPE".into(), "Content-Type is required. Allowed types: application/x-www-form-urlencoded, application/json".into())
+        (
+            400,
+            "VALIDATION_ERROR".into(),
+            "[body] Invalid input: expected object, received undefined".into()
+        )
+    );
+    // Nor from an empty one, whatever its type.
+    let res = c
+        .post(&url)
+        .header("content-type", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(res).await.2,
+        "[body] Invalid input: expected object, received undefined"
     );
     let res = c
         .post(&url)

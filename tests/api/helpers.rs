@@ -92,7 +92,7 @@ pub fn remember_secrets<S: AsRef<str>>(secrets: impl IntoIterator<Item = S>) {
     }
 }
 
-const SECRET_FIELDS: [&str; 4] = ["token", "password", "newPassword", "currentPassword"];
+const SECRET_FIELDS: [&str; 5] = ["token", "password", "newPassword", "currentPassword", "key"];
 
 fn secret_fields(value: &Value, out: &mut Vec<String>) {
     match value {

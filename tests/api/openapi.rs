@@ -11,6 +11,8 @@ const ALL_ON: &str = r#"
 enabled = true
 [plugins.jwt]
 enabled = true
+[plugins.api_key]
+enabled = true
 "#;
 
 async fn document(app: &TestApp) -> Value {

@@ -6,7 +6,8 @@
 // schema and endpoints.
 
 import { appendFileSync } from "node:fs";
-import { admin, bearer, emailOTP, jwt, magicLink, username } from "better-auth/plugins";
+import { apiKey } from "@better-auth/api-key";
+import { admin, bearer, emailOTP, jwt, magicLink, twoFactor, username } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -148,6 +149,19 @@ function linkOutbox(env) {
 }
 
 /**
+ * TWO_FACTOR=1: the two-factor plugin, its OTPs written to the outbox as the Rust service's
+ * `file` transport writes `two-factor-otp` mails (`[plugins.two_factor.otp_options] send_otp`).
+ */
+function twoFactorPlugins(env) {
+  if (env.TWO_FACTOR !== "1") return [];
+  const sendOTP = async ({ user, otp }) => {
+    const line = JSON.stringify({ type: "two-factor-otp", email: user.email, userId: user.id, otp, at: new Date().toISOString() });
+    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+  };
+  return [twoFactor({ otpOptions: { sendOTP } })];
+}
+
+/**
  * Better Auth options for the reference instance.
  * `env` is usually `process.env`; `database` comes from openDatabase().
  */
@@ -191,6 +205,9 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     ...(env.VERIFICATION_STORE_IN_DATABASE === "1" ? { verification: { storeInDatabase: true } } : {}),
     // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does.
     // USERNAME=1 adds the username plugin, as `[plugins.username] enabled = true` does.
+    // TWO_FACTOR=1 adds the two-factor plugin, as `[plugins.two_factor] enabled = true` does.
+    // API_KEY=1 the API key plugin with `x-api-key` sessions and metadata, as
+    // `[plugins.api_key] enabled, enable_session_for_api_keys, enable_metadata` do.
     plugins: [
       jwt(jwtPluginOptions(env)),
       bearer(),
@@ -206,7 +223,11 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       ...(env.MAGIC_LINK === "1"
         ? [magicLink({ sendMagicLink: linkOutbox(env), storeToken: env.MAGIC_LINK_STORE || "plain" })]
         : []),
+      ...twoFactorPlugins(env),
+      ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
     ],
+    // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
+    ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),
     telemetry: { enabled: false },
   };
 }

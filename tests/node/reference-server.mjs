@@ -10,7 +10,11 @@
 //   COOKIE_CACHE (see reference-config.mjs), REDIS_URL for sessions and
 //   verification values in Redis (secondaryStorage) under REDIS_KEY_PREFIX
 //   (default better-auth:), VERIFICATION_STORE_IN_DATABASE=1 to keep the
-//   verification rows in the database too.
+//   verification rows in the database too, API_KEY=1 for the API key plugin
+//   and API_KEY_SERVER_TOKEN: a POST to /api-key/{create,update,verify,
+//   delete-all-expired-api-keys} carrying it in `x-server-token` is made as a
+//   server-side `auth.api.*` call (no headers), as better-auth-rs serves
+//   `[plugins.api_key] server_token`.
 //
 // Plugins jwt() and bearer(), email+password enabled, additional user fields
 // `role` (default "user", input:false) and `nickname`. Runs Better Auth's own
@@ -38,7 +42,37 @@ const auth = betterAuth(options);
 const handler = toNodeHandler(auth);
 const basePath = options.basePath;
 
+/** Better Auth's server-side calls, for requests carrying API_KEY_SERVER_TOKEN. */
+const serverCalls = {
+  "/api-key/create": "createApiKey",
+  "/api-key/update": "updateApiKey",
+  "/api-key/verify": "verifyApiKey",
+  "/api-key/delete-all-expired-api-keys": "deleteAllExpiredApiKeys",
+};
+
+async function serverCall(req, res, name) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  const text = Buffer.concat(chunks).toString("utf8");
+  let status = 200;
+  let body;
+  try {
+    body = await auth.api[name]({ body: text ? JSON.parse(text) : {} });
+  } catch (err) {
+    status = err?.statusCode ?? 500;
+    body = err?.body ?? { message: String(err?.message ?? err) };
+  }
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json");
+  res.end(JSON.stringify(body));
+}
+
 const server = http.createServer((req, res) => {
+  const path = req.url.split("?")[0].slice(basePath.length);
+  const token = env.API_KEY_SERVER_TOKEN;
+  if (token && req.method === "POST" && req.headers["x-server-token"] === token && serverCalls[path]) {
+    return void serverCall(req, res, serverCalls[path]);
+  }
   if (req.url === basePath || req.url.startsWith(`${basePath}/`)) return handler(req, res);
   res.statusCode = 404;
   res.end();

@@ -7,8 +7,8 @@ use utoipa::openapi::path::HttpMethod::Get;
 
 use super::JwtPlugin;
 use crate::error::{ApiError, ErrorCode};
-use crate::flows::session::{resolve, Lookup};
-use crate::http::request_cookies;
+use crate::flows::session::Lookup;
+use crate::http::hooks::caller_session;
 use crate::http::route::get;
 use crate::openapi::builder::{array_of, object, string, Op};
 use crate::state::AppState;
@@ -55,7 +55,7 @@ fn plugin(state: &AppState) -> Result<&JwtPlugin, ApiError> {
 #[tracing::instrument(name = "jwt.token", skip_all)]
 async fn token(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let plugin = plugin(&state)?;
-    let resolved = resolve(&state, &request_cookies(&req), Lookup::default()).await?;
+    let resolved = caller_session(&state, &req, Lookup::default()).await?;
     let Some((_, user)) = &resolved.found else {
         return Err(ApiError::Code(ErrorCode::Unauthorized).with_cookies(resolved.cookies));
     };

@@ -1,0 +1,159 @@
+//! Verifying a key and counting its use (`routes/verify-api-key.ts`'s `validateApiKey` and
+//! `claimUsageInDatabase`): every counter moves with a guarded update, so concurrent
+//! verifications can neither drive `remaining` below zero nor pass the rate limit.
+
+use actix_web::http::StatusCode;
+use indexmap::IndexMap;
+use serde_json::json;
+
+use super::{ApiKeyError, ApiKeyPlugin};
+use crate::auth::access::{authorize, Actions, Connector, Statements};
+use crate::auth::api_key::{evaluate_rate_limit, hash_key, refill_due, Counters, RateDecision};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::api_keys::{ApiKeyRow, CounterChange};
+
+/// How often a verification retries the rate-limit update it lost to a concurrent one.
+const MAX_RETRIES: usize = 8;
+
+fn unauthorized(e: ApiKeyError) -> ApiError {
+    e.status(StatusCode::UNAUTHORIZED)
+}
+
+fn usage_exceeded() -> ApiError {
+    ApiKeyError::UsageExceeded.status(StatusCode::TOO_MANY_REQUESTS)
+}
+
+fn rate_limited(try_again_in: i64) -> ApiError {
+    ApiError::Detailed {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "RATE_LIMITED",
+        message: "Rate limit exceeded.".into(),
+        details: json!({ "tryAgainIn": try_again_in }),
+    }
+}
+
+/// The key's row after one use was counted, or why the key is refused. The key is found by
+/// its SHA-256 (an index lookup on a hash: nothing to compare in variable time).
+pub async fn validate(
+    plugin: &ApiKeyPlugin,
+    state: &AppState,
+    key: &str,
+    permissions: Option<&IndexMap<String, Vec<String>>>,
+) -> Result<ApiKeyRow, ApiError> {
+    let Some(row) = state.store.find_api_key_by_hash(&hash_key(key)).await? else {
+        return Err(unauthorized(ApiKeyError::InvalidApiKey));
+    };
+    if row.enabled == Some(false) {
+        return Err(unauthorized(ApiKeyError::KeyDisabled));
+    }
+    let now = state.clock.now();
+    if row.expires_at.is_some_and(|at| now > at) {
+        state.store.delete_api_key(&row.id).await?;
+        return Err(unauthorized(ApiKeyError::KeyExpired));
+    }
+    if let Some(wanted) = permissions {
+        let granted: Option<Statements> = row
+            .permissions
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok());
+        let Some(granted) = granted else {
+            return Err(unauthorized(ApiKeyError::KeyNotFound));
+        };
+        let request: IndexMap<String, Actions> = wanted
+            .iter()
+            .map(|(k, v)| (k.clone(), Actions::from(v.clone())))
+            .collect();
+        if !authorize(&granted, &request, Connector::And).success {
+            return Err(unauthorized(ApiKeyError::KeyNotFound));
+        }
+    }
+    if row.remaining == Some(0) && row.refill_amount.is_none() {
+        state.store.delete_api_key(&row.id).await?;
+        return Err(usage_exceeded());
+    }
+    claim_usage(plugin, state, row).await
+}
+
+async fn claim_usage(
+    plugin: &ApiKeyPlugin,
+    state: &AppState,
+    mut row: ApiKeyRow,
+) -> Result<ApiKeyRow, ApiError> {
+    let store = &state.store;
+    if row.remaining.is_some() {
+        let now = state.clock.now();
+        let refilled = match (row.refill_interval, row.refill_amount) {
+            (interval, Some(amount))
+                if refill_due(
+                    interval,
+                    Some(amount),
+                    row.last_refill_at,
+                    row.created_at,
+                    now,
+                ) =>
+            {
+                store
+                    .refill_api_key(&row.id, row.last_refill_at, amount - 1, now)
+                    .await?
+            }
+            _ => false,
+        };
+        if !refilled && !store.take_api_key_use(&row.id).await? {
+            return Err(usage_exceeded());
+        }
+        row = store
+            .find_api_key(&row.id)
+            .await?
+            .ok_or_else(|| unauthorized(ApiKeyError::InvalidApiKey))?;
+    }
+    for _ in 0..MAX_RETRIES {
+        let now = state.clock.now();
+        let counters = Counters {
+            plugin_enabled: plugin.settings.rate_limit.enabled,
+            key_enabled: row.rate_limit_enabled,
+            time_window: row.rate_limit_time_window,
+            max: row.rate_limit_max,
+            request_count: row.request_count,
+            last_request: row.last_request,
+        };
+        let change = match evaluate_rate_limit(&counters, now) {
+            RateDecision::Deny { try_again_in } => return Err(rate_limited(try_again_in)),
+            RateDecision::Skip(None) => None,
+            RateDecision::Skip(Some(now)) => Some(CounterChange::Touch(now)),
+            RateDecision::Start => Some(CounterChange::Start {
+                now,
+                window_start: None,
+            }),
+            RateDecision::Reset { window_start } => Some(CounterChange::Start {
+                now,
+                window_start: Some(window_start),
+            }),
+            RateDecision::Increment { window_start, max } => Some(CounterChange::Increment {
+                now,
+                window_start,
+                max,
+            }),
+        };
+        // A touch has no guard: it applies even where MySQL reports no changed row.
+        let applied = match change {
+            None => true,
+            Some(c @ CounterChange::Touch(_)) => {
+                store.count_api_key_request(&row.id, c).await?;
+                true
+            }
+            Some(c) => store.count_api_key_request(&row.id, c).await?,
+        };
+        if applied {
+            return store
+                .touch_api_key(&row.id, state.clock.now())
+                .await?
+                .ok_or_else(|| unauthorized(ApiKeyError::InvalidApiKey));
+        }
+        row = store
+            .find_api_key(&row.id)
+            .await?
+            .ok_or_else(|| unauthorized(ApiKeyError::InvalidApiKey))?;
+    }
+    Err(rate_limited(0))
+}
