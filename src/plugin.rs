@@ -141,6 +141,25 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
     /// After the route answered; may add response headers.
     fn on_response(&self, _state: &S, _headers: &mut HeaderMap) {}
 
+    /// Whether [`Plugin::after_response`] does anything: the middleware skips it (and reading
+    /// the request's cookies for it) otherwise.
+    fn watches_responses(&self) -> bool {
+        false
+    }
+
+    /// After the route answered, with its path under the base path, the request's cookies as
+    /// sent and the response's headers (Better Auth's `hooks.after`): acts on what the route
+    /// did. The anonymous plugin removes the anonymous user once a sign-in gave the browser
+    /// another user's session.
+    async fn after_response(
+        &self,
+        _state: &S,
+        _path: &str,
+        _request: &crate::auth::cookies::RequestCookies,
+        _response: &HeaderMap,
+    ) {
+    }
+
     /// After get-session found a session: headers for its answer (the JWT plugin's
     /// `set-auth-jwt`). `user` is the user's JSON as the body carries it.
     async fn get_session_headers(

@@ -339,6 +339,7 @@ pub struct Plugins {
     pub username: crate::plugins::username::config::UsernameSettings,
     pub email_otp: crate::plugins::email_otp::config::EmailOtpSettings,
     pub magic_link: crate::plugins::magic_link::config::MagicLinkSettings,
+    pub anonymous: crate::plugins::anonymous::config::AnonymousSettings,
     pub two_factor: TwoFactorSettings,
     pub api_key: ApiKeySettings,
 }

@@ -132,6 +132,7 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     file.plugins.username.validate(errors);
     file.plugins.email_otp.validate(errors);
     file.plugins.magic_link.validate(errors);
+    file.plugins.anonymous.validate(errors);
     file.plugins.two_factor.validate(errors);
     file.plugins.api_key.validate(errors);
     let mail = &file.email;

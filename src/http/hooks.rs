@@ -82,9 +82,21 @@ pub async fn middleware(
             }
         }
     }
+    let watched = state.plugins.iter().any(|p| p.watches_responses());
+    let sent = watched.then(|| {
+        let path = crate::rate_limit::normalize_path(req.path(), &state.settings.base_path);
+        (path, super::request_cookies(req.request()))
+    });
     let mut res = next.call(req).await?.map_into_left_body();
     for plugin in state.plugins.iter() {
         plugin.on_response(&state, res.headers_mut());
+    }
+    if let Some((path, jar)) = sent {
+        for plugin in state.plugins.iter().filter(|p| p.watches_responses()) {
+            plugin
+                .after_response(&state, &path, &jar, res.headers())
+                .await;
+        }
     }
     Ok(res)
 }

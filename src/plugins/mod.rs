@@ -1,6 +1,7 @@
 //! The plugins of this build, each in its own folder (the seam is `crate::plugin`).
 
 pub mod admin;
+pub mod anonymous;
 pub mod api_key;
 pub mod bearer;
 pub mod email_otp;
@@ -20,6 +21,7 @@ pub const KINDS: &[Kind<AppState>] = &[
     username::KIND,
     email_otp::KIND,
     magic_link::KIND,
+    anonymous::KIND,
     two_factor::KIND,
     api_key::KIND,
 ];

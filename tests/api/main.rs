@@ -23,6 +23,7 @@ mod helpers;
 
 mod account;
 mod admin;
+mod anonymous;
 mod api_key;
 mod change_email;
 mod cli;

@@ -7,7 +7,7 @@
 
 import { appendFileSync } from "node:fs";
 import { apiKey } from "@better-auth/api-key";
-import { admin, bearer, emailOTP, jwt, magicLink, twoFactor, username } from "better-auth/plugins";
+import { admin, anonymous, bearer, emailOTP, jwt, magicLink, twoFactor, username } from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -223,6 +223,8 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       ...(env.MAGIC_LINK === "1"
         ? [magicLink({ sendMagicLink: linkOutbox(env), storeToken: env.MAGIC_LINK_STORE || "plain" })]
         : []),
+      // ANONYMOUS=1 adds the anonymous plugin, as `[plugins.anonymous] enabled = true` does.
+      ...(env.ANONYMOUS === "1" ? [anonymous()] : []),
       ...twoFactorPlugins(env),
       ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
     ],
