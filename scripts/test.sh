@@ -50,6 +50,8 @@ if [ "${PIPESTATUS[0]}" = 0 ]; then no_default_ok=1; else failed=1; fi
 
 step "installing the Node test dependencies (better-auth, official client)"
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || exit 1
+# The React example the browser test builds (tests/node/react.test.mjs).
+(cd examples/react && npm ci --no-audit --no-fund --loglevel=error) || exit 1
 
 step "installing the Python test dependencies (tests/requirements.txt, pinned) into target/python-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || exit 1

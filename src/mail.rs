@@ -33,14 +33,17 @@ pub enum MailKind {
     ChangeEmailVerification,
     /// `user.deleteUser.sendDeleteAccountVerification`.
     DeleteAccount,
+    /// The two-factor plugin's `otpOptions.sendOTP`: the code is the mail's `token`, written
+    /// as `otp` (no link).
+    TwoFactorOtp,
+    /// The organization plugin's `sendInvitationEmail`: no link, the invitation id is in
+    /// `extra` (`invitationId`, `organizationId`, `inviter`, ...).
+    OrganizationInvitation,
     /// The magic-link plugin's `sendMagicLink` (`url` and `token`, no user id).
     MagicLink,
     /// The email-OTP plugin's `sendVerificationOTP`: the code is the mail's `token`, `otp_type`
     /// Better Auth's `type` (`sign-in`, `email-verification`, `forget-password`).
     EmailOtp { otp_type: &'static str },
-    /// The two-factor plugin's `otpOptions.sendOTP`: the code is the mail's `token`, written
-    /// as `otp` (no link).
-    TwoFactorOtp,
 }
 
 impl MailKind {
@@ -50,9 +53,10 @@ impl MailKind {
             MailKind::VerifyEmail => "verify-email",
             MailKind::ChangeEmailVerification => "change-email-verification",
             MailKind::DeleteAccount => "delete-account",
+            MailKind::TwoFactorOtp => "two-factor-otp",
+            MailKind::OrganizationInvitation => "organization-invitation",
             MailKind::MagicLink => "magic-link",
             MailKind::EmailOtp { .. } => "email-otp",
-            MailKind::TwoFactorOtp => "two-factor-otp",
         }
     }
 
@@ -62,23 +66,38 @@ impl MailKind {
             MailKind::VerifyEmail => "Verify your email address",
             MailKind::ChangeEmailVerification => "Confirm your email change",
             MailKind::DeleteAccount => "Confirm the deletion of your account",
+            MailKind::TwoFactorOtp => "Your sign-in code",
+            MailKind::OrganizationInvitation => "You are invited to join an organization",
             MailKind::MagicLink => "Your sign-in link",
             MailKind::EmailOtp { .. } => "Your verification code",
-            MailKind::TwoFactorOtp => "Your sign-in code",
         }
     }
 
-    fn text(self, url: &str, token: &str) -> String {
+    fn text(
+        self,
+        url: &str,
+        token: &str,
+        extra: &serde_json::Map<String, serde_json::Value>,
+    ) -> String {
+        if self == MailKind::TwoFactorOtp {
+            return format!(
+                "Your sign-in code is {token}.\r\n\r\nIf you did not ask for it, someone may \
+                 know your password: change it.\r\n"
+            );
+        }
         if let MailKind::EmailOtp { .. } = self {
             return format!(
                 "Your verification code is {token}.\r\n\r\nIf you did not ask for this, ignore \
                  this mail.\r\n"
             );
         }
-        if self == MailKind::TwoFactorOtp {
+        if self == MailKind::OrganizationInvitation {
+            let field = |k: &str| extra.get(k).and_then(|v| v.as_str()).unwrap_or_default();
             return format!(
-                "Your sign-in code is {token}.\r\n\r\nIf you did not ask for it, someone may \
-                 know your password: change it.\r\n"
+                "{} invited you to join {}.\r\n\r\nInvitation: {}\r\n",
+                field("inviter"),
+                field("organizationName"),
+                field("invitationId")
             );
         }
         let what = match self {
@@ -89,8 +108,9 @@ impl MailKind {
             }
             MailKind::DeleteAccount => "To delete your account, open this link:",
             MailKind::MagicLink => "To sign in, open this link:",
-            MailKind::EmailOtp { .. } => "",
-            MailKind::TwoFactorOtp => "",
+            MailKind::TwoFactorOtp
+            | MailKind::OrganizationInvitation
+            | MailKind::EmailOtp { .. } => "",
         };
         // CRLF: lettre encodes a bare LF in quoted-printable as `=0A`.
         format!("{what}\r\n\r\n{url}\r\n\r\nIf you did not ask for this, ignore this mail.\r\n")
@@ -106,6 +126,9 @@ pub struct Mail {
     pub url: String,
     pub token: String,
     pub at: DateTime<Utc>,
+    /// Members of the mail's JSON beyond the common ones (the invitation's ids); an empty
+    /// `url`, `token` or `userId` is left out of it.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The link and token are credentials: never printed.
@@ -123,6 +146,15 @@ impl Mail {
     /// what Better Auth hands their hooks: no user id.
     pub fn to_json(&self) -> serde_json::Value {
         match self.kind {
+            MailKind::TwoFactorOtp => {
+                return json!({
+                    "type": self.kind.as_str(),
+                    "email": self.email,
+                    "userId": self.user_id,
+                    "otp": self.token,
+                    "at": iso(&self.at),
+                })
+            }
             MailKind::EmailOtp { otp_type } => {
                 return json!({
                     "type": self.kind.as_str(),
@@ -141,25 +173,23 @@ impl Mail {
                     "at": iso(&self.at),
                 })
             }
-            MailKind::TwoFactorOtp => {
-                return json!({
-                    "type": self.kind.as_str(),
-                    "email": self.email,
-                    "userId": self.user_id,
-                    "otp": self.token,
-                    "at": iso(&self.at),
-                })
-            }
             _ => {}
         }
-        json!({
-            "type": self.kind.as_str(),
-            "email": self.email,
-            "userId": self.user_id,
-            "url": self.url,
-            "token": self.token,
-            "at": iso(&self.at),
-        })
+        let mut out = serde_json::Map::new();
+        out.insert("type".into(), json!(self.kind.as_str()));
+        out.insert("email".into(), json!(self.email));
+        for (k, v) in [
+            ("userId", &self.user_id),
+            ("url", &self.url),
+            ("token", &self.token),
+        ] {
+            if !v.is_empty() {
+                out.insert(k.into(), json!(v));
+            }
+        }
+        out.extend(self.extra.clone());
+        out.insert("at".into(), json!(iso(&self.at)));
+        serde_json::Value::Object(out)
     }
 }
 
@@ -310,7 +340,7 @@ impl Mailer {
                     .to(to)
                     .subject(mail.kind.subject())
                     .header(ContentType::TEXT_PLAIN)
-                    .body(mail.kind.text(&mail.url, &mail.token))
+                    .body(mail.kind.text(&mail.url, &mail.token, &mail.extra))
                     .context("building the message")?;
                 transport.send(message).await.context("sending over SMTP")?;
                 Ok(())

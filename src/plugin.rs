@@ -104,8 +104,9 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
     /// Mounts its routes under the base path.
     fn routes(&self, _cfg: &mut web::ServiceConfig) {}
 
-    /// Its rate-limit rules (Better Auth's plugin `rateLimit`): for paths starting with the
-    /// prefix, above the built-in special rules and below `[[rate_limit.rules]]`.
+    /// Its rate-limit rules (Better Auth's plugin `rateLimit`): by exact path, or for every path
+    /// under a prefix that ends with `/`; above the built-in special rules and below
+    /// `[[rate_limit.rules]]`.
     fn rate_limit(&self) -> Vec<(&'static str, Rule)> {
         Vec::new()
     }

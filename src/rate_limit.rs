@@ -172,7 +172,8 @@ enum Storage {
 
 pub struct RateLimiter {
     default: Rule,
-    /// The enabled plugins' rules by path prefix (Better Auth's plugin `rateLimit`).
+    /// The enabled plugins' rules by exact path, or by prefix for a pattern ending with `/`
+    /// (Better Auth's plugin `rateLimit`).
     plugin_rules: Vec<(&'static str, Rule)>,
     rules: Vec<CustomRule>,
     storage: Storage,
@@ -265,14 +266,15 @@ impl RateLimiter {
 
     /// The rule for a path, or `None` when a custom rule turns limiting off for it.
     /// Precedence (last wins): default → built-in special rule → first matching plugin rule →
-    /// first matching custom rule.
+    /// first matching custom rule (Better Auth's `resolveRateLimitConfig`).
     pub fn rule_for(&self, path: &str) -> Option<Rule> {
-        let special = special_rule(path).unwrap_or(self.default);
         let base = self
             .plugin_rules
             .iter()
-            .find(|(prefix, _)| path.starts_with(prefix))
-            .map_or(special, |(_, rule)| *rule);
+            .find(|(p, _)| *p == path || (p.ends_with('/') && path.starts_with(p)))
+            .map(|(_, r)| *r)
+            .or_else(|| special_rule(path))
+            .unwrap_or(self.default);
         match self.rules.iter().find(|r| r.matches(path)) {
             None => Some(base),
             Some(r) if !r.enabled => None,

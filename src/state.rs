@@ -10,7 +10,7 @@ use anyhow::Context;
 use crate::auth::cookies::CookieJar;
 use crate::auth::password::PasswordHasher;
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{Settings, StorageFormat};
 use crate::mail::Mailer;
 use crate::plugin::{Build, Kind};
 use crate::rate_limit::RateLimiter;
@@ -65,6 +65,25 @@ pub async fn open_store(
             .sync_schema()
             .await
             .context("reading the database schema")?;
+    }
+    let (format, why) = store.resolve_format(settings.storage.format);
+    match format {
+        StorageFormat::BetterAuth => tracing::info!(
+            format = %format,
+            reason = %why,
+            "storage format: better-auth: password hashes (Better Auth's scrypt) and JWT keys \
+             (its symmetricEncrypt) are written so that a Node Better Auth on this database reads \
+             them. Once no Node instance is left, set [storage] format = \"native\": passwords then \
+             move to argon2id at each sign-in and new keys are sealed with AES-256-GCM \
+             (docs/migrating-from-node.md)"
+        ),
+        StorageFormat::Native => tracing::info!(
+            format = %format,
+            reason = %why,
+            "storage format: native: argon2id password hashes, AES-256-GCM sealed JWT keys; a \
+             Node Better Auth cannot share this database unless [storage] format = \
+             \"better-auth\" (docs/migrating-from-node.md)"
+        ),
     }
     Ok(store)
 }
@@ -129,9 +148,14 @@ impl AppState {
             .unwrap_or(2);
         // A burst of a few hundred sign-ins queues (at standard cost that is a wait of about
         // 256 × 15 ms ÷ cores); beyond that the service sheds load with 503.
-        let hasher = PasswordHasher::new(settings.password_hashing, cores, (cores * 64).max(256))
-            .map_err(|e| anyhow::anyhow!(e))
-            .context("preparing the password hasher")?;
+        let hasher = PasswordHasher::with_format(
+            settings.password_hashing,
+            store.format(),
+            cores,
+            (cores * 64).max(256),
+        )
+        .map_err(|e| anyhow::anyhow!(e))
+        .context("preparing the password hasher")?;
         let cookies = CookieJar::new(
             &settings.advanced.cookie_prefix,
             settings.secure_cookies(),

@@ -260,9 +260,19 @@ fn format_of(column: &str) -> Option<KeyEncryption> {
 /// After a secret rotation: the column sealed again, in its own format, with the current
 /// secret, when only an older secret opens it. `None` when there is nothing to change (plain
 /// text, already sealed with the current secret, or not openable at all).
-pub fn reseal(column: &str, secrets: &[VersionedSecret], versioned: bool) -> Option<String> {
-    let format = format_of(column)?;
-    if open(column, secrets.get(..1)?).is_ok() {
+///
+/// With `readable_by_node`, a column sealed in our AES-256-GCM format is also sealed again, in
+/// Better Auth's format, so that a Node Better Auth on the same database can sign with it.
+pub fn reseal(
+    column: &str,
+    secrets: &[VersionedSecret],
+    versioned: bool,
+    readable_by_node: bool,
+) -> Option<String> {
+    let mut format = format_of(column)?;
+    if readable_by_node && format == KeyEncryption::Aes256Gcm {
+        format = KeyEncryption::BetterAuth;
+    } else if open(column, secrets.get(..1)?).is_ok() {
         return None;
     }
     let jwk = open(column, secrets).ok()?;
@@ -433,17 +443,25 @@ mod tests {
             (KeyEncryption::Aes256Gcm, "\"$ba-rs$aes256gcm$2$"),
         ] {
             let column = seal(format, &old, true, &jwk()).unwrap();
-            let resealed = reseal(&column, &rotated, true).unwrap();
+            let resealed = reseal(&column, &rotated, true, false).unwrap();
             assert!(resealed.starts_with(prefix), "{resealed}");
             assert_eq!(
                 open(&resealed, &rotated[..1]).unwrap().expose_secret(),
                 jwk().expose_secret()
             );
-            assert_eq!(reseal(&resealed, &rotated, true), None, "already current");
-            assert_eq!(reseal(&column, &rotated[..1], true), None, "cannot open");
+            assert_eq!(
+                reseal(&resealed, &rotated, true, false),
+                None,
+                "already current"
+            );
+            assert_eq!(
+                reseal(&column, &rotated[..1], true, false),
+                None,
+                "cannot open"
+            );
         }
         let plain = seal(KeyEncryption::None, &old, true, &jwk()).unwrap();
-        assert_eq!(reseal(&plain, &rotated, true), None);
+        assert_eq!(reseal(&plain, &rotated, true, false), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod email;
 pub mod email_token;
 pub mod fields;
+pub mod format;
 pub mod jwe;
 pub mod jwks;
 pub mod jwt;

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use unicode_normalization::UnicodeNormalization;
 
 use super::crypto::ct_eq;
+use super::format::StorageFormat;
 
 /// Argon2id cost for new hashes. `DangerTestMinimum` exists for test suites only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -72,6 +73,8 @@ struct Inner {
     max_waiting: usize,
     threads: usize,
     params: Params,
+    /// What new hashes are: argon2id (native) or Better Auth's scrypt.
+    format: StorageFormat,
     /// Verified in place of a missing hash (unknown user), at the same cost as a real one.
     /// Made before the hasher is handed out: never empty, or unknown users would answer at
     /// once.
@@ -277,6 +280,28 @@ fn verify_better_auth_scrypt(password: &SecretString, salt: &str, key_hex: &str)
     ct_eq(&out, &expected)
 }
 
+/// A new hash in Better Auth's scrypt format: 16 random bytes as 32 hex characters for the
+/// salt, as its `hashPassword` (`packages/better-auth/src/crypto/password.ts`) makes them.
+fn better_auth_hash_blocking(password: &SecretString) -> Result<String, HashError> {
+    let mut salt = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+    better_auth_scrypt(password, &hex::encode(salt))
+        .ok_or_else(|| HashError::Internal("scrypt failed".into()))
+}
+
+/// A new hash in `format`.
+fn new_hash(
+    format: StorageFormat,
+    params: &Params,
+    password: &SecretString,
+    scratch: &mut Scratch,
+) -> Result<String, HashError> {
+    match format {
+        StorageFormat::Native => hash_blocking(params, password, scratch),
+        StorageFormat::BetterAuth => better_auth_hash_blocking(password),
+    }
+}
+
 /// Better Auth's scrypt format, for tests and for writing Node-readable hashes.
 pub fn better_auth_scrypt(password: &SecretString, salt_hex: &str) -> Option<String> {
     let params = scrypt::Params::new(14, 16, 1, 64).ok()?;
@@ -297,7 +322,28 @@ fn is_better_auth_scrypt(stored: &str) -> Option<(&str, &str)> {
     (salt.len() == 32 && key.len() == 128 && hex(salt) && hex(key)).then_some((salt, key))
 }
 
+/// Checks `stored`, whatever its format; `needs_rehash` when it matches and is not what
+/// `format` writes now.
 fn verify_blocking(
+    params: &Params,
+    format: StorageFormat,
+    password: &SecretString,
+    stored: &str,
+    scratch: &mut Scratch,
+) -> Verification {
+    let v = verify_any(params, password, stored, scratch);
+    match format {
+        StorageFormat::Native => v,
+        // Node must read every hash: anything else than its scrypt moves to it.
+        StorageFormat::BetterAuth => Verification {
+            matches: v.matches,
+            needs_rehash: v.matches && is_better_auth_scrypt(stored).is_none(),
+        },
+    }
+}
+
+/// Checks `stored` by its own format; `needs_rehash` when it is not argon2id with `params`.
+fn verify_any(
     params: &Params,
     password: &SecretString,
     stored: &str,
@@ -353,9 +399,20 @@ fn verify_blocking(
 }
 
 impl PasswordHasher {
-    /// `concurrency` hashing threads; at most `max_waiting` more jobs wait for one.
+    /// `concurrency` hashing threads; at most `max_waiting` more jobs wait for one. New hashes
+    /// are argon2id.
     pub fn new(
         cost: PasswordHashing,
+        concurrency: usize,
+        max_waiting: usize,
+    ) -> Result<Self, HashError> {
+        Self::with_format(cost, StorageFormat::Native, concurrency, max_waiting)
+    }
+
+    /// As `new`, with new hashes in `format` (Better Auth's scrypt for a database Node shares).
+    pub fn with_format(
+        cost: PasswordHashing,
+        format: StorageFormat,
         concurrency: usize,
         max_waiting: usize,
     ) -> Result<Self, HashError> {
@@ -375,6 +432,7 @@ impl PasswordHasher {
             max_waiting,
             threads: concurrency.max(1),
             params: params_for(cost)?,
+            format,
             dummy: OnceLock::new(),
         });
         let hasher = Self { inner };
@@ -390,9 +448,9 @@ impl PasswordHasher {
     /// A hash made on a hashing thread while the caller waits (start-up only).
     fn hash_now(&self, password: SecretString) -> Result<String, HashError> {
         let (done, result) = std::sync::mpsc::channel();
-        let params = self.inner.params.clone();
+        let (params, format) = (self.inner.params.clone(), self.inner.format);
         let job: Job = Box::new(move |scratch| {
-            let _ = done.send(hash_blocking(&params, &password, scratch));
+            let _ = done.send(new_hash(format, &params, &password, scratch));
         });
         self.inner
             .jobs
@@ -445,9 +503,14 @@ impl PasswordHasher {
         }
     }
 
-    /// A new argon2id PHC string.
+    /// What new hashes are.
+    pub fn format(&self) -> StorageFormat {
+        self.inner.format
+    }
+
+    /// A new hash: an argon2id PHC string, or Better Auth's scrypt `salt:key`.
     pub async fn hash(&self, password: SecretString) -> Result<String, HashError> {
-        self.run(move |inner, scratch| hash_blocking(&inner.params, &password, scratch))
+        self.run(move |inner, scratch| new_hash(inner.format, &inner.params, &password, scratch))
             .await?
     }
 
@@ -462,8 +525,16 @@ impl PasswordHasher {
         let v = self
             .run(move |inner, scratch| {
                 Ok::<_, HashError>(match stored {
-                    Some(stored) => verify_blocking(&inner.params, &password, &stored, scratch),
-                    None => verify_blocking(&inner.params, &password, inner.dummy()?, scratch),
+                    Some(stored) => {
+                        verify_blocking(&inner.params, inner.format, &password, &stored, scratch)
+                    }
+                    None => verify_blocking(
+                        &inner.params,
+                        inner.format,
+                        &password,
+                        inner.dummy()?,
+                        scratch,
+                    ),
                 })
             })
             .await??;
@@ -541,7 +612,7 @@ mod tests {
             better_auth_scrypt(&secret("password123"), "00112233445566778899aabbccddeeff").unwrap();
         assert_eq!(h, "00112233445566778899aabbccddeeff:73122e887cfc14f91396cdef78dfe4b9dec28d459037601c4904cedba5a637ab97b39b40c236df5d42881d0109ca8cf0f85e39dbaba2911c190915bd8f30fe85");
         let p = params_for(PasswordHashing::Standard).unwrap();
-        let v = verify_blocking(&p, &secret("password123"), &h, &mut Scratch::default());
+        let v = verify_any(&p, &secret("password123"), &h, &mut Scratch::default());
         assert_eq!(
             v,
             Verification {
@@ -549,7 +620,7 @@ mod tests {
                 needs_rehash: true
             }
         );
-        assert!(!verify_blocking(&p, &secret("password124"), &h, &mut Scratch::default()).matches);
+        assert!(!verify_any(&p, &secret("password124"), &h, &mut Scratch::default()).matches);
     }
 
     #[tokio::test]
@@ -576,6 +647,51 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn in_better_auth_format_new_hashes_are_its_scrypt_and_others_move_to_it() {
+        let h = PasswordHasher::with_format(
+            PasswordHashing::DangerTestMinimum,
+            StorageFormat::BetterAuth,
+            1,
+            8,
+        )
+        .unwrap();
+        assert_eq!(h.format(), StorageFormat::BetterAuth);
+        assert!(is_better_auth_scrypt(h.inner.dummy().unwrap()).is_some());
+        let stored = h.hash(secret("correct horse")).await.unwrap();
+        let (salt, _) = is_better_auth_scrypt(&stored).expect("salt:key");
+        assert_eq!(
+            better_auth_scrypt(&secret("correct horse"), salt).as_deref(),
+            Some(stored.as_str())
+        );
+        let ok = Verification {
+            matches: true,
+            needs_rehash: false,
+        };
+        assert_eq!(
+            h.verify(secret("correct horse"), Some(stored.clone()))
+                .await
+                .unwrap(),
+            ok
+        );
+        let wrong = h.verify(secret("wrong horse"), Some(stored)).await.unwrap();
+        assert!(!wrong.matches && !wrong.needs_rehash);
+        // An argon2id hash (written while the service was native) still verifies, and is
+        // replaced so that Node can read it.
+        let native = hasher().hash(secret("correct horse")).await.unwrap();
+        let v = h
+            .verify(secret("correct horse"), Some(native))
+            .await
+            .unwrap();
+        assert!(v.matches && v.needs_rehash);
+        let bcrypt = bcrypt::hash("correct horse", 4).unwrap();
+        let v = h
+            .verify(secret("correct horse"), Some(bcrypt))
+            .await
+            .unwrap();
+        assert!(v.matches && v.needs_rehash);
+    }
+
     #[test]
     fn standard_parameters_are_the_documented_ones() {
         let p = params_for(PasswordHashing::Standard).unwrap();
@@ -593,7 +709,7 @@ mod tests {
         let p = params_for(PasswordHashing::Standard).unwrap();
         let bcrypt_hash = bcrypt::hash("hunter22", 4).unwrap();
         assert_eq!(
-            verify_blocking(
+            verify_any(
                 &p,
                 &secret("hunter22"),
                 &bcrypt_hash,
@@ -619,7 +735,7 @@ mod tests {
             .unwrap()
             .to_string();
         assert_eq!(
-            verify_blocking(&p, &secret("hunter22"), &pbkdf, &mut Scratch::default()),
+            verify_any(&p, &secret("hunter22"), &pbkdf, &mut Scratch::default()),
             Verification {
                 matches: true,
                 needs_rehash: true
@@ -636,7 +752,7 @@ mod tests {
             .unwrap()
             .to_string();
         assert_eq!(
-            verify_blocking(
+            verify_any(
                 &p,
                 &secret("hunter22"),
                 &scrypt_phc,
@@ -656,7 +772,7 @@ mod tests {
         .unwrap()
         .to_string();
         assert_eq!(
-            verify_blocking(
+            verify_any(
                 &p,
                 &secret("hunter22"),
                 &weak_argon,
@@ -667,9 +783,7 @@ mod tests {
                 needs_rehash: true
             }
         );
-        assert!(
-            !verify_blocking(&p, &secret("hunter22"), "garbage", &mut Scratch::default()).matches
-        );
+        assert!(!verify_any(&p, &secret("hunter22"), "garbage", &mut Scratch::default()).matches);
     }
 
     #[test]
@@ -685,20 +799,20 @@ mod tests {
             .unwrap()
             .to_string();
         let mut scratch = Scratch::default();
-        assert!(verify_blocking(&p, &secret("hunter22"), &theirs, &mut scratch).matches);
-        assert!(!verify_blocking(&p, &secret("hunter23"), &theirs, &mut scratch).matches);
+        assert!(verify_any(&p, &secret("hunter22"), &theirs, &mut scratch).matches);
+        assert!(!verify_any(&p, &secret("hunter23"), &theirs, &mut scratch).matches);
         // The same memory serves a hash of another size.
         let standard = params_for(PasswordHashing::Standard).unwrap();
         let big = hash_blocking(&standard, &secret("hunter22"), &mut scratch).unwrap();
-        assert!(verify_blocking(&standard, &secret("hunter22"), &big, &mut scratch).matches);
-        assert!(verify_blocking(&p, &secret("hunter22"), &ours, &mut scratch).matches);
+        assert!(verify_any(&standard, &secret("hunter22"), &big, &mut scratch).matches);
+        assert!(verify_any(&p, &secret("hunter22"), &ours, &mut scratch).matches);
     }
 
     #[test]
     fn hashes_asking_for_too_much_memory_are_refused_unread() {
         let hostile = "$argon2id$v=19$m=4194304,t=1,p=1$c29tZXNhbHQ$iekCn0Y3spW+sCcFanM2xBT63UP2sghkUoHLIUpWRS8";
         let p = params_for(PasswordHashing::DangerTestMinimum).unwrap();
-        let v = verify_blocking(&p, &secret("password"), hostile, &mut Scratch::default());
+        let v = verify_any(&p, &secret("password"), hostile, &mut Scratch::default());
         assert!(!v.matches);
     }
 

@@ -33,6 +33,7 @@ pub(super) struct FileConfig {
     pub(super) danger_password_hashing: Option<PasswordHashing>,
     pub(super) metrics: MetricsSettings,
     pub(super) shutdown: ShutdownSettings,
+    pub(super) storage: StorageSettings,
 }
 
 /// `[redis]` as written; whether `key_prefix` was given decides how the deprecated

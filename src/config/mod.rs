@@ -18,6 +18,7 @@ use validate::{redis_key_prefix, validate_file, validate_metrics, validate_rate_
 pub use crate::auth::cookie_cache::CacheStrategy;
 pub use crate::auth::crypto::VersionedSecret;
 pub use crate::auth::fields::{AdditionalField, FieldType};
+pub use crate::auth::format::{FormatSetting, StorageFormat};
 pub use crate::auth::password::PasswordHashing;
 pub use crate::plugins::bearer::config::BearerSettings;
 pub use crate::plugins::jwt::config::JwtSettings;
@@ -75,6 +76,7 @@ pub struct Settings {
     pub password_hashing: PasswordHashing,
     pub metrics: MetricsSettings,
     pub shutdown: ShutdownSettings,
+    pub storage: StorageSettings,
     /// Warnings found while loading, logged once telemetry is up.
     pub warnings: Vec<String>,
 }
@@ -351,6 +353,7 @@ impl Settings {
                 .unwrap_or(PasswordHashing::Standard),
             metrics,
             shutdown,
+            storage: file.storage,
             warnings,
         })
     }

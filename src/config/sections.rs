@@ -6,10 +6,12 @@ use serde::Deserialize;
 
 use crate::auth::cookie_cache::CacheStrategy;
 use crate::auth::fields::AdditionalField;
+use crate::auth::format::FormatSetting;
 use crate::plugins::admin::config::AdminSettings;
 use crate::plugins::api_key::config::ApiKeySettings;
 use crate::plugins::bearer::config::BearerSettings;
 use crate::plugins::jwt::config::JwtSettings;
+use crate::plugins::organization::config::OrganizationSettings;
 use crate::plugins::two_factor::config::TwoFactorSettings;
 
 pub(super) fn yes() -> bool {
@@ -336,12 +338,13 @@ pub struct Plugins {
     pub jwt: JwtSettings,
     pub bearer: BearerSettings,
     pub admin: AdminSettings,
+    pub two_factor: TwoFactorSettings,
+    pub api_key: ApiKeySettings,
+    pub organization: OrganizationSettings,
     pub username: crate::plugins::username::config::UsernameSettings,
     pub email_otp: crate::plugins::email_otp::config::EmailOtpSettings,
     pub magic_link: crate::plugins::magic_link::config::MagicLinkSettings,
     pub anonymous: crate::plugins::anonymous::config::AnonymousSettings,
-    pub two_factor: TwoFactorSettings,
-    pub api_key: ApiKeySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -380,6 +383,14 @@ pub struct MetricsSettings {
     pub on_api_port: bool,
     /// The bearer token `/metrics` requires; better given as `BETTER_AUTH_METRICS_TOKEN`.
     pub token: Option<secrecy::SecretString>,
+}
+
+/// `[storage]`: the format of what the service writes, for a database a Node Better Auth
+/// shares (docs/migrating-from-node.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSettings {
+    pub format: FormatSetting,
 }
 
 /// The OpenTelemetry Prometheus exporter's port.

@@ -129,12 +129,13 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     }
     file.plugins.jwt.validate(errors);
     file.plugins.admin.validate(errors);
+    file.plugins.two_factor.validate(errors);
+    file.plugins.api_key.validate(errors);
+    file.plugins.organization.validate(errors);
     file.plugins.username.validate(errors);
     file.plugins.email_otp.validate(errors);
     file.plugins.magic_link.validate(errors);
     file.plugins.anonymous.validate(errors);
-    file.plugins.two_factor.validate(errors);
-    file.plugins.api_key.validate(errors);
     let mail = &file.email;
     match mail.transport.as_str() {
         "log" | "file" => {}

@@ -119,7 +119,7 @@ fn rehash_in_background(state: &AppState, account_id: String, password: SecretSt
             }
             .await;
             match result {
-                Ok(()) => tracing::info!("password re-hashed with argon2id"),
+                Ok(()) => tracing::info!(format = %state.hasher.format(), "password re-hashed"),
                 Err(e) => tracing::warn!(error = %e, "password re-hash failed; the old hash stays"),
             }
         },

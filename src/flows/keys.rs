@@ -89,6 +89,7 @@ pub async fn reseal_jwks(settings: &Settings, store: &Store) -> StoreResult<Rese
                     &row.private_key,
                     &settings.secrets,
                     settings.versioned_secrets,
+                    false,
                 ) {
                     Some(column) => {
                         store.update_jwk_private_key(&row.id, &column).await?;

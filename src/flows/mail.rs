@@ -33,6 +33,7 @@ pub fn verification_mail(
         url: verify_email_url(&state.settings.base_url(), &token, callback),
         token,
         at: now,
+        extra: serde_json::Map::new(),
     }
 }
 

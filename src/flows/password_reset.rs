@@ -60,6 +60,7 @@ pub async fn request(
         url,
         token,
         at: now,
+        extra: serde_json::Map::new(),
     };
     state.mailer.send(mail).await;
     Ok(())

@@ -7,6 +7,7 @@ pub mod bearer;
 pub mod email_otp;
 pub mod jwt;
 pub mod magic_link;
+pub mod organization;
 pub mod two_factor;
 pub mod username;
 
@@ -18,10 +19,11 @@ pub const KINDS: &[Kind<AppState>] = &[
     jwt::KIND,
     bearer::KIND,
     admin::KIND,
+    two_factor::KIND,
+    api_key::KIND,
+    organization::KIND,
     username::KIND,
     email_otp::KIND,
     magic_link::KIND,
     anonymous::KIND,
-    two_factor::KIND,
-    api_key::KIND,
 ];

@@ -117,6 +117,7 @@ async fn mail_or_delete(
             url: delete_account_url(&state.settings.base_url(), &token, callback),
             token,
             at: now,
+            extra: serde_json::Map::new(),
         };
         state.mailer.send(mail).await;
         return Ok(deleted(Vec::new(), "Verification email sent"));

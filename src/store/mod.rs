@@ -7,6 +7,8 @@ pub mod api_keys;
 mod direct;
 pub mod json;
 pub mod jwks;
+pub mod organizations;
+pub mod origin;
 mod pool;
 pub mod rate_limits;
 pub mod redis;
@@ -32,6 +34,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::crypto::iso;
 use crate::auth::fields::AdditionalField;
+use crate::auth::format::{FormatSetting, StorageFormat};
 
 pub use accounts::Account;
 pub use jwks::{JwkRow, JwksChange};
@@ -145,6 +148,10 @@ pub struct Store {
     account_has_issuer: bool,
     /// Redis for sessions and verification values, when `REDIS_URL` is set (sessions.md §8).
     secondary: Option<Arc<secondary::Secondary>>,
+    /// Who created the tables, found when the schema was first read.
+    origin: Option<origin::Origin>,
+    /// What the service writes for Node to read (`resolve_format`).
+    format: StorageFormat,
 }
 
 impl Store {
@@ -181,6 +188,8 @@ impl Store {
             session_fields: UserFields::default(),
             account_has_issuer: false,
             secondary: None,
+            origin: None,
+            format: StorageFormat::Native,
         })
     }
 
@@ -246,8 +255,12 @@ impl Store {
             ),
             // One file, one writer at a time; every migration skips tables that exist.
             DatabaseBackend::Sqlite => {
+                let found = Self::origin_before_migrating(&self.db).await?;
                 migration::Migrator::up(&self.db, None).await?;
                 schema::create_missing_tables(&self.db, tables).await?;
+                schema::add_missing_core_columns(&self.db).await?;
+                origin::record(&self.db, &found).await?;
+                self.origin = Some(found);
                 return self.sync_schema().await;
             }
         };
@@ -261,8 +274,12 @@ impl Store {
             ));
         }
         let outcome = async {
+            let found = Self::origin_before_migrating(&self.db).await?;
             migration::Migrator::up(&self.db, None).await?;
             schema::create_missing_tables(&self.db, tables).await?;
+            schema::add_missing_core_columns(&self.db).await?;
+            origin::record(&self.db, &found).await?;
+            self.origin = Some(found);
             self.sync_schema().await
         }
         .await;
@@ -275,8 +292,55 @@ impl Store {
         outcome
     }
 
+    /// A foreign schema refused, then who created the tables.
+    async fn origin_before_migrating(db: &DatabaseConnection) -> Result<origin::Origin, DbErr> {
+        origin::check_foreign_schema(db).await?;
+        origin::detect(db).await
+    }
+
+    /// Decides the format of what the service writes from `[storage] format` and who created
+    /// the tables; returns it with the reason, for the start-up log.
+    pub fn resolve_format(&mut self, setting: FormatSetting) -> (StorageFormat, String) {
+        let created_by = self.origin.as_ref().map(|o| o.created_by);
+        let reason = self
+            .origin
+            .as_ref()
+            .map_or("the schema was not read", |o| o.reason);
+        let (format, why) = match setting {
+            FormatSetting::BetterAuth => (
+                StorageFormat::BetterAuth,
+                "configured ([storage] format = \"better-auth\")".to_owned(),
+            ),
+            FormatSetting::Native => (
+                StorageFormat::Native,
+                "configured ([storage] format = \"native\")".to_owned(),
+            ),
+            FormatSetting::Auto => match created_by {
+                Some(origin::CreatedBy::BetterAuth) => (
+                    StorageFormat::BetterAuth,
+                    format!("[storage] format = \"auto\": {reason}"),
+                ),
+                _ => (
+                    StorageFormat::Native,
+                    format!("[storage] format = \"auto\": {reason}"),
+                ),
+            },
+        };
+        self.format = format;
+        (format, why)
+    }
+
+    /// What the service writes for a Node Better Auth to read, resolved at start.
+    pub fn format(&self) -> StorageFormat {
+        self.format
+    }
+
     /// Adapts to the schema as it is (run after `migrate`, or alone when migrations are off).
     pub async fn sync_schema(&mut self) -> Result<(), DbErr> {
+        if self.origin.is_none() {
+            origin::check_foreign_schema(&self.db).await?;
+            self.origin = Some(origin::detect(&self.db).await?);
+        }
         let added = schema::add_missing_columns(&self.db, "user", &self.user_fields).await?
             | schema::add_missing_columns(&self.db, "session", &self.session_fields).await?;
         if added && self.backend == DatabaseBackend::Sqlite {

@@ -40,7 +40,7 @@ pub async fn create_missing_tables<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn table_exists<C: ConnectionTrait>(db: &C, table: &str) -> Result<bool, DbErr> {
+pub(super) async fn table_exists<C: ConnectionTrait>(db: &C, table: &str) -> Result<bool, DbErr> {
     Ok(!columns(db, table).await?.is_empty())
 }
 
@@ -92,7 +92,7 @@ fn sql_type(backend: DatabaseBackend, ty: FieldType) -> &'static str {
     }
 }
 
-fn quote(backend: DatabaseBackend, ident: &str) -> String {
+pub(super) fn quote(backend: DatabaseBackend, ident: &str) -> String {
     match backend {
         DatabaseBackend::MySql => format!("`{ident}`"),
         _ => format!("\"{ident}\""),
@@ -127,6 +127,40 @@ pub async fn add_missing_columns<C: ConnectionTrait>(
         added = true;
     }
     Ok(added)
+}
+
+/// Columns of Better Auth 1.7.25's core and JWT tables that older Better Auth schemas lack.
+/// Added nullable, as Better Auth's own migration adds them; rows keep their values.
+const NEWER_COLUMNS: &[(&str, &str, FieldType)] = &[
+    ("verification", "updatedAt", FieldType::Date),
+    ("jwks", "expiresAt", FieldType::Date),
+    ("jwks", "alg", FieldType::String),
+    ("jwks", "crv", FieldType::String),
+];
+
+/// Adds to the existing core tables the columns of [`NEWER_COLUMNS`] they lack (a database an
+/// older Better Auth created).
+pub async fn add_missing_core_columns<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    for (table, column, ty) in NEWER_COLUMNS {
+        let existing = columns(db, table).await?;
+        if existing.is_empty() || existing.iter().any(|c| c == column) {
+            continue;
+        }
+        let sql = format!(
+            "ALTER TABLE {} ADD COLUMN {} {}",
+            quote(backend, table),
+            quote(backend, column),
+            sql_type(backend, *ty)
+        );
+        tracing::info!(
+            table,
+            column,
+            "adding a column of the newer Better Auth schema"
+        );
+        db.execute(Statement::from_string(backend, sql)).await?;
+    }
+    Ok(())
 }
 
 /// A unique index on `table.column` unless one of that name exists (Better Auth's `unique`

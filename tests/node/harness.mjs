@@ -118,6 +118,10 @@ export function serverCommand(target) {
   if (target === "reference") {
     return [process.execPath, [join(here, "reference-server.mjs")]];
   }
+  // An older Better Auth, installed as an npm alias (versioned-server.mjs).
+  if (target.startsWith("better-auth-")) {
+    return [process.execPath, [join(here, "versioned-server.mjs")]];
+  }
   const bin = rustBinary();
   if (!existsSync(bin)) {
     throw new Error(`Rust binary not found at ${bin}; build it or set BETTER_AUTH_BIN (or E2E_TARGET=reference)`);
@@ -209,6 +213,7 @@ export async function startServer({
     config = withCache;
   }
   const childEnvironment = childEnv({
+    ...(target.startsWith("better-auth-") ? { BETTER_AUTH_PACKAGE: target } : {}),
     PORT: String(port),
     HOST: "127.0.0.1",
     BETTER_AUTH_URL: base,
@@ -217,7 +222,7 @@ export async function startServer({
     BETTER_AUTH_TRUSTED_ORIGINS: TRUSTED_ORIGIN,
     BETTER_AUTH_CONFIG: config,
     // Debug logs, so that the log scan at stop() sees everything the service might log.
-    ...(target === "reference" ? {} : { RUST_LOG: "debug" }),
+    ...(target === "rust" ? { RUST_LOG: "debug" } : {}),
     BETTER_AUTH_EMAIL_FILE: join(workDir, "outbox.jsonl"),
   });
   for (const [key, value] of Object.entries(env)) {
@@ -248,7 +253,7 @@ export async function startServer({
           clearTimeout(timer);
         }
         running.delete(server);
-        if (target !== "reference") {
+        if (target === "rust") {
           try {
             await assertLogsHoldNoSecret(server);
           } catch (err) {
@@ -348,14 +353,14 @@ export function signedCookieValue(raw, secret = SECRET) {
  * Response, newest last.
  */
 /** A browser-like client on `base`: the official client with `jwtClient()` and `plugins`. */
-export function newBrowser(base, { jar = new CookieJar(), plugins = [] } = {}) {
+export function newBrowser(base, { jar = new CookieJar(), plugins = [], headers: extraHeaders = {} } = {}) {
   const responses = [];
   const exchanges = new WeakMap(); // response → what was sent, and a copy of the body
   const client = createAuthClient({
     baseURL: base,
     plugins: [jwtClient(), ...plugins],
     fetchOptions: {
-      headers: { origin: base },
+      headers: { origin: base, ...extraHeaders },
       customFetchImpl: async (input, init = {}) => {
         const headers = new Headers(init.headers);
         const cookie = jar.header();

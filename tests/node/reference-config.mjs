@@ -7,7 +7,17 @@
 
 import { appendFileSync } from "node:fs";
 import { apiKey } from "@better-auth/api-key";
-import { admin, anonymous, bearer, emailOTP, jwt, magicLink, twoFactor, username } from "better-auth/plugins";
+import {
+  admin,
+  anonymous,
+  bearer,
+  emailOTP,
+  jwt,
+  magicLink,
+  organization,
+  twoFactor,
+  username,
+} from "better-auth/plugins";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -130,6 +140,45 @@ function mailHooks(env) {
 }
 
 /**
+ * TWO_FACTOR=1: the two-factor plugin, its OTPs written to the outbox as the Rust service's
+ * `file` transport writes `two-factor-otp` mails (`[plugins.two_factor.otp_options] send_otp`).
+ */
+function twoFactorPlugins(env) {
+  if (env.TWO_FACTOR !== "1") return [];
+  const sendOTP = async ({ user, otp }) => {
+    const line = JSON.stringify({ type: "two-factor-otp", email: user.email, userId: user.id, otp, at: new Date().toISOString() });
+    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+  };
+  return [twoFactor({ otpOptions: { sendOTP } })];
+}
+
+/**
+ * The organization plugin's options: invitations go to the outbox as the Rust service's `file`
+ * transport writes them (type `organization-invitation`). ORGANIZATION_MEMBERSHIP_LIMIT and
+ * ORGANIZATION_LIMIT set the limits, as `membership_limit` / `organization_limit` do.
+ */
+export function organizationOptions(env = process.env) {
+  return {
+    ...(env.ORGANIZATION_LIMIT ? { organizationLimit: Number(env.ORGANIZATION_LIMIT) } : {}),
+    ...(env.ORGANIZATION_MEMBERSHIP_LIMIT
+      ? { membershipLimit: Number(env.ORGANIZATION_MEMBERSHIP_LIMIT) }
+      : {}),
+    sendInvitationEmail: async ({ id, email, organization, inviter, invitation }) => {
+      const line = JSON.stringify({
+        type: "organization-invitation",
+        email,
+        invitationId: id,
+        organizationId: organization.id,
+        inviter: inviter.user.email,
+        role: invitation.role,
+        at: new Date().toISOString(),
+      });
+      if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
+    },
+  };
+}
+
+/**
  * The email-OTP plugin's `sendVerificationOTP`: one JSON line per code, as the Rust service's
  * `file` transport writes it (type "email-otp", email, otp, otpType, at).
  */
@@ -146,19 +195,6 @@ function linkOutbox(env) {
     const line = JSON.stringify({ type: "magic-link", email, url, token, at: new Date().toISOString() });
     if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
   };
-}
-
-/**
- * TWO_FACTOR=1: the two-factor plugin, its OTPs written to the outbox as the Rust service's
- * `file` transport writes `two-factor-otp` mails (`[plugins.two_factor.otp_options] send_otp`).
- */
-function twoFactorPlugins(env) {
-  if (env.TWO_FACTOR !== "1") return [];
-  const sendOTP = async ({ user, otp }) => {
-    const line = JSON.stringify({ type: "two-factor-otp", email: user.email, userId: user.id, otp, at: new Date().toISOString() });
-    if (env.BETTER_AUTH_EMAIL_FILE) appendFileSync(env.BETTER_AUTH_EMAIL_FILE, `${line}\n`);
-  };
-  return [twoFactor({ otpOptions: { sendOTP } })];
 }
 
 /**
@@ -204,14 +240,18 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     ...(secondaryStorage ? { secondaryStorage } : {}),
     ...(env.VERIFICATION_STORE_IN_DATABASE === "1" ? { verification: { storeInDatabase: true } } : {}),
     // ADMIN=1 adds the admin plugin, as `[plugins.admin] enabled = true` does.
-    // USERNAME=1 adds the username plugin, as `[plugins.username] enabled = true` does.
     // TWO_FACTOR=1 adds the two-factor plugin, as `[plugins.two_factor] enabled = true` does.
     // API_KEY=1 the API key plugin with `x-api-key` sessions and metadata, as
     // `[plugins.api_key] enabled, enable_session_for_api_keys, enable_metadata` do.
+    // ORGANIZATION=1 the organization plugin, as `[plugins.organization] enabled = true` does.
+    // USERNAME=1 adds the username plugin, as `[plugins.username] enabled = true` does.
     plugins: [
       jwt(jwtPluginOptions(env)),
       bearer(),
       ...(env.ADMIN === "1" ? [admin()] : []),
+      ...twoFactorPlugins(env),
+      ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
+      ...(env.ORGANIZATION === "1" ? [organization(organizationOptions(env))] : []),
       ...(env.USERNAME === "1" ? [username()] : []),
       // EMAIL_OTP=1 adds the email-OTP plugin, as `[plugins.email_otp] enabled = true` does;
       // EMAIL_OTP_STORE (plain, hashed, encrypted) is its `store_otp`.
@@ -225,8 +265,6 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
         : []),
       // ANONYMOUS=1 adds the anonymous plugin, as `[plugins.anonymous] enabled = true` does.
       ...(env.ANONYMOUS === "1" ? [anonymous()] : []),
-      ...twoFactorPlugins(env),
-      ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
     ],
     // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
     ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),

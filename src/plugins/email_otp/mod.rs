@@ -287,6 +287,7 @@ impl EmailOtpPlugin {
             url: String::new(),
             token: code,
             at: state.clock.now(),
+            extra: Default::default(),
         };
         state.mailer.send(mail).await;
     }

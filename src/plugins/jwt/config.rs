@@ -13,7 +13,9 @@ pub struct JwtSettings {
     pub expiration_time: i64,
     pub issuer: String,
     pub audience: String,
-    pub key_encryption: String,
+    /// How new private keys are sealed; by default as `[storage] format` says (AES-256-GCM when
+    /// native, Better Auth's `symmetricEncrypt` in `better-auth` format).
+    pub key_encryption: Option<String>,
     pub rotation_interval: i64,
     pub grace_period: i64,
     /// How old the in-memory copy of the `jwks` table may get before it is read again, so that
@@ -31,7 +33,7 @@ impl Default for JwtSettings {
             expiration_time: 900,
             issuer: String::new(),
             audience: String::new(),
-            key_encryption: "aes-256-gcm".into(),
+            key_encryption: None,
             rotation_interval: 0,
             grace_period: 2_592_000,
             key_refresh_interval: 30,
@@ -49,7 +51,11 @@ impl JwtSettings {
                 self.alg
             ));
         }
-        if !["aes-256-gcm", "better-auth", "none"].contains(&self.key_encryption.as_str()) {
+        if self
+            .key_encryption
+            .as_deref()
+            .is_some_and(|k| !["aes-256-gcm", "better-auth", "none"].contains(&k))
+        {
             errors.push(
                 "plugins.jwt.key_encryption: expected aes-256-gcm, better-auth or none".into(),
             );

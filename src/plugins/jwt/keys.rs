@@ -23,7 +23,7 @@ use crate::auth::crypto::generate_id;
 use crate::auth::jwks::{self, Key};
 use crate::auth::jwt::{self, Alg, SigningKey};
 use crate::auth::keyseal::{self, KeyEncryption};
-use crate::config::{Settings, VersionedSecret};
+use crate::config::{Settings, StorageFormat, VersionedSecret};
 use crate::store::{JwkRow, JwksChange, Store};
 
 /// `plugins.jwt.alg` for shared-secret tokens.
@@ -186,9 +186,20 @@ impl KeyRing {
                 cfg.alg
             )
         })?;
-        let encryption = KeyEncryption::parse(&cfg.key_encryption).ok_or_else(|| {
-            anyhow!("plugins.jwt.key_encryption: expected aes-256-gcm, better-auth or none")
-        })?;
+        let encryption = match cfg.key_encryption.as_deref() {
+            Some(name) => KeyEncryption::parse(name).ok_or_else(|| {
+                anyhow!("plugins.jwt.key_encryption: expected aes-256-gcm, better-auth or none")
+            })?,
+            None => match store.format() {
+                StorageFormat::BetterAuth => KeyEncryption::BetterAuth,
+                StorageFormat::Native => KeyEncryption::Aes256Gcm,
+            },
+        };
+        if store.format() == StorageFormat::BetterAuth && encryption == KeyEncryption::Aes256Gcm {
+            tracing::warn!(
+                "plugins.jwt.key_encryption = \"aes-256-gcm\" while the storage format is better-auth: a Node Better Auth on this database cannot read the keys this service creates"
+            );
+        }
         let ring = Self {
             alg,
             expiration_time: cfg.expiration_time,
@@ -231,9 +242,12 @@ impl KeyRing {
     /// older secret can then be dropped from BETTER_AUTH_SECRETS.
     async fn reseal(&self, store: &Store, rows: &[JwkRow]) -> anyhow::Result<()> {
         for row in rows {
-            let Some(column) =
-                keyseal::reseal(&row.private_key, &self.secrets, self.versioned_secrets)
-            else {
+            let Some(column) = keyseal::reseal(
+                &row.private_key,
+                &self.secrets,
+                self.versioned_secrets,
+                self.encryption == KeyEncryption::BetterAuth,
+            ) else {
                 continue;
             };
             store
@@ -713,7 +727,7 @@ mod tests {
             .enumerate()
         {
             let mut settings = db.settings.clone();
-            settings.plugins.jwt.key_encryption = format.into();
+            settings.plugins.jwt.key_encryption = Some(format.into());
             settings.plugins.jwt.rotation_interval = 10;
             let ring = load(&settings, &db.store, t0()).await.unwrap();
             // Each pass finds the previous keys expired and rotates.

@@ -117,6 +117,7 @@ pub async fn sign_in_magic_link(
         url,
         token,
         at: now,
+        extra: Default::default(),
     };
     state.mailer.send(mail).await;
     Ok(HttpResponse::Ok().json(json!({ "status": true })))

@@ -501,6 +501,7 @@ async fn send_otp(
             url: String::new(),
             token: otp,
             at: now,
+            extra: Default::default(),
         })
         .await;
     let body = json!({ "status": true });
