@@ -150,14 +150,14 @@ pub trait Plugin<S: Send + Sync + 'static>: Any + Send + Sync {
 
     /// After the route answered, with its path under the base path, the request's cookies as
     /// sent and the response's headers (Better Auth's `hooks.after`): acts on what the route
-    /// did. The anonymous plugin removes the anonymous user once a sign-in gave the browser
+    /// did, and may add headers. The anonymous plugin removes the anonymous user once a sign-in gave the browser
     /// another user's session.
     async fn after_response(
         &self,
         _state: &S,
         _path: &str,
         _request: &crate::auth::cookies::RequestCookies,
-        _response: &HeaderMap,
+        _response: &mut HeaderMap,
     ) {
     }
 

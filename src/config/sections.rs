@@ -345,6 +345,7 @@ pub struct Plugins {
     pub email_otp: crate::plugins::email_otp::config::EmailOtpSettings,
     pub magic_link: crate::plugins::magic_link::config::MagicLinkSettings,
     pub anonymous: crate::plugins::anonymous::config::AnonymousSettings,
+    pub last_login_method: crate::plugins::last_login_method::config::LastLoginMethodSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -136,6 +136,7 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     file.plugins.email_otp.validate(errors);
     file.plugins.magic_link.validate(errors);
     file.plugins.anonymous.validate(errors);
+    file.plugins.last_login_method.validate(errors);
     let mail = &file.email;
     match mail.transport.as_str() {
         "log" | "file" => {}

@@ -94,7 +94,7 @@ pub async fn middleware(
     if let Some((path, jar)) = sent {
         for plugin in state.plugins.iter().filter(|p| p.watches_responses()) {
             plugin
-                .after_response(&state, &path, &jar, res.headers())
+                .after_response(&state, &path, &jar, res.headers_mut())
                 .await;
         }
     }

@@ -6,6 +6,7 @@ pub mod api_key;
 pub mod bearer;
 pub mod email_otp;
 pub mod jwt;
+pub mod last_login_method;
 pub mod magic_link;
 pub mod organization;
 pub mod two_factor;
@@ -26,4 +27,5 @@ pub const KINDS: &[Kind<AppState>] = &[
     email_otp::KIND,
     magic_link::KIND,
     anonymous::KIND,
+    last_login_method::KIND,
 ];

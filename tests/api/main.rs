@@ -33,6 +33,7 @@ mod email_otp;
 mod errors;
 mod existing_database;
 mod jwt;
+mod last_login_method;
 mod lookups;
 mod magic_link;
 mod mail_transports;

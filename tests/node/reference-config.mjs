@@ -13,6 +13,7 @@ import {
   bearer,
   emailOTP,
   jwt,
+  lastLoginMethod,
   magicLink,
   organization,
   twoFactor,
@@ -265,6 +266,9 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
         : []),
       // ANONYMOUS=1 adds the anonymous plugin, as `[plugins.anonymous] enabled = true` does.
       ...(env.ANONYMOUS === "1" ? [anonymous()] : []),
+      // LAST_LOGIN_METHOD=1: the last-login-method plugin with `storeInDatabase`, as
+      // `[plugins.last_login_method] enabled = true, store_in_database = true` do.
+      ...(env.LAST_LOGIN_METHOD === "1" ? [lastLoginMethod({ storeInDatabase: true })] : []),
     ],
     // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
     ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),

@@ -167,7 +167,7 @@ impl Plugin<AppState> for AnonymousPlugin {
         state: &AppState,
         path: &str,
         request: &RequestCookies,
-        response: &HeaderMap,
+        response: &mut HeaderMap,
     ) {
         if self.settings.disable_delete_anonymous_user
             || !SIGN_IN_PATHS.iter().any(|p| path.starts_with(p))
