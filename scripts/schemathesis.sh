@@ -37,8 +37,14 @@ enabled = true
 enabled = true
 [plugins.two_factor]
 enabled = true
+[plugins.passkey]
+enabled = true
 [plugins.two_factor.otp_options]
 send_otp = true
+[plugins.api_key]
+enabled = true
+enable_session_for_api_keys = true
+enable_metadata = true
 [email]
 transport = "file"
 file = "$dir/outbox.jsonl"

@@ -14,6 +14,7 @@ pub mod plugin;
 pub mod plugins;
 pub mod rate_limit;
 pub mod routes;
+pub mod social;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -31,6 +31,9 @@ pub struct AppState {
     pub mailer: Mailer,
     /// The enabled plugins.
     pub plugins: Plugins,
+    /// The social providers (built-in and the generic OAuth plugin's) and their HTTP client.
+    pub social: Arc<crate::social::Providers>,
+    pub provider_http: crate::social::Http,
     /// The Prometheus registry, when `[metrics] enabled`.
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
     /// Set once the process has been asked to stop: `/ready` then answers 503.
@@ -172,6 +175,18 @@ impl AppState {
             },
         )
         .await?;
+        let provider_http =
+            crate::social::Http::new(Duration::from_secs(settings.account.provider_timeout))
+                .context("preparing the HTTP client for providers")?;
+        // Generic providers first: one may shadow a built-in of the same id, as in Better Auth.
+        let mut social = crate::plugins::generic_oauth::providers(
+            &settings.plugins.generic_oauth.config,
+            &provider_http,
+        )
+        .await;
+        for (id, c) in &settings.social_providers {
+            social.extend(crate::social::built_in(id, c));
+        }
         let plugin_rules = plugins.iter().flat_map(|p| p.rate_limit()).collect();
         let rate_limiter =
             RateLimiter::from_settings(&settings, &store, redis.as_ref(), plugin_rules)
@@ -193,6 +208,8 @@ impl AppState {
             rate_limiter,
             mailer,
             plugins,
+            social: Arc::new(crate::social::Providers::new(social)),
+            provider_http,
             metrics,
             stopping: Arc::new(AtomicBool::new(false)),
         })

@@ -101,6 +101,12 @@ impl CookieJar {
         )
     }
 
+    /// An unsigned cookie `<prefix>.<logical>` with the session cookie's attributes, its value
+    /// already URL-safe (the encrypted OAuth state).
+    pub fn plain(&self, logical: &str, value: String, max_age: Option<i64>) -> Cookie<'static> {
+        self.build(logical, value, max_age)
+    }
+
     /// The session cookie's lifetime, seconds (`session.expires_in`).
     pub fn session_max_age(&self) -> i64 {
         self.session_max_age

@@ -10,6 +10,7 @@ pub mod email;
 pub mod email_token;
 pub mod fields;
 pub mod format;
+pub mod id_token;
 pub mod jwe;
 pub mod jwks;
 pub mod jwt;

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use indexmap::IndexMap;
 use serde::Deserialize;
 
 use super::sections::*;
@@ -22,6 +23,7 @@ pub(super) struct FileConfig {
     pub(super) session: SessionSettings,
     pub(super) user: UserSettings,
     pub(super) account: AccountSettings,
+    pub(super) social_providers: IndexMap<String, SocialProviderSettings>,
     pub(super) rate_limit: RateLimitSettings,
     pub(super) advanced: Advanced,
     pub(super) on_api_error: OnApiError,

@@ -65,6 +65,8 @@ pub struct Settings {
     pub session: SessionSettings,
     pub user: UserSettings,
     pub account: AccountSettings,
+    /// `[social_providers.<id>]`, in file order.
+    pub social_providers: indexmap::IndexMap<String, SocialProviderSettings>,
     pub rate_limit: RateLimitSettings,
     pub advanced: Advanced,
     pub on_api_error: OnApiError,
@@ -157,7 +159,13 @@ impl Settings {
         };
 
         for name in src.vars.keys() {
-            if name.starts_with("BETTER_AUTH_") && !KNOWN_VARS.contains(&name.as_str()) {
+            let provider_secret = (name.starts_with("BETTER_AUTH_SOCIAL_PROVIDERS_")
+                || name.starts_with("BETTER_AUTH_PLUGINS_GENERIC_OAUTH_"))
+                && name.ends_with("_CLIENT_SECRET");
+            if name.starts_with("BETTER_AUTH_")
+                && !KNOWN_VARS.contains(&name.as_str())
+                && !provider_secret
+            {
                 warnings.push(format!("unknown environment variable {name} is ignored"));
             }
         }
@@ -270,6 +278,25 @@ impl Settings {
             file.plugins.api_key.server_token = Some(SecretString::from(s.to_owned()));
         }
         validate_file(&file, &mut errors);
+        let mut social_providers = file.social_providers.clone();
+        for (id, provider) in social_providers.iter_mut() {
+            let var = format!(
+                "BETTER_AUTH_SOCIAL_PROVIDERS_{}_CLIENT_SECRET",
+                id.to_uppercase().replace('-', "_")
+            );
+            if let Some(secret) = src.get(&var) {
+                provider.client_secret = Some(SecretString::from(secret.to_owned()));
+            }
+        }
+        for config in file.plugins.generic_oauth.config.iter_mut() {
+            let var = format!(
+                "BETTER_AUTH_PLUGINS_GENERIC_OAUTH_{}_CLIENT_SECRET",
+                config.provider_id.to_uppercase().replace('-', "_")
+            );
+            if let Some(secret) = src.get(&var) {
+                config.client_secret = Some(SecretString::from(secret.to_owned()));
+            }
+        }
         let mut email = file.email.clone();
         if let Some(path) = src.get("BETTER_AUTH_EMAIL_FILE") {
             email.file = path.to_owned();
@@ -340,6 +367,7 @@ impl Settings {
             session: file.session,
             user: file.user,
             account: file.account,
+            social_providers,
             rate_limit: file.rate_limit,
             advanced: file.advanced,
             on_api_error: file.on_api_error,

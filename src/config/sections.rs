@@ -2,6 +2,7 @@
 //! `[session]`, ...), with Better Auth's defaults.
 
 use indexmap::IndexMap;
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::auth::cookie_cache::CacheStrategy;
@@ -10,8 +11,10 @@ use crate::auth::format::FormatSetting;
 use crate::plugins::admin::config::AdminSettings;
 use crate::plugins::api_key::config::ApiKeySettings;
 use crate::plugins::bearer::config::BearerSettings;
+use crate::plugins::generic_oauth::config::GenericOAuthSettings;
 use crate::plugins::jwt::config::JwtSettings;
 use crate::plugins::organization::config::OrganizationSettings;
+use crate::plugins::passkey::config::PasskeySettings;
 use crate::plugins::two_factor::config::TwoFactorSettings;
 
 pub(super) fn yes() -> bool {
@@ -154,17 +157,116 @@ pub struct UserSettings {
 }
 
 /// Better Auth's `account` options that apply here.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccountSettings {
     pub account_linking: AccountLinking,
+    /// Provider access and refresh tokens stored with Better Auth's `symmetricEncrypt`
+    /// (`encryptOAuthTokens`).
+    pub encrypt_oauth_tokens: bool,
+    /// Where the OAuth state lives between sign-in and callback (`storeStateStrategy`).
+    pub store_state_strategy: StateStrategy,
+    /// Skips the signed state cookie check of the `database` strategy (`skipStateCookieCheck`).
+    pub skip_state_cookie_check: bool,
+    /// Refreshes the account's tokens on each sign-in (`updateAccountOnSignIn`).
+    pub update_account_on_sign_in: bool,
+    /// Seconds a request to a provider (token, user info, JWKS, discovery) may take. This
+    /// service's own option: Better Auth's fetches have no bound.
+    pub provider_timeout: u64,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            account_linking: AccountLinking::default(),
+            encrypt_oauth_tokens: false,
+            store_state_strategy: StateStrategy::Database,
+            skip_state_cookie_check: false,
+            update_account_on_sign_in: true,
+            provider_timeout: 10,
+        }
+    }
+}
+
+/// Better Auth's `account.storeStateStrategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateStrategy {
+    /// A verification row keyed by the state, and a signed `state` cookie.
+    Database,
+    /// The state data encrypted in the `oauth_state` cookie.
+    Cookie,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccountLinking {
     /// Lets unlink-account remove a user's last account (endpoints.md §5.2).
     pub allow_unlinking_all: bool,
+    pub enabled: bool,
+    /// Providers whose accounts link to an existing user by email even when the provider does
+    /// not say the email is verified (`trustedProviders`).
+    pub trusted_providers: Vec<String>,
+    pub allow_different_emails: bool,
+    pub require_local_email_verified: bool,
+    pub disable_implicit_linking: bool,
+    pub update_user_info_on_link: bool,
+}
+
+impl Default for AccountLinking {
+    fn default() -> Self {
+        Self {
+            allow_unlinking_all: false,
+            enabled: true,
+            trusted_providers: Vec::new(),
+            allow_different_emails: false,
+            require_local_email_verified: true,
+            disable_implicit_linking: false,
+            update_user_info_on_link: false,
+        }
+    }
+}
+
+/// The providers `[social_providers.<id>]` may name.
+pub const BUILT_IN_PROVIDERS: &[&str] = &[
+    "github",
+    "google",
+    "discord",
+    "microsoft",
+    "gitlab",
+    "apple",
+];
+
+/// `[social_providers.<id>]`: one built-in provider (Better Auth's `socialProviders`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SocialProviderSettings {
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    /// Added to the provider's default scopes (`scope`).
+    pub scopes: Vec<String>,
+    pub disable_default_scope: bool,
+    pub disable_sign_up: bool,
+    pub disable_implicit_sign_up: bool,
+    pub override_user_info_on_sign_in: bool,
+    pub require_email_verification: bool,
+    pub prompt: Option<String>,
+    /// Replaces `<base_url>/callback/<id>` as `redirect_uri` (`redirectURI`).
+    pub redirect_uri: Option<String>,
+    /// Endpoint overrides (GitHub Enterprise, proxies, tests); default: the provider's.
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub user_info_endpoint: Option<String>,
+    /// Where the provider's ID-token keys are (Google, Apple, Microsoft).
+    pub jwks_endpoint: Option<String>,
+    /// Microsoft's tenant (`tenantId`, default `common`) and authority.
+    pub tenant_id: Option<String>,
+    pub authority: Option<String>,
+    /// GitLab's instance URL (`issuer`).
+    pub issuer: Option<String>,
+    /// Google's hosted domain restriction (`hd`).
+    pub hd: Option<String>,
+    pub access_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -338,6 +440,7 @@ pub struct Plugins {
     pub jwt: JwtSettings,
     pub bearer: BearerSettings,
     pub admin: AdminSettings,
+    pub passkey: PasskeySettings,
     pub two_factor: TwoFactorSettings,
     pub api_key: ApiKeySettings,
     pub organization: OrganizationSettings,
@@ -346,6 +449,7 @@ pub struct Plugins {
     pub magic_link: crate::plugins::magic_link::config::MagicLinkSettings,
     pub anonymous: crate::plugins::anonymous::config::AnonymousSettings,
     pub last_login_method: crate::plugins::last_login_method::config::LastLoginMethodSettings,
+    pub generic_oauth: GenericOAuthSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -3,7 +3,8 @@
 
 use super::file::FileConfig;
 use super::sections::{
-    MetricsSettings, RateLimitStorage, DEFAULT_REDIS_KEY_PREFIX, RATE_LIMIT_MAX_LIMIT,
+    MetricsSettings, RateLimitStorage, BUILT_IN_PROVIDERS, DEFAULT_REDIS_KEY_PREFIX,
+    RATE_LIMIT_MAX_LIMIT,
 };
 
 /// The storage must exist in this build and have what it needs (rate-limit.md §5).
@@ -129,6 +130,7 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     }
     file.plugins.jwt.validate(errors);
     file.plugins.admin.validate(errors);
+    file.plugins.passkey.validate(errors);
     file.plugins.two_factor.validate(errors);
     file.plugins.api_key.validate(errors);
     file.plugins.organization.validate(errors);
@@ -137,6 +139,21 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     file.plugins.magic_link.validate(errors);
     file.plugins.anonymous.validate(errors);
     file.plugins.last_login_method.validate(errors);
+    file.plugins.generic_oauth.validate(errors);
+    for (id, provider) in &file.social_providers {
+        if !BUILT_IN_PROVIDERS.contains(&id.as_str()) {
+            errors.push(format!(
+                "social_providers.{id}: unknown provider (built in: {})",
+                BUILT_IN_PROVIDERS.join(", ")
+            ));
+        }
+        if provider.client_id.is_empty() {
+            errors.push(format!("social_providers.{id}.client_id: required"));
+        }
+    }
+    if file.account.provider_timeout == 0 || file.account.provider_timeout > 120 {
+        errors.push("account.provider_timeout: from 1 to 120 seconds".into());
+    }
     let mail = &file.email;
     match mail.transport.as_str() {
         "log" | "file" => {}

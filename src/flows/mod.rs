@@ -7,6 +7,8 @@ pub mod email_change;
 pub mod email_verification;
 pub mod keys;
 pub mod mail;
+pub mod oauth;
+pub mod oauth_callback;
 pub mod operator;
 pub mod password_reset;
 pub mod passwordless;

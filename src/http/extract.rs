@@ -587,3 +587,15 @@ mod tests {
         );
     }
 }
+
+/// A JSON or form body as an object, `None` when there is none or it does not parse: the
+/// OAuth callback's `form_post`, which always answers with a redirect.
+pub async fn read_body_lenient(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Option<Map<String, Value>> {
+    match read_body(req, payload, true).await {
+        Ok(Some(Value::Object(m))) => Some(m),
+        _ => None,
+    }
+}

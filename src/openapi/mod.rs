@@ -332,6 +332,9 @@ fn operations(settings: &Settings) -> Vec<Op> {
             .redirect_or(success_message()),
         );
     }
+    if !settings.social_providers.is_empty() || !settings.plugins.generic_oauth.config.is_empty() {
+        ops.extend(social_operations());
+    }
     ops.push(
         Op::new(Get, "/open-api/generate-schema", "Utility", "This document").ok(object(
             Vec::<(String, Schema)>::new(),
@@ -473,4 +476,78 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), count);
     }
+}
+
+/// Social sign-in's operations, when a provider is configured.
+fn social_operations() -> Vec<Op> {
+    use HttpMethod::{Get, Post};
+    let url_redirect = || {
+        Schema::from(object(
+            vec![("url", string()), ("redirect", boolean())],
+            &["redirect"],
+            true,
+        ))
+    };
+    let flow = || {
+        vec![
+            ("provider", string()),
+            ("callbackURL", string()),
+            ("newUserCallbackURL", string()),
+            ("errorCallbackURL", string()),
+            ("disableRedirect", boolean()),
+            ("requestSignUp", boolean()),
+            ("loginHint", string()),
+            ("scopes", array_of(string())),
+        ]
+    };
+    let selector = || vec![("accountId", string())];
+    let token_answer = || {
+        Schema::from(object(
+            vec![("accessToken", string()), ("scopes", array_of(string()))],
+            &[],
+            true,
+        ))
+    };
+    vec![
+        Op::new(
+            Post,
+            "/sign-in/social",
+            "Social",
+            "Sign in with a social provider",
+        )
+        .body(flow(), &["provider"])
+        .ok(url_redirect()),
+        Op::new(
+            Post,
+            "/link-social",
+            "Social",
+            "Link a social account to the user",
+        )
+        .body(flow(), &["provider"])
+        .ok(url_redirect()),
+        Op::new(
+            Post,
+            "/get-access-token",
+            "Social",
+            "A valid provider access token",
+        )
+        .body(selector(), &["accountId"])
+        .ok(token_answer()),
+        Op::new(
+            Post,
+            "/refresh-token",
+            "Social",
+            "Refresh the provider tokens",
+        )
+        .body(selector(), &["accountId"])
+        .ok(token_answer()),
+        Op::new(
+            Get,
+            "/account-info",
+            "Social",
+            "The provider's profile of an account",
+        )
+        .query("accountId", true)
+        .ok(object(Vec::<(String, Schema)>::new(), &[], true).into()),
+    ]
 }

@@ -5,10 +5,12 @@ pub mod anonymous;
 pub mod api_key;
 pub mod bearer;
 pub mod email_otp;
+pub mod generic_oauth;
 pub mod jwt;
 pub mod last_login_method;
 pub mod magic_link;
 pub mod organization;
+pub mod passkey;
 pub mod two_factor;
 pub mod username;
 
@@ -22,6 +24,7 @@ pub const KINDS: &[Kind<AppState>] = &[
     admin::KIND,
     two_factor::KIND,
     api_key::KIND,
+    passkey::KIND,
     organization::KIND,
     username::KIND,
     email_otp::KIND,

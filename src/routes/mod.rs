@@ -9,12 +9,14 @@ pub mod delete_user;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+pub mod provider_tokens;
 pub mod reset_password;
 pub mod session;
 pub mod sessions;
 pub mod sign_in;
 pub mod sign_out;
 pub mod sign_up;
+pub mod social;
 pub mod verification;
 
 use actix_web::dev::HttpServiceFactory;
@@ -39,6 +41,17 @@ pub fn auth_scope(settings: &Settings, plugins: &Plugins) -> impl HttpServiceFac
         .service(post("/sign-up/email", sign_up::sign_up_email))
         .service(post("/sign-in/email", sign_in::sign_in_email))
         .service(post("/sign-out", sign_out::sign_out))
+        .service(post("/sign-in/social", social::sign_in_social))
+        .service(
+            web::resource("/callback/{id}")
+                .route(web::get().to(social::callback_get))
+                .route(web::post().to(social::callback_post))
+                .default_service(web::to(not_found)),
+        )
+        .service(post("/link-social", social::link_social))
+        .service(post("/get-access-token", provider_tokens::get_access_token))
+        .service(post("/refresh-token", provider_tokens::refresh_token))
+        .service(get("/account-info", provider_tokens::account_info))
         .service(
             web::resource("/get-session")
                 .route(web::get().to(session::get_session))

@@ -306,3 +306,164 @@ impl Store {
         Ok(())
     }
 }
+
+/// A provider account's tokens (`accessToken`, `refreshToken`, `idToken`, their expiries and
+/// `scope`), as stored: access and refresh tokens possibly encrypted. Never printed.
+#[derive(Clone, Default, PartialEq)]
+pub struct AccountTokens {
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for AccountTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccountTokens(<redacted>)")
+    }
+}
+
+const TOKEN_NAMES: [&str; 5] = [
+    "accessToken",
+    "refreshToken",
+    "idToken",
+    "accessTokenExpiresAt",
+    "refreshTokenExpiresAt",
+];
+
+fn tokens_from_row(row: &QueryResult) -> Result<AccountTokens, DbErr> {
+    Ok(AccountTokens {
+        access_token: get_opt_str(row, TOKEN_NAMES[0])?,
+        refresh_token: get_opt_str(row, TOKEN_NAMES[1])?,
+        id_token: get_opt_str(row, TOKEN_NAMES[2])?,
+        access_token_expires_at: super::get_opt_ts(row, TOKEN_NAMES[3])?,
+        refresh_token_expires_at: super::get_opt_ts(row, TOKEN_NAMES[4])?,
+        scope: get_opt_str(row, "scope")?,
+    })
+}
+
+impl Store {
+    /// A provider account with its tokens, inserted on `c` (the `issuer` column, where it
+    /// exists, says `local:oauth:<provider>`).
+    pub async fn insert_account_with_tokens<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        a: &Account,
+        t: &AccountTokens,
+    ) -> StoreResult<()> {
+        self.insert_account(c, a).await?;
+        self.set_account_tokens(c, &a.id, t, true, a.updated_at)
+            .await
+            .map(|_| ())
+    }
+
+    /// Writes the tokens that are given (Better Auth drops `undefined` members), and `scope`
+    /// when `with_scope`; `updatedAt` too.
+    pub async fn set_account_tokens<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        id: &str,
+        t: &AccountTokens,
+        with_scope: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut q = Query::update();
+        q.table(Entity).value(Column::UpdatedAt, self.ts(now));
+        if let Some(v) = &t.access_token {
+            q.value(Column::AccessToken, v.clone());
+        }
+        if let Some(v) = &t.refresh_token {
+            q.value(Column::RefreshToken, v.clone());
+        }
+        if let Some(v) = &t.id_token {
+            q.value(Column::IdToken, v.clone());
+        }
+        if let Some(v) = t.access_token_expires_at {
+            q.value(Column::AccessTokenExpiresAt, self.ts(v));
+        }
+        if let Some(v) = t.refresh_token_expires_at {
+            q.value(Column::RefreshTokenExpiresAt, self.ts(v));
+        }
+        if with_scope {
+            if let Some(v) = &t.scope {
+                q.value(Column::Scope, v.clone());
+            }
+        }
+        q.and_where(Expr::col(Column::Id).eq(id));
+        exec(c, self.stmt(&q)).await
+    }
+
+    /// The account of this provider identity (`findAccountByKey`).
+    pub async fn find_account_by_key(
+        &self,
+        provider_id: &str,
+        account_id: &str,
+    ) -> StoreResult<Option<Account>> {
+        let q = Query::select()
+            .columns(COLUMNS)
+            .from(Entity)
+            .and_where(Expr::col(Column::ProviderId).eq(provider_id))
+            .and_where(Expr::col(Column::AccountId).eq(account_id))
+            .to_owned();
+        match self.db.query_one(self.stmt(&q)).await? {
+            Some(row) => Ok(Some(from_row(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// One of the user's accounts by row id, with its tokens.
+    pub async fn find_account_with_tokens(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<(Account, AccountTokens)>> {
+        let mut q = Query::select();
+        q.columns(COLUMNS)
+            .columns([
+                Column::AccessToken,
+                Column::RefreshToken,
+                Column::IdToken,
+                Column::AccessTokenExpiresAt,
+                Column::RefreshTokenExpiresAt,
+            ])
+            .from(Entity)
+            .and_where(Expr::col(Column::UserId).eq(user_id))
+            .and_where(Expr::col(Column::Id).eq(id));
+        match self.db.query_one(self.stmt(&q)).await? {
+            Some(row) => Ok(Some((from_row(&row)?, tokens_from_row(&row)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// The user's accounts with tokens, most recently updated first (sign-out's provider logout).
+    pub async fn list_accounts_with_tokens(
+        &self,
+        user_id: &str,
+    ) -> StoreResult<Vec<(Account, AccountTokens)>> {
+        let mut out = Vec::new();
+        for a in self.list_accounts(user_id).await? {
+            if let Some(found) = self.find_account_with_tokens(user_id, &a.id).await? {
+                out.push(found);
+            }
+        }
+        out.sort_by(|a, b| b.0.updated_at.cmp(&a.0.updated_at));
+        Ok(out)
+    }
+
+    /// A user signing up through a provider and their account, in one transaction.
+    pub async fn create_user_with_provider_account(
+        &self,
+        user: &User,
+        account: &Account,
+        tokens: &AccountTokens,
+    ) -> StoreResult<()> {
+        let txn = self.begin().await?;
+        self.insert_user(&txn, user).await?;
+        self.insert_account_with_tokens(&txn, account, tokens)
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}

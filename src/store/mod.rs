@@ -9,6 +9,7 @@ pub mod json;
 pub mod jwks;
 pub mod organizations;
 pub mod origin;
+pub mod passkeys;
 mod pool;
 pub mod rate_limits;
 pub mod redis;

@@ -79,6 +79,12 @@ async fn stored_hash(app: &TestApp, id: &str) -> Option<String> {
     Some(row.try_get::<String>("", "k").unwrap())
 }
 
+/// Another key of the same length and prefix: the last letter changed.
+fn guess(key: &str) -> String {
+    let last = if key.ends_with('A') { 'B' } else { 'A' };
+    format!("{}{last}", &key[..key.len() - 1])
+}
+
 fn sha256_b64url(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(key.as_bytes()))
 }
@@ -354,7 +360,7 @@ async fn verify_counts_uses_refills_and_refuses_guessed_exhausted_disabled_and_e
     assert_eq!(v["key"]["remaining"], 1, "refilled, one use taken");
     assert!(v["key"]["lastRefillAt"].is_string());
 
-    let v = verify(&app, &format!("{}x", &key[..key.len() - 1])).await;
+    let v = verify(&app, &guess(&key)).await;
     assert_eq!(v["error"]["code"], "INVALID_API_KEY");
     assert_eq!(v["error"]["message"], "Invalid API key.");
 
@@ -513,7 +519,7 @@ async fn a_key_in_x_api_key_is_a_session_of_its_owner(#[case] backend: Backend) 
     assert!(got["lastRequest"].is_string());
 
     // A guessed key of the right length, a short one, a disabled one.
-    let guessed = format!("{}A", &key[..key.len() - 1]);
+    let guessed = guess(&key);
     let res = machine
         .get(app.url("/get-session"))
         .header("x-api-key", guessed)
@@ -535,4 +541,84 @@ async fn a_key_in_x_api_key_is_a_session_of_its_owner(#[case] backend: Backend) 
         .await;
     let res = get("/get-session").await.unwrap();
     assert_eq!(error_code(res).await.1, "KEY_DISABLED");
+}
+
+/// Verifications of one key sent at once: how many were valid.
+async fn valid_of_concurrent(app: &TestApp, key: &str, n: usize) -> usize {
+    let answers = futures_util::future::join_all((0..n).map(|_| verify(app, key))).await;
+    answers.iter().filter(|v| v["valid"] == true).count()
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn concurrent_verifications_never_pass_the_uses_or_the_rate_limit(#[case] backend: Backend) {
+    let Some((app, user_id)) = setup(backend).await else {
+        return;
+    };
+    let (_, uses) = create_for(
+        &app,
+        &user_id,
+        json!({"remaining": 3, "rateLimitEnabled": false}),
+    )
+    .await;
+    assert_eq!(valid_of_concurrent(&app, &uses, 8).await, 3);
+    let (id, limited) = create_for(
+        &app,
+        &user_id,
+        json!({"rateLimitMax": 3, "rateLimitTimeWindow": 60_000}),
+    )
+    .await;
+    assert_eq!(valid_of_concurrent(&app, &limited, 8).await, 3);
+    let got: Value = app
+        .get(&format!("/api-key/get?id={id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["requestCount"], 3);
+}
+
+#[tokio::test]
+async fn without_sessions_for_api_keys_the_header_is_ignored() {
+    let toml = "[plugins.api_key]\nenabled = true\n";
+    let Some(app) = spawn_app_with(Backend::Sqlite, toml, &[]).await else {
+        return;
+    };
+    app.sign_up(&unique_email()).await;
+    let created: Value = app
+        .post("/api-key/create", &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key = created["key"].as_str().unwrap();
+    let res = app
+        .anonymous()
+        .get(app.url("/get-session"))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap(), Value::Null);
+    // And without a server token, verify is no route at all.
+    let res = app
+        .anonymous()
+        .post(app.url("/api-key/verify"))
+        .header("x-server-token", "")
+        .json(&json!({ "key": key }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let got: Value = app
+        .get(&format!(
+            "/api-key/get?id={}",
+            created["id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["requestCount"], 0, "no use was counted");
 }

@@ -2,7 +2,8 @@
 //! it: a table, a `user` column with a default and an `on_user_create` hook that sets it, a
 //! `session` column that a route of its own sets and every session read returns (from the
 //! table and from Redis), an after-sign-in hook that answers instead of creating a session, a
-//! session hook that refuses some users, a get-session header, and an OpenAPI operation.
+//! session hook that refuses some users, a get-session header, a session proven by a request
+//! header (`authenticate`), and an OpenAPI operation.
 
 use std::sync::Arc;
 
@@ -155,6 +156,44 @@ impl Plugin<AppState> for Probe {
             ));
         }
         Ok(())
+    }
+
+    fn authenticates(&self) -> bool {
+        true
+    }
+
+    /// `x-probe-user: <user id>` is a session of that user; `x-probe-user: refuse` is refused.
+    async fn authenticate(
+        &self,
+        state: &AppState,
+        headers: &HeaderMap,
+        ip: Option<&str>,
+    ) -> Result<Option<(Session, User)>, ApiError> {
+        let Some(id) = headers.get("x-probe-user").and_then(|v| v.to_str().ok()) else {
+            return Ok(None);
+        };
+        let refused = || ApiError::Custom {
+            status: StatusCode::FORBIDDEN,
+            code: "PROBE_UNKNOWN",
+            message: "unknown probe user".into(),
+        };
+        if id == "refuse" {
+            return Err(refused());
+        }
+        let user = state.store.find_user_by_id(id).await?.ok_or_else(refused)?;
+        let now = state.clock.now();
+        let session = Session {
+            id: "probe-session".into(),
+            token: "probe-token".into(),
+            user_id: user.id.clone(),
+            expires_at: now + chrono::Duration::hours(1),
+            created_at: now,
+            updated_at: now,
+            ip_address: ip.map(str::to_owned),
+            user_agent: None,
+            extra: Map::new(),
+        };
+        Ok(Some((session, user)))
     }
 
     async fn on_user_create(&self, _: &AppState, user: &mut User) -> Result<(), ApiError> {
@@ -362,4 +401,51 @@ async fn a_before_session_create_hook_sets_columns_or_refuses_the_session(
     let res = app.sign_in(&email, PASSWORD).await;
     assert_eq!(res.status(), 403, "sign-in is refused the same way");
     assert!(set_cookies(&res).is_empty());
+}
+
+#[tokio::test]
+async fn a_session_proven_by_the_request_serves_every_session_route() {
+    let Some(app) = spawn_probe(Backend::Sqlite, &[], "").await else {
+        return;
+    };
+    let user = sign_up_named(&app, &app.browser(), &unique_email(), "machine").await;
+    let id = user["user"]["id"].as_str().unwrap();
+    let machine = app.anonymous();
+    let res = machine
+        .get(app.url("/get-session"))
+        .header("x-probe-user", id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(set_cookies(&res).is_empty());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["session"]["id"], "probe-session");
+    assert_eq!(body["user"]["id"], id);
+    let res = machine
+        .get(format!("{}/api/validate-session", app.address))
+        .header("x-probe-user", id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = machine
+        .get(app.url("/list-sessions"))
+        .header("x-probe-user", id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "a protected route takes it");
+    let res = machine
+        .get(app.url("/get-session"))
+        .header("x-probe-user", "refuse")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (403, "PROBE_UNKNOWN".into(), "unknown probe user".into())
+    );
+    let res = machine.get(app.url("/get-session")).send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap(), Value::Null);
 }

@@ -12,6 +12,7 @@ import {
   anonymous,
   bearer,
   emailOTP,
+  genericOAuth,
   jwt,
   lastLoginMethod,
   magicLink,
@@ -19,6 +20,7 @@ import {
   twoFactor,
   username,
 } from "better-auth/plugins";
+import { passkey } from "@better-auth/passkey";
 
 /** Default secret when none is given (tests only; 40 characters). */
 export const TEST_SECRET = "e2e-test-secret-0123456789abcdefghijklmn";
@@ -120,6 +122,15 @@ export const userAdditionalFields = {
 export function jwtPluginOptions(env = process.env) {
   const alg = env.JWT_ALG || "EdDSA";
   return { jwks: { keyPairConfig: alg === "EdDSA" ? { alg, crv: "Ed25519" } : { alg } } };
+}
+
+/** The passkey plugin's options from PASSKEY_RP_ID, PASSKEY_RP_NAME and PASSKEY_ORIGIN. */
+export function passkeyPluginOptions(env = process.env) {
+  return {
+    ...(env.PASSKEY_RP_ID ? { rpID: env.PASSKEY_RP_ID } : {}),
+    ...(env.PASSKEY_RP_NAME ? { rpName: env.PASSKEY_RP_NAME } : {}),
+    ...(env.PASSKEY_ORIGIN ? { origin: env.PASSKEY_ORIGIN } : {}),
+  };
 }
 
 /**
@@ -244,14 +255,19 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     // TWO_FACTOR=1 adds the two-factor plugin, as `[plugins.two_factor] enabled = true` does.
     // API_KEY=1 the API key plugin with `x-api-key` sessions and metadata, as
     // `[plugins.api_key] enabled, enable_session_for_api_keys, enable_metadata` do.
+    // PASSKEY=1 the passkey plugin (PASSKEY_RP_ID, PASSKEY_RP_NAME, PASSKEY_ORIGIN as
+    // `[plugins.passkey]` rp_id, rp_name, origin).
     // ORGANIZATION=1 the organization plugin, as `[plugins.organization] enabled = true` does.
     // USERNAME=1 adds the username plugin, as `[plugins.username] enabled = true` does.
+    // OIDC_DISCOVERY_URL adds the generic OAuth provider `mock` (e2e-social.test.mjs), as a
+    // `[[plugins.generic_oauth.config]]` table does for the Rust service.
     plugins: [
       jwt(jwtPluginOptions(env)),
       bearer(),
       ...(env.ADMIN === "1" ? [admin()] : []),
       ...twoFactorPlugins(env),
       ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
+      ...(env.PASSKEY === "1" ? [passkey(passkeyPluginOptions(env))] : []),
       ...(env.ORGANIZATION === "1" ? [organization(organizationOptions(env))] : []),
       ...(env.USERNAME === "1" ? [username()] : []),
       // EMAIL_OTP=1 adds the email-OTP plugin, as `[plugins.email_otp] enabled = true` does;
@@ -269,6 +285,21 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       // LAST_LOGIN_METHOD=1: the last-login-method plugin with `storeInDatabase`, as
       // `[plugins.last_login_method] enabled = true, store_in_database = true` do.
       ...(env.LAST_LOGIN_METHOD === "1" ? [lastLoginMethod({ storeInDatabase: true })] : []),
+      ...(env.OIDC_DISCOVERY_URL
+        ? [
+            genericOAuth({
+              config: [
+                {
+                  providerId: "mock",
+                  discoveryUrl: env.OIDC_DISCOVERY_URL,
+                  clientId: "mock-client",
+                  clientSecret: "mock-secret",
+                  scopes: ["openid", "email", "profile"],
+                },
+              ],
+            }),
+          ]
+        : []),
     ],
     // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
     ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),

@@ -75,18 +75,24 @@ pub async fn validate(
     claim_usage(plugin, state, row).await
 }
 
+/// The row as stored now, or `row` as this verification left it when a concurrent one has
+/// deleted the key meanwhile (the use this one took stands).
+async fn reread(state: &AppState, row: ApiKeyRow) -> Result<ApiKeyRow, ApiError> {
+    Ok(state.store.find_api_key(&row.id).await?.unwrap_or(row))
+}
+
 async fn claim_usage(
     plugin: &ApiKeyPlugin,
     state: &AppState,
     mut row: ApiKeyRow,
 ) -> Result<ApiKeyRow, ApiError> {
     let store = &state.store;
-    if row.remaining.is_some() {
+    if let Some(remaining) = row.remaining {
         let now = state.clock.now();
-        let refilled = match (row.refill_interval, row.refill_amount) {
-            (interval, Some(amount))
+        let refilled = match row.refill_amount {
+            Some(amount)
                 if refill_due(
-                    interval,
+                    row.refill_interval,
                     Some(amount),
                     row.last_refill_at,
                     row.created_at,
@@ -96,16 +102,21 @@ async fn claim_usage(
                 store
                     .refill_api_key(&row.id, row.last_refill_at, amount - 1, now)
                     .await?
+                    .then_some((amount - 1, Some(now)))
             }
-            _ => false,
+            _ => None,
         };
-        if !refilled && !store.take_api_key_use(&row.id).await? {
-            return Err(usage_exceeded());
+        match refilled {
+            Some((left, at)) => {
+                row.remaining = Some(left);
+                row.last_refill_at = at;
+            }
+            None if store.take_api_key_use(&row.id).await? => {
+                row.remaining = Some((remaining - 1).max(0));
+            }
+            None => return Err(usage_exceeded()),
         }
-        row = store
-            .find_api_key(&row.id)
-            .await?
-            .ok_or_else(|| unauthorized(ApiKeyError::InvalidApiKey))?;
+        row = reread(state, row).await?;
     }
     for _ in 0..MAX_RETRIES {
         let now = state.clock.now();
@@ -140,20 +151,30 @@ async fn claim_usage(
             None => true,
             Some(c @ CounterChange::Touch(_)) => {
                 store.count_api_key_request(&row.id, c).await?;
+                row.last_request = Some(now);
                 true
             }
             Some(c) => store.count_api_key_request(&row.id, c).await?,
         };
         if applied {
-            return store
-                .touch_api_key(&row.id, state.clock.now())
-                .await?
-                .ok_or_else(|| unauthorized(ApiKeyError::InvalidApiKey));
+            let now = state.clock.now();
+            if let Some(c) = change {
+                if !matches!(c, CounterChange::Touch(_)) {
+                    row.request_count = Some(match c {
+                        CounterChange::Increment { .. } => row.request_count.unwrap_or(0) + 1,
+                        _ => 1,
+                    });
+                    row.last_request = Some(now);
+                }
+            }
+            row.updated_at = now;
+            return Ok(store.touch_api_key(&row.id, now).await?.unwrap_or(row));
         }
-        row = store
-            .find_api_key(&row.id)
-            .await?
-            .ok_or_else(|| unauthorized(ApiKeyError::InvalidApiKey))?;
+        match store.find_api_key(&row.id).await? {
+            Some(fresh) => row = fresh,
+            // Deleted meanwhile: its rate limit no longer matters.
+            None => return Ok(row),
+        }
     }
     Err(rate_limited(0))
 }

@@ -1,0 +1,155 @@
+// Social sign-in through the official client (`signIn.social`, `linkSocial`, `listAccounts`,
+// `getAccessToken`, `signOut`) with a real OpenID provider on loopback (oauth2-mock-server:
+// PKCE checked, RS256 ID tokens, nonce echoed), the same assertions against better-auth-rs and
+// against the real Better Auth (genericOAuth with the same discovery URL):
+//
+//   BETTER_AUTH_BIN=../../target/debug/better-auth-rs node --test e2e-social.test.mjs
+//   E2E_TARGET=reference node --test e2e-social.test.mjs
+
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { OAuth2Server } from "oauth2-mock-server";
+import { PASSWORD, TRUSTED_ORIGIN, here, newBrowser, startServer, stopAllServers, uniqueEmail } from "./harness.mjs";
+
+const TARGET = process.env.E2E_TARGET === "reference" ? "reference" : "rust";
+const CALLBACK = `${TRUSTED_ORIGIN}/dashboard`;
+const NEW_USER = `${TRUSTED_ORIGIN}/welcome`;
+const dir = mkdtempSync(join(tmpdir(), "ba-e2e-social-"));
+
+const idp = new OAuth2Server();
+/** Who the provider signs in next. */
+let person = { sub: "mock-1", email: uniqueEmail("oidc"), email_verified: true, name: "Ada Lovelace" };
+
+after(async () => {
+  await stopAllServers();
+  await idp.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function startIdp() {
+  await idp.issuer.keys.generate("RS256");
+  await idp.start(0, "127.0.0.1");
+  // Access and ID tokens carry the person; user info answers with them too.
+  idp.service.on("beforeTokenSigning", (token) => Object.assign(token.payload, person));
+  idp.service.on("beforeUserinfo", (res) => {
+    res.body = { ...person };
+  });
+  return `${idp.issuer.url}/.well-known/openid-configuration`;
+}
+
+function start(discovery) {
+  if (TARGET === "reference") return startServer({ target: TARGET, dir, env: { OIDC_DISCOVERY_URL: discovery } });
+  const config = join(dir, "social.toml");
+  writeFileSync(
+    config,
+    `${readFileSync(join(here, "e2e.toml"), "utf8")}
+[[plugins.generic_oauth.config]]
+provider_id = "mock"
+discovery_url = "${discovery}"
+client_id = "mock-client"
+client_secret = "mock-secret"
+scopes = ["openid", "email", "profile"]
+`,
+  );
+  return startServer({ target: TARGET, dir, config });
+}
+
+/** The browser at the provider and back: the callback's response (a redirect, not followed). */
+async function throughProvider(b, url) {
+  const atIdp = await fetch(url, { redirect: "manual" });
+  assert.equal(atIdp.status, 302);
+  const back = atIdp.headers.get("location");
+  const res = await fetch(back, { redirect: "manual", headers: { cookie: b.jar.header() } });
+  b.jar.store(res);
+  return res;
+}
+
+async function signInSocial(b, server) {
+  const res = await b.client.signIn.social({
+    provider: "mock",
+    callbackURL: CALLBACK,
+    newUserCallbackURL: NEW_USER,
+    disableRedirect: true,
+  });
+  assert.equal(res.error, null, JSON.stringify(res.error));
+  assert.equal(res.data.redirect, false);
+  const url = new URL(res.data.url);
+  assert.equal(url.origin, new URL(idp.issuer.url).origin);
+  assert.equal(url.searchParams.get("response_type"), "code");
+  assert.equal(url.searchParams.get("client_id"), "mock-client");
+  assert.equal(url.searchParams.get("redirect_uri"), `${server.base}/api/auth/callback/mock`);
+  assert.equal(url.searchParams.get("code_challenge_method"), "S256");
+  assert.equal(url.searchParams.get("scope"), "openid email profile");
+  assert.equal(url.searchParams.get("state").length, 32);
+  assert.equal(url.searchParams.get("nonce").length, 32);
+  return throughProvider(b, res.data.url);
+}
+
+test(`social sign-in through the official client (${TARGET})`, async () => {
+  const discovery = await startIdp();
+  const server = await start(discovery);
+
+  // First sign-in: the user is created and lands on newUserCallbackURL.
+  const b = newBrowser(server.base);
+  let res = await signInSocial(b, server);
+  assert.equal(res.status, 302);
+  assert.equal(res.headers.get("location"), NEW_USER);
+  const session = await b.client.getSession();
+  assert.equal(session.data.user.email, person.email);
+  assert.equal(session.data.user.emailVerified, true);
+  assert.equal(session.data.user.name, "Ada Lovelace");
+
+  const accounts = await b.client.listAccounts();
+  assert.equal(accounts.error, null);
+  assert.equal(accounts.data.length, 1);
+  assert.equal(accounts.data[0].providerId, "mock");
+  assert.equal(accounts.data[0].accountId, "mock-1");
+  assert.deepEqual(accounts.data[0].scopes, ["dummy"]);
+  assert.equal(accounts.data[0].accessToken, undefined);
+
+  const token = await b.client.getAccessToken({ accountId: accounts.data[0].id });
+  assert.equal(token.error, null, JSON.stringify(token.error));
+  assert.equal(typeof token.data.accessToken, "string");
+  assert.equal(token.data.idToken.split(".").length, 3);
+  assert.ok(new Date(token.data.accessTokenExpiresAt) > new Date());
+
+  // Again from another browser: the same user, sent to callbackURL.
+  const again = newBrowser(server.base);
+  res = await signInSocial(again, server);
+  assert.equal(res.headers.get("location"), CALLBACK);
+  assert.equal((await again.client.getSession()).data.user.id, session.data.user.id);
+
+  // A callback whose state was never issued.
+  res = await fetch(`${server.base}/api/auth/callback/mock?code=x&state=not-a-state`, { redirect: "manual" });
+  assert.equal(res.status, 302);
+  assert.equal(res.headers.get("location"), `${server.base}/api/auth/error?error=state_mismatch`);
+
+  // Sign-out ends the provider session too (RP-initiated logout).
+  const out = await again.client.signOut({ fetchOptions: { body: { callbackURL: `${TRUSTED_ORIGIN}/bye` } } });
+  assert.equal(out.error, null, JSON.stringify(out.error));
+  assert.equal(out.data.success, true);
+  assert.equal(out.data.redirect, true);
+  const logout = new URL(out.data.url);
+  assert.equal(`${logout.origin}${logout.pathname}`, `${idp.issuer.url}/endsession`);
+  assert.equal(logout.searchParams.get("post_logout_redirect_uri"), `${TRUSTED_ORIGIN}/bye`);
+  assert.equal(logout.searchParams.get("client_id"), "mock-client");
+  assert.equal(logout.searchParams.get("id_token_hint").split(".").length, 3);
+
+  // linkSocial: a password user links the provider account with the same email.
+  const linker = newBrowser(server.base);
+  const email = uniqueEmail("linker");
+  assert.equal((await linker.client.signUp.email({ email, password: PASSWORD, name: "Linker" })).error, null);
+  person = { sub: "mock-2", email, email_verified: true, name: "Linker" };
+  const link = await linker.client.linkSocial({ provider: "mock", callbackURL: CALLBACK, disableRedirect: true });
+  assert.equal(link.error, null, JSON.stringify(link.error));
+  assert.equal(link.data.redirect, false);
+  res = await throughProvider(linker, link.data.url);
+  assert.equal(res.headers.get("location"), CALLBACK);
+  const linked = await linker.client.listAccounts();
+  assert.deepEqual(linked.data.map((a) => a.providerId).sort(), ["credential", "mock"]);
+
+  await server.stop();
+});
