@@ -449,6 +449,7 @@ pub struct Plugins {
     pub magic_link: crate::plugins::magic_link::config::MagicLinkSettings,
     pub anonymous: crate::plugins::anonymous::config::AnonymousSettings,
     pub last_login_method: crate::plugins::last_login_method::config::LastLoginMethodSettings,
+    pub multi_session: crate::plugins::multi_session::config::MultiSessionSettings,
     pub generic_oauth: GenericOAuthSettings,
 }
 

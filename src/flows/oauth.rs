@@ -186,8 +186,12 @@ pub fn callback_uri(state: &AppState, provider_id: &str) -> String {
     )
 }
 
-/// `<baseURL>/error`: where failures go before the state is read.
+/// `[on_api_error] error_url`, else `<baseURL>/error`: where failures go before the state is
+/// read.
 pub fn default_error_url(state: &AppState) -> String {
+    if let Some(url) = &state.settings.on_api_error.error_url {
+        return url.clone();
+    }
     format!(
         "{}{}/error",
         state.settings.base_origin, state.settings.base_path
@@ -753,4 +757,66 @@ pub async fn link_session_live(state: &AppState, sealed: Option<&str>, user_id: 
         Ok(Some((s, _))) => s.user_id == user_id && s.expires_at > state.clock.now(),
         _ => false,
     }
+}
+
+/// Better Auth's `getValidAccessToken`: refreshed first when it expires within 5 s.
+pub async fn valid_access_token(
+    state: &AppState,
+    provider: &Provider,
+    account: &Account,
+    stored: &AccountTokens,
+) -> Result<
+    (
+        Option<String>,
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<String>,
+    ),
+    ApiError,
+> {
+    let failed = || {
+        oauth_error(
+            400,
+            "FAILED_TO_GET_ACCESS_TOKEN",
+            "Failed to get a valid access token",
+        )
+    };
+    let now = state.clock.now();
+    let expired = stored
+        .access_token_expires_at
+        .is_some_and(|at| (at - now).num_milliseconds() < 5_000);
+    if let (Some(refresh), true) = (stored.refresh_token.as_deref(), expired) {
+        let refresh = open_token(state, Some(refresh)).ok_or_else(failed)?;
+        let new = provider
+            .refresh(&state.provider_http, &refresh, now)
+            .await
+            .map_err(|e| {
+                tracing::warn!(provider = %provider.id, error = %e, "token refresh failed");
+                failed()
+            })?;
+        let update = AccountTokens {
+            access_token: seal_token(state, new.access_token.as_deref()),
+            refresh_token: seal_token(state, new.refresh_token.as_deref()),
+            id_token: new.id_token.clone(),
+            access_token_expires_at: new.access_token_expires_at,
+            refresh_token_expires_at: new.refresh_token_expires_at,
+            scope: None,
+        };
+        state
+            .store
+            .set_account_tokens(state.store.connection(), &account.id, &update, false, now)
+            .await?;
+        return Ok((
+            new.access_token,
+            new.access_token_expires_at
+                .or(stored.access_token_expires_at),
+            new.id_token.or(stored.id_token.clone()),
+        ));
+    }
+    let access =
+        open_token(state, Some(stored.access_token.as_deref().unwrap_or(""))).ok_or_else(failed)?;
+    Ok((
+        Some(access),
+        stored.access_token_expires_at,
+        stored.id_token.clone(),
+    ))
 }

@@ -564,6 +564,18 @@ pub fn no_fields_to_update() -> ApiError {
     ApiError::message_only(StatusCode::BAD_REQUEST, "No fields to update")
 }
 
+/// A JSON or form body as an object, `None` when there is none or it does not parse: the
+/// OAuth callback's `form_post`, which always answers with a redirect.
+pub async fn read_body_lenient(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Option<Map<String, Value>> {
+    match read_body(req, payload, true).await {
+        Ok(Some(Value::Object(m))) => Some(m),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -585,17 +597,5 @@ mod tests {
             v.finish().unwrap_err().to_string(),
             "[body] Invalid input: expected object, received undefined"
         );
-    }
-}
-
-/// A JSON or form body as an object, `None` when there is none or it does not parse: the
-/// OAuth callback's `form_post`, which always answers with a redirect.
-pub async fn read_body_lenient(
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Option<Map<String, Value>> {
-    match read_body(req, payload, true).await {
-        Ok(Some(Value::Object(m))) => Some(m),
-        _ => None,
     }
 }

@@ -197,6 +197,8 @@ pub struct Op {
     pub body: Option<Schema>,
     pub query: Vec<(&'static str, bool)>,
     pub ok: Ok200,
+    /// 401 is Better Auth's bare `APIError`: an empty body (under a JSON content type).
+    pub bare_unauthorized: bool,
 }
 
 pub enum Ok200 {
@@ -221,7 +223,13 @@ impl Op {
             body: None,
             query: Vec::new(),
             ok: Ok200::Json(status_true()),
+            bare_unauthorized: false,
         }
+    }
+
+    pub fn bare_unauthorized(mut self) -> Op {
+        self.bare_unauthorized = true;
+        self
     }
 
     pub fn body<S: Into<String>>(mut self, properties: Vec<(S, Schema)>, required: &[&str]) -> Op {

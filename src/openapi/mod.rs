@@ -256,6 +256,7 @@ fn operations(settings: &Settings) -> Vec<Op> {
         )
         .query("accountId", true)
         .query("userId", false)
+        .bare_unauthorized()
         .ok(object(
             vec![
                 (
@@ -394,13 +395,20 @@ pub fn document(settings: &Settings, more: impl IntoIterator<Item = Op>) -> Open
         };
         builder = match op.ok {
             Ok200::Json(schema) => builder.response("200", json("Success", schema)),
-            Ok200::Html => builder.response(
-                "200",
-                ResponseBuilder::new()
-                    .description("An HTML page")
-                    .content("text/html", ContentBuilder::new().build())
-                    .build(),
-            ),
+            Ok200::Html => builder
+                .response(
+                    "200",
+                    ResponseBuilder::new()
+                        .description("An HTML page")
+                        .content("text/html", ContentBuilder::new().build())
+                        .build(),
+                )
+                .response(
+                    "302",
+                    ResponseBuilder::new()
+                        .description("Redirect to the error URL, or in production to the site root")
+                        .build(),
+                ),
             Ok200::RedirectOr(schema) => builder
                 .response("200", json("Success without a callback URL", schema))
                 .response(
@@ -410,6 +418,14 @@ pub fn document(settings: &Settings, more: impl IntoIterator<Item = Op>) -> Open
                         .build(),
                 ),
         };
+        if op.bare_unauthorized {
+            builder = builder.response(
+                "401",
+                ResponseBuilder::new()
+                    .description("No session: an empty body")
+                    .build(),
+            );
+        }
         builder = builder.response(
             "default",
             json("Error: a message and usually a code", error()),
@@ -451,31 +467,6 @@ fn operation_id(method: HttpMethod, path: &str) -> String {
         })
         .collect();
     format!("{verb}{words}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn operation_ids_are_unique_camel_case() {
-        let settings = Settings::load(&crate::config::Sources::from_map([(
-            "BETTER_AUTH_SECRET",
-            "a-secret-of-at-least-thirty-two-characters",
-        )]))
-        .unwrap_or_else(|e| panic!("{e}"));
-        let ops = operations(&settings);
-        let mut ids: Vec<String> = ops
-            .iter()
-            .map(|op| operation_id(op.method.clone(), op.path))
-            .collect();
-        assert!(ids.contains(&"postSignUpEmail".to_owned()));
-        assert!(ids.contains(&"getResetPasswordToken".to_owned()));
-        let count = ids.len();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), count);
-    }
 }
 
 /// Social sign-in's operations, when a provider is configured.
@@ -550,4 +541,29 @@ fn social_operations() -> Vec<Op> {
         .query("accountId", true)
         .ok(object(Vec::<(String, Schema)>::new(), &[], true).into()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_are_unique_camel_case() {
+        let settings = Settings::load(&crate::config::Sources::from_map([(
+            "BETTER_AUTH_SECRET",
+            "a-secret-of-at-least-thirty-two-characters",
+        )]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let ops = operations(&settings);
+        let mut ids: Vec<String> = ops
+            .iter()
+            .map(|op| operation_id(op.method.clone(), op.path))
+            .collect();
+        assert!(ids.contains(&"postSignUpEmail".to_owned()));
+        assert!(ids.contains(&"getResetPasswordToken".to_owned()));
+        let count = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), count);
+    }
 }

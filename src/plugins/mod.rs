@@ -9,6 +9,7 @@ pub mod generic_oauth;
 pub mod jwt;
 pub mod last_login_method;
 pub mod magic_link;
+pub mod multi_session;
 pub mod organization;
 pub mod passkey;
 pub mod two_factor;
@@ -31,4 +32,5 @@ pub const KINDS: &[Kind<AppState>] = &[
     magic_link::KIND,
     anonymous::KIND,
     last_login_method::KIND,
+    multi_session::KIND,
 ];

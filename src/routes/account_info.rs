@@ -1,14 +1,16 @@
 //! `GET /account-info` (Better Auth `accountInfo`, `api/routes/account.ts`): what the provider of
-//! one of the caller's accounts says about the user. Only the selection and its errors are
-//! served so far: without social providers no account has a provider to ask.
+//! one of the caller's accounts says about the user, with a valid access token (refreshed first
+//! when it expires within 5 s).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::flows::oauth::{oauth_error, valid_access_token};
 use crate::http::extract::query_object;
 use crate::http::{Current, Need};
+use crate::social::Tokens;
 use crate::state::AppState;
 
 /// 400 for an account whose provider is not a configured social provider (the credential
@@ -57,13 +59,52 @@ pub async fn account_info(
     let current = Current::require(&state, &req, Need::Sensitive)
         .await
         .map_err(ApiError::without_body)?;
-    let accounts = state
+    let found = state
         .store
-        .list_accounts(&current.user.id)
+        .find_account_with_tokens(&current.user.id, &account_id)
         .await
         .map_err(|e| current.fail(e))?;
-    if !accounts.iter().any(|a| a.id == account_id) {
+    let Some((account, stored)) = found else {
         return Err(current.fail(ErrorCode::AccountNotFound));
-    }
-    Err(current.fail(provider_not_configured()))
+    };
+    let Some(provider) = state.social.get(&account.provider_id) else {
+        return Err(current.fail(provider_not_configured()));
+    };
+    let (access, _, id_token) = valid_access_token(&state, &provider, &account, &stored)
+        .await
+        .map_err(|e| current.fail(e))?;
+    let Some(access) = access.filter(|a| !a.is_empty()) else {
+        return Err(current.fail(oauth_error(
+            400,
+            "ACCESS_TOKEN_NOT_FOUND",
+            "Access token not found",
+        )));
+    };
+    let tokens = Tokens {
+        access_token: Some(access),
+        id_token,
+        ..Tokens::default()
+    };
+    let now = state.clock.now();
+    let Some(profile) = provider
+        .user_info(&state.provider_http, &tokens, None, None, now)
+        .await
+    else {
+        return Err(current.fail(ErrorCode::FailedToGetUserInfo));
+    };
+    let body = json!({
+        "user": {
+            "name": profile.name,
+            "email": profile.email,
+            "image": profile.image,
+            "emailVerified": profile.email_verified,
+        },
+        "data": profile.data,
+        "account": {
+            "id": account.id,
+            "providerId": account.provider_id,
+            "accountId": account.account_id,
+        },
+    });
+    Ok(current.respond(Vec::new(), &body))
 }

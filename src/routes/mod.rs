@@ -51,7 +51,6 @@ pub fn auth_scope(settings: &Settings, plugins: &Plugins) -> impl HttpServiceFac
         .service(post("/link-social", social::link_social))
         .service(post("/get-access-token", provider_tokens::get_access_token))
         .service(post("/refresh-token", provider_tokens::refresh_token))
-        .service(get("/account-info", provider_tokens::account_info))
         .service(
             web::resource("/get-session")
                 .route(web::get().to(session::get_session))

@@ -1,6 +1,6 @@
 //! The provider tokens of the caller's accounts: `POST /get-access-token`,
-//! `POST /refresh-token`, `GET /account-info` (Better Auth's `api/routes/account.ts`
-//! `getAccessToken`, `refreshToken`, `accountInfo`).
+//! `POST /refresh-token` (Better Auth's `api/routes/account.ts` `getAccessToken`,
+//! `refreshToken`).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,9 +9,9 @@ use serde_json::{json, Map, Value};
 use crate::auth::crypto::iso;
 use crate::error::ApiError;
 use crate::flows::oauth::{oauth_error, open_token, seal_token};
-use crate::http::extract::{query_object, read_checked_body};
+use crate::http::extract::read_checked_body;
 use crate::http::{Current, Need};
-use crate::social::{Provider, Tokens};
+use crate::social::Tokens;
 use crate::state::AppState;
 use crate::store::accounts::AccountTokens;
 use crate::store::Account;
@@ -46,7 +46,7 @@ async fn caller(state: &AppState, req: &HttpRequest) -> Result<Current, ApiError
     };
     Current::require(state, req, need)
         .await
-        .map_err(|_| ApiError::Empty(StatusCode::UNAUTHORIZED))
+        .map_err(|_| ApiError::EmptyJson(StatusCode::UNAUTHORIZED))
 }
 
 async fn account_of(
@@ -81,68 +81,6 @@ fn scopes_of(scope: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// Better Auth's `getValidAccessToken`: refreshed first when it expires within 5 s.
-async fn valid_access_token(
-    state: &AppState,
-    provider: &Provider,
-    account: &Account,
-    stored: &AccountTokens,
-) -> Result<
-    (
-        Option<String>,
-        Option<chrono::DateTime<chrono::Utc>>,
-        Option<String>,
-    ),
-    ApiError,
-> {
-    let failed = || {
-        oauth_error(
-            400,
-            "FAILED_TO_GET_ACCESS_TOKEN",
-            "Failed to get a valid access token",
-        )
-    };
-    let now = state.clock.now();
-    let expired = stored
-        .access_token_expires_at
-        .is_some_and(|at| (at - now).num_milliseconds() < 5_000);
-    if let (Some(refresh), true) = (stored.refresh_token.as_deref(), expired) {
-        let refresh = open_token(state, Some(refresh)).ok_or_else(failed)?;
-        let new = provider
-            .refresh(&state.provider_http, &refresh, now)
-            .await
-            .map_err(|e| {
-                tracing::warn!(provider = %provider.id, error = %e, "token refresh failed");
-                failed()
-            })?;
-        let update = AccountTokens {
-            access_token: seal_token(state, new.access_token.as_deref()),
-            refresh_token: seal_token(state, new.refresh_token.as_deref()),
-            id_token: new.id_token.clone(),
-            access_token_expires_at: new.access_token_expires_at,
-            refresh_token_expires_at: new.refresh_token_expires_at,
-            scope: None,
-        };
-        state
-            .store
-            .set_account_tokens(state.store.connection(), &account.id, &update, false, now)
-            .await?;
-        return Ok((
-            new.access_token,
-            new.access_token_expires_at
-                .or(stored.access_token_expires_at),
-            new.id_token.or(stored.id_token.clone()),
-        ));
-    }
-    let access =
-        open_token(state, Some(stored.access_token.as_deref().unwrap_or(""))).ok_or_else(failed)?;
-    Ok((
-        Some(access),
-        stored.access_token_expires_at,
-        stored.id_token.clone(),
-    ))
-}
-
 #[tracing::instrument(name = "get_access_token", skip_all)]
 pub async fn get_access_token(
     state: web::Data<AppState>,
@@ -159,9 +97,10 @@ pub async fn get_access_token(
         .social
         .get(&account.provider_id)
         .ok_or_else(|| current.fail(not_supported(&account)))?;
-    let (access, expires, id_token) = valid_access_token(&state, &provider, &account, &stored)
-        .await
-        .map_err(|e| current.fail(e))?;
+    let (access, expires, id_token) =
+        crate::flows::oauth::valid_access_token(&state, &provider, &account, &stored)
+            .await
+            .map_err(|e| current.fail(e))?;
     let mut out = Map::new();
     out.insert(
         "accessToken".into(),
@@ -265,65 +204,4 @@ pub async fn refresh_token(
     out.insert("providerId".into(), json!(account.provider_id));
     out.insert("accountId".into(), json!(account.id));
     Ok(current.respond(Vec::new(), &Value::Object(out)))
-}
-
-#[tracing::instrument(name = "account_info", skip_all)]
-pub async fn account_info(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let query = query_object(&req);
-    let id = selected_account_id(Some(&query), "query")?;
-    let current = caller(&state, &req).await?;
-    let (account, stored) = account_of(&state, &current, id)
-        .await
-        .map_err(|e| current.fail(e))?;
-    let Some(provider) = state.social.get(&account.provider_id) else {
-        return Err(current.fail(oauth_error(
-            400,
-            "PROVIDER_NOT_CONFIGURED",
-            "Account is not associated with a configured social provider.",
-        )));
-    };
-    let (access, _, id_token) = valid_access_token(&state, &provider, &account, &stored)
-        .await
-        .map_err(|e| current.fail(e))?;
-    let Some(access) = access.filter(|a| !a.is_empty()) else {
-        return Err(current.fail(oauth_error(
-            400,
-            "ACCESS_TOKEN_NOT_FOUND",
-            "Access token not found",
-        )));
-    };
-    let tokens = Tokens {
-        access_token: Some(access),
-        id_token,
-        ..Tokens::default()
-    };
-    let now = state.clock.now();
-    let Some(profile) = provider
-        .user_info(&state.provider_http, &tokens, None, None, now)
-        .await
-    else {
-        return Err(current.fail(oauth_error(
-            401,
-            "FAILED_TO_GET_USER_INFO",
-            "Failed to get user info",
-        )));
-    };
-    let body = json!({
-        "user": {
-            "name": profile.name,
-            "email": profile.email,
-            "image": profile.image,
-            "emailVerified": profile.email_verified,
-        },
-        "data": profile.data,
-        "account": {
-            "id": account.id,
-            "providerId": account.provider_id,
-            "accountId": account.account_id,
-        },
-    });
-    Ok(current.respond(Vec::new(), &body))
 }

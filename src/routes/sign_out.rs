@@ -53,6 +53,11 @@ pub async fn sign_out(
     for c in state.cookies.clear_session(&jar) {
         res.cookie(c);
     }
+    // Better Auth's `deleteSessionCookie` also expires the OAuth state cookie of the `cookie`
+    // strategy.
+    if state.settings.account.store_state_strategy == crate::config::StateStrategy::Cookie {
+        res.cookie(state.cookies.removal(&state.cookies.name("oauth_state")));
+    }
     let logout = match user_id {
         Some(id) => {
             provider_logout(

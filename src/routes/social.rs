@@ -351,14 +351,12 @@ fn params_from(m: &Map<String, Value>) -> CallbackParams {
     }
 }
 
+/// A 302 as every redirect of the service (`crate::http::redirect`): JSON content type, and a
+/// location a browser would read as another host refused.
 fn found(location: &str, cookies: Vec<actix_web::cookie::Cookie<'static>>) -> HttpResponse {
-    let mut res = HttpResponse::Found();
-    for c in cookies {
-        res.cookie(c);
-    }
-    match header::HeaderValue::from_str(location) {
-        Ok(v) => res.insert_header((header::LOCATION, v)).finish(),
-        Err(_) => res.finish(),
+    match crate::http::redirect(location, cookies) {
+        Ok(res) => res,
+        Err(e) => actix_web::ResponseError::error_response(&e),
     }
 }
 

@@ -448,7 +448,7 @@ impl Store {
                 out.push(found);
             }
         }
-        out.sort_by(|a, b| b.0.updated_at.cmp(&a.0.updated_at));
+        out.sort_by_key(|a| std::cmp::Reverse(a.0.updated_at));
         Ok(out)
     }
 

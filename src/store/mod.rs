@@ -16,6 +16,7 @@ pub mod redis;
 pub mod schema;
 pub mod secondary;
 pub mod sessions;
+pub mod teams;
 pub mod two_factors;
 pub mod user_list;
 pub mod users;

@@ -39,6 +39,7 @@ mod magic_link;
 mod mail_transports;
 mod metrics;
 mod migrate_command;
+mod multi_session;
 mod openapi;
 mod organization;
 mod origin;

@@ -308,6 +308,11 @@ async fn organizations_are_created_updated_listed_activated_and_deleted(#[case] 
         )
         .await;
     assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/json",
+        "Better Auth's bare APIError"
+    );
     assert_eq!(res.text().await.unwrap(), "");
 }
 
@@ -1396,4 +1401,310 @@ async fn bad_input_is_answered_4xx(#[case] backend: Backend) {
     )
     .await;
     assert_eq!(status, 200);
+}
+
+const TEAMS: &str = "[plugins.organization]\nenabled = true\n\
+                     [plugins.organization.teams]\nenabled = true\nmaximum_members_per_team = 2\n";
+
+#[apply(backends)]
+#[tokio::test]
+async fn teams_hold_members_of_their_own_organization_only(#[case] backend: Backend) {
+    let Some(app) = spawn_app_with(backend, TEAMS, &[]).await else {
+        return;
+    };
+    let (owner, owner_id, _) = user(&app).await;
+    let (member, member_id, member_email) = user(&app).await;
+    let (third, third_id, third_email) = user(&app).await;
+    let (outsider, outsider_id, _) = user(&app).await;
+    let org = create(&app, &owner, &slug()).await;
+    let org_id = org["id"].as_str().unwrap();
+    // The default team, with the creator in it, active.
+    let (_, teams) = get(&app, &owner, "/organization/list-teams").await;
+    let default_team = teams[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(teams[0]["name"], "Org");
+    assert!(teams[0].get("memberCount").is_none());
+    let session = app.get_session_as(&owner).await;
+    assert_eq!(session["session"]["activeTeamId"], default_team);
+    let team_member = if matches!(backend, Backend::MySql) {
+        "`teamMember`"
+    } else {
+        "\"teamMember\""
+    };
+    assert_eq!(count_rows(&app, team_member).await, 1);
+
+    let (status, dev) = post(
+        &app,
+        &owner,
+        "/organization/create-team",
+        json!({"name": "Dev"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{dev}");
+    let dev_id = dev["id"].as_str().unwrap().to_owned();
+    // An invitation into the team: accepted, the member is in it and it is active.
+    let (status, invitation) = post(
+        &app,
+        &owner,
+        "/organization/invite-member",
+        json!({"email": member_email, "role": "member", "teamId": dev_id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{invitation}");
+    assert_eq!(invitation["teamId"], dev_id);
+    let (status, accepted) = post(
+        &app,
+        &member,
+        "/organization/accept-invitation",
+        json!({"invitationId": invitation["id"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(
+        app.get_session_as(&member).await["session"]["activeTeamId"],
+        dev_id
+    );
+    let (_, members) = get(&app, &member, "/organization/list-team-members").await;
+    assert_eq!(members[0]["userId"], member_id);
+    assert!(members[0].get("membershipKey").is_none());
+
+    // Adding: by those who may update members, once, up to the team's limit.
+    join(&app, &owner, &third, &third_email, org_id, "member").await;
+    let add = |user: &str| json!({"teamId": dev_id, "userId": user});
+    assert_error(
+        post(
+            &app,
+            &member,
+            "/organization/add-team-member",
+            add(&third_id),
+        )
+        .await,
+        403,
+        "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_NEW_TEAM_MEMBER",
+    );
+    assert_error(
+        post(
+            &app,
+            &owner,
+            "/organization/add-team-member",
+            add(&outsider_id),
+        )
+        .await,
+        400,
+        "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION",
+    );
+    let (status, added) = post(
+        &app,
+        &owner,
+        "/organization/add-team-member",
+        add(&third_id),
+    )
+    .await;
+    assert_eq!((status, added["teamId"].clone()), (200, json!(dev_id)));
+    let (_, again) = post(
+        &app,
+        &owner,
+        "/organization/add-team-member",
+        add(&third_id),
+    )
+    .await;
+    assert_eq!(again["id"], added["id"], "a user is in a team once");
+    assert_error(
+        post(
+            &app,
+            &owner,
+            "/organization/add-team-member",
+            add(&owner_id),
+        )
+        .await,
+        403,
+        "TEAM_MEMBER_LIMIT_REACHED",
+    );
+    let (_, full) = get(&app, &owner, "/organization/get-full-organization").await;
+    let counts: Vec<(String, i64)> = full["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_owned(),
+                t["memberCount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(counts.contains(&("Dev".into(), 2)), "{counts:?}");
+    // Leaving the organization leaves its teams.
+    let (status, _) = post(
+        &app,
+        &third,
+        "/organization/leave",
+        json!({"organizationId": org_id}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, members) = get(
+        &app,
+        &owner,
+        &format!("/organization/list-team-members?teamId={default_team}"),
+    )
+    .await;
+    assert_eq!(members.as_array().unwrap().len(), 1);
+    let (_, dev_members) = get(&app, &member, "/organization/list-team-members").await;
+    assert_eq!(dev_members.as_array().unwrap().len(), 1);
+
+    // Another organization's team ids are refused on every route.
+    let other = create(&app, &outsider, &slug()).await;
+    let (_, their_teams) = get(&app, &outsider, "/organization/list-teams").await;
+    let theirs = their_teams[0]["id"].as_str().unwrap();
+    let cases = [
+        (
+            "/organization/update-team",
+            json!({"teamId": theirs, "data": {"name": "x"}}),
+            400,
+            "TEAM_NOT_FOUND",
+        ),
+        (
+            "/organization/remove-team",
+            json!({"teamId": theirs}),
+            400,
+            "TEAM_NOT_FOUND",
+        ),
+        (
+            "/organization/set-active-team",
+            json!({"teamId": theirs}),
+            400,
+            "TEAM_NOT_FOUND",
+        ),
+        (
+            "/organization/add-team-member",
+            json!({"teamId": theirs, "userId": member_id}),
+            400,
+            "TEAM_NOT_FOUND",
+        ),
+        (
+            "/organization/remove-team-member",
+            json!({"teamId": theirs, "userId": owner_id}),
+            400,
+            "TEAM_NOT_FOUND",
+        ),
+        (
+            "/organization/invite-member",
+            json!({"email": unique_email(), "role": "member", "teamId": theirs}),
+            400,
+            "TEAM_NOT_FOUND",
+        ),
+        (
+            "/organization/create-team",
+            json!({"name": "x", "organizationId": other["id"]}),
+            403,
+            "YOU_ARE_NOT_ALLOWED_TO_INVITE_USERS_TO_THIS_ORGANIZATION",
+        ),
+        (
+            "/organization/update-team",
+            json!({"teamId": theirs, "data": {"organizationId": other["id"]}}),
+            403,
+            "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_TEAM",
+        ),
+        (
+            "/organization/remove-team",
+            json!({"teamId": theirs, "organizationId": other["id"]}),
+            403,
+            "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_TEAM",
+        ),
+    ];
+    for (path, body, status, code) in cases {
+        assert_error(post(&app, &owner, path, body).await, status, code);
+    }
+    for (path, status, code) in [
+        (
+            format!("/organization/list-team-members?teamId={theirs}"),
+            400,
+            "USER_IS_NOT_A_MEMBER_OF_THE_TEAM",
+        ),
+        (
+            format!(
+                "/organization/list-teams?organizationId={}",
+                other["id"].as_str().unwrap()
+            ),
+            403,
+            "YOU_ARE_NOT_ALLOWED_TO_ACCESS_THIS_ORGANIZATION",
+        ),
+        (
+            format!(
+                "/organization/list-user-teams?organizationId={}",
+                other["id"].as_str().unwrap()
+            ),
+            403,
+            "YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION",
+        ),
+        (
+            format!("/organization/list-user-teams?userId={outsider_id}"),
+            400,
+            "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION",
+        ),
+    ] {
+        assert_error(get(&app, &owner, &path).await, status, code);
+    }
+    let (_, their_list) = get(&app, &outsider, "/organization/list-teams").await;
+    assert_eq!(their_list.as_array().unwrap().len(), 1);
+
+    // Removal: not the active team, not the last one; pending invitations forget it.
+    let (_, pending) = post(
+        &app,
+        &owner,
+        "/organization/invite-member",
+        json!({"email": unique_email(), "role": "member", "teamId": [dev_id, default_team]}),
+    )
+    .await;
+    assert_eq!(pending["teamId"], format!("{dev_id},{default_team}"));
+    assert_error(
+        post(
+            &app,
+            &owner,
+            "/organization/remove-team",
+            json!({"teamId": default_team}),
+        )
+        .await,
+        403,
+        "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_TEAM",
+    );
+    let (status, removed) = post(
+        &app,
+        &owner,
+        "/organization/remove-team",
+        json!({"teamId": dev_id}),
+    )
+    .await;
+    assert_eq!(
+        (status, removed),
+        (200, json!({"message": "Team removed successfully."}))
+    );
+    let (_, invitations) = get(&app, &owner, "/organization/list-invitations").await;
+    let left = invitations
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == pending["id"])
+        .unwrap();
+    assert_eq!(left["teamId"], default_team);
+    assert_eq!(
+        post(
+            &app,
+            &owner,
+            "/organization/set-active-team",
+            json!({"teamId": null})
+        )
+        .await,
+        (200, Value::Null)
+    );
+    assert_error(
+        post(
+            &app,
+            &owner,
+            "/organization/remove-team",
+            json!({"teamId": default_team}),
+        )
+        .await,
+        400,
+        "UNABLE_TO_REMOVE_LAST_TEAM",
+    );
 }

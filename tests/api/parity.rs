@@ -348,3 +348,20 @@ async fn sign_in_refuses_an_over_long_password_whoever_the_address_is() {
     let res = app.sign_in(&unique_email(), &"x".repeat(128)).await;
     assert_eq!(error_code(res).await.1, "INVALID_EMAIL_OR_PASSWORD");
 }
+
+#[tokio::test]
+async fn admin_routes_answer_the_bare_401_under_a_json_content_type() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, "[plugins.admin]\nenabled = true\n", &[]).await
+    else {
+        return;
+    };
+    let res = app
+        .anonymous()
+        .get(app.url("/admin/list-users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(res.text().await.unwrap(), "");
+}

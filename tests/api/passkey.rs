@@ -341,6 +341,38 @@ async fn a_passkey_registers_lists_renames_signs_in_and_is_deleted(#[case] backe
         json!([{ "id": auth.id(), "transports": ["internal", "hybrid"], "type": "public-key" }])
     );
 
+    // `createSession: true`: the new passkey with a new session and its cookie.
+    let second = SoftAuthenticator::new();
+    let opts = options(&app, &browser, "/passkey/generate-register-options").await;
+    let res = app
+        .post_as(
+            &browser,
+            "/passkey/verify-registration",
+            &json!({ "response": second.register(&opts, ORIGIN), "createSession": true }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let token = cookie(&set_cookies(&res), "better-auth.session_token")
+        .expect("session cookie")
+        .clone();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["credentialID"], second.id());
+    assert_eq!(body["user"]["id"], user_id.as_str());
+    assert_eq!(body["session"]["userId"], user_id.as_str());
+    assert!(token.starts_with(&format!(
+        "better-auth.session_token={}.",
+        body["session"]["token"].as_str().unwrap()
+    )));
+    let second_id = body["id"].as_str().unwrap().to_owned();
+    let res = app
+        .post_as(
+            &browser,
+            "/passkey/delete-passkey",
+            &json!({ "id": second_id }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
     let res = app
         .post_as(&browser, "/passkey/delete-passkey", &json!({ "id": id }))
         .await;
@@ -565,6 +597,9 @@ async fn clones_wrong_origins_and_other_users_passkeys_are_refused(#[case] backe
     assert_eq!(error_code(res).await.1, "UNAUTHORIZED");
 }
 
+/// Makes a registration response from the options.
+type MakeResponse<'a> = dyn Fn(&Value) -> Value + 'a;
+
 #[apply(backends)]
 #[tokio::test]
 async fn malformed_input_is_a_4xx_and_writes_nothing(#[case] backend: Backend) {
@@ -574,7 +609,7 @@ async fn malformed_input_is_a_4xx_and_writes_nothing(#[case] backend: Backend) {
     let (browser, _) = signed_up(&app).await;
     let auth = SoftAuthenticator::new();
     let good = |opts: &Value| auth.register(opts, ORIGIN);
-    let garbage: Vec<Box<dyn Fn(&Value) -> Value>> = vec![
+    let garbage: Vec<Box<MakeResponse>> = vec![
         Box::new(|_| json!("a string")),
         Box::new(|_| json!(null)),
         Box::new(|_| json!({})),
@@ -666,4 +701,59 @@ async fn malformed_input_is_a_4xx_and_writes_nothing(#[case] backend: Backend) {
         .await;
     assert_eq!(error_code(res).await.1, "PASSKEY_NOT_FOUND");
     assert_eq!(count_rows(&app, "passkey").await, 0);
+}
+
+/// With Redis as secondary storage the challenge lives in Redis only, under
+/// `verification:<token>`, in Better Auth's JSON, and is taken once.
+#[tokio::test]
+async fn with_redis_the_challenge_lives_in_redis() {
+    let Some(mut keys) = connect_redis().await else {
+        return;
+    };
+    let toml = format!("[redis]\nkey_prefix = \"{}\"\n{PASSKEY}", keys.prefix);
+    let Some(app) =
+        spawn_app_with(Backend::Sqlite, &toml, &[("REDIS_URL", &test_redis_url())]).await
+    else {
+        return;
+    };
+    let (browser, user_id) = signed_up(&app).await;
+    let mut auth = SoftAuthenticator::new();
+    let rows = count_rows(&app, "verification").await;
+    let opts = options(&app, &browser, "/passkey/generate-register-options").await;
+    let stored = keys.scan("verification:*").await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let value = keys.json(&stored[0]).await;
+    let value: Value = match value {
+        Value::String(s) => serde_json::from_str(&s).unwrap(),
+        other => other,
+    };
+    let inner = value
+        .get("value")
+        .and_then(Value::as_str)
+        .map(|v| serde_json::from_str::<Value>(v).unwrap())
+        .unwrap_or(value.clone());
+    assert_eq!(inner["type"], "registration", "{value}");
+    assert_eq!(inner["expectedChallenge"], opts["challenge"]);
+    assert_eq!(inner["userData"]["id"], user_id.as_str());
+    assert_eq!(count_rows(&app, "verification").await, rows);
+    let res = app
+        .post_as(
+            &browser,
+            "/passkey/verify-registration",
+            &json!({ "response": auth.register(&opts, ORIGIN) }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(keys.scan("verification:*").await.is_empty());
+    let anon = app.browser();
+    let opts = options(&app, &anon, "/passkey/generate-authenticate-options").await;
+    let res = app
+        .post_as(
+            &anon,
+            "/passkey/verify-authentication",
+            &json!({ "response": auth.assert(&opts, ORIGIN) }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(keys.scan("verification:*").await.is_empty());
 }

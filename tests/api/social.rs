@@ -629,7 +629,7 @@ async fn tokens_link_list_refresh_and_unlink(#[case] backend: Backend) {
     let idp = Idp::start().await;
     let extra = "[account]\nencrypt_oauth_tokens = true\n";
     // `[account]` is already in the providers' TOML: set the option through a second table.
-    let toml = providers(&idp).replace("[account]\n", &format!("{extra}"));
+    let toml = providers(&idp).replace("[account]\n", extra);
     let Some(app) = spawn_app_with(backend, &toml, &[]).await else {
         return;
     };
@@ -867,6 +867,12 @@ async fn the_cookie_strategy_keeps_the_state_in_an_encrypted_cookie() {
     let back = local(&app, &at_provider(&url).await);
     let res = app.anonymous().get(&back).send().await.unwrap();
     assert_eq!(error_of(&res).0, "state_mismatch");
+    // Sign-out expires the state cookie too.
+    let res = app.post("/sign-out", &json!({})).await;
+    let c = cookie(&set_cookies(&res), "better-auth.oauth_state")
+        .cloned()
+        .unwrap();
+    assert!(c.contains("Max-Age=0"), "{c}");
 }
 
 #[tokio::test]

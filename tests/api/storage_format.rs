@@ -292,3 +292,61 @@ async fn a_foreign_schema_is_refused_naming_the_table_and_column_and_left_untouc
     assert_eq!(cols.len(), 3, "user unchanged: {cols:?}");
     conn.close().await.unwrap();
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn without_migrations_and_without_a_record_the_tables_and_hashes_decide(backend: Backend) {
+    // Better Auth's tables, migrations off: better-auth, and nothing is written.
+    let Some(db) = create_database(backend).await else {
+        return;
+    };
+    better_auth_tables(&db).await;
+    let app = start(db, "", &[("BETTER_AUTH_AUTO_MIGRATE", "false")]).await;
+    assert_eq!(app.state.store.format(), StorageFormat::BetterAuth);
+    let db = app.state.store.connection();
+    assert!(
+        better_auth_rs::store::schema::columns(db, "better_auth_rs_origin")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A database an earlier version of the service adopted (its migration table, no record):
+    // a Better Auth scrypt hash says Node wrote to it; without one it is the service's.
+    let email = unique_email();
+    app.sign_up(&email).await;
+    let app = app.restart("[storage]\nformat = \"native\"\n").await;
+    let conn = app.state.store.connection();
+    exec(conn, "DROP TABLE better_auth_rs_origin").await;
+    set_password(
+        &app,
+        &email,
+        &better_auth_scrypt(
+            &SecretString::from(PASSWORD.to_owned()),
+            "00112233445566778899aabbccddeeff",
+        )
+        .unwrap(),
+    )
+    .await;
+    let app = app.restart("").await;
+    assert_eq!(app.state.store.format(), StorageFormat::BetterAuth);
+    assert_eq!(origin_row(&app).await, "better-auth");
+    exec(
+        app.state.store.connection(),
+        "DROP TABLE better_auth_rs_origin",
+    )
+    .await;
+    let argon = better_auth_rs::auth::password::PasswordHasher::new(
+        better_auth_rs::config::PasswordHashing::DangerTestMinimum,
+        1,
+        4,
+    )
+    .unwrap()
+    .hash(SecretString::from(PASSWORD.to_owned()))
+    .await
+    .unwrap();
+    set_password(&app, &email, &argon).await;
+    let app = app.restart("").await;
+    assert_eq!(app.state.store.format(), StorageFormat::Native);
+    assert_eq!(origin_row(&app).await, "better-auth-rs");
+}

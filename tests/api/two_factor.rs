@@ -877,3 +877,50 @@ async fn the_otp_method_enables_at_once_and_keeps_codes_hashed(#[case] backend: 
     assert_eq!(res.status(), 200);
     assert_eq!(app.get_session_as(&browser).await["user"]["id"], id);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn secrets_survive_a_switch_to_versioned_secrets(#[case] backend: Backend) {
+    let Some(app) = spawn_app_with(backend, TWO_FACTOR, &[]).await else {
+        return;
+    };
+    let (id, email, key, codes) = enrolled(&app, &app.client).await;
+    assert!(row(&app, &id)
+        .await
+        .unwrap()
+        .secret
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit()));
+    // The same database under `BETTER_AUTH_SECRETS`, the old secret as version 1.
+    let secrets = format!("2:rotated-secret-0123456789abcdefghijklmnop,1:{SECRET}");
+    let app = start(app._db, TWO_FACTOR, &[("BETTER_AUTH_SECRETS", &secrets)]).await;
+    let browser = challenged(&app, &email).await;
+    let res = app
+        .post_as(
+            &browser,
+            "/two-factor/verify-totp",
+            &json!({ "code": code(&app, &key, 0) }),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "the bare-hex secret still opens");
+    let res = app
+        .post(
+            "/sign-in/email",
+            &json!({ "email": email, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post(
+            "/two-factor/verify-backup-code",
+            &json!({ "code": codes[0] }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // Rewritten codes are sealed with the current secret, in Better Auth's envelope.
+    assert!(row(&app, &id)
+        .await
+        .unwrap()
+        .backup_codes
+        .starts_with("$ba$2$"));
+}

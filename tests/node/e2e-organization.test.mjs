@@ -33,20 +33,19 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function rustConfig() {
-  const config = join(dir, "organization.toml");
-  writeFileSync(
-    config,
-    `${readFileSync(join(here, "e2e.toml"), "utf8")}\n[plugins.organization]\nenabled = true\n`,
-  );
+function rustConfig(teams) {
+  const config = join(dir, teams ? "organization-teams.toml" : "organization.toml");
+  const section = `[plugins.organization]\nenabled = true\n${teams ? "[plugins.organization.teams]\nenabled = true\n" : ""}`;
+  writeFileSync(config, `${readFileSync(join(here, "e2e.toml"), "utf8")}\n${section}`);
   return config;
 }
 
-function start(target = TARGET, opts = {}) {
+function start(target = TARGET, { teams = false, ...opts } = {}) {
   if (target === "reference") {
-    return startServer({ target, ...opts, env: { ORGANIZATION: "1", ...(opts.env ?? {}) } });
+    const env = { ORGANIZATION: "1", ...(teams ? { ORGANIZATION_TEAMS: "1" } : {}) };
+    return startServer({ target, ...opts, env });
   }
-  return startServer({ target, ...opts, config: rustConfig() });
+  return startServer({ target, ...opts, config: rustConfig(teams) });
 }
 
 const browser = (server) => newBrowser(server.base, { plugins: [organizationClient()] });
@@ -288,5 +287,84 @@ test("an organization made by the real Better Auth is managed by better-auth-rs"
     assert.equal(members.total, 2);
   } finally {
     await rust.stop();
+  }
+});
+
+test(`teams through organizationClient (${TARGET})`, async () => {
+  const server = await start(TARGET, { dir: mkdtempSync(join(dir, "teams-")), teams: true });
+  try {
+    const owner = browser(server);
+    await signUp(owner, uniqueEmail("team-owner"), "Tess");
+    const invitee = browser(server);
+    const inviteeEmail = uniqueEmail("team-invitee");
+    const inviteeUser = await signUp(invitee, inviteeEmail, "Tim");
+    const outsider = browser(server);
+    await signUp(outsider, uniqueEmail("team-outsider"), "Olga");
+
+    // A new organization comes with a team of its name, its creator in it and active.
+    const org = ok(await owner.client.organization.create({ name: "Teamed", slug: `teamed-${Date.now()}` }));
+    let teams = ok(await owner.client.organization.listTeams());
+    assert.deepEqual(teams.map((t) => t.name), ["Teamed"]);
+    const defaultTeam = teams[0];
+    assert.equal(defaultTeam.memberCount, undefined);
+    let session = ok(await owner.client.getSession({ query: { disableCookieCache: true } }));
+    assert.equal(session.session.activeTeamId, defaultTeam.id);
+
+    const dev = ok(await owner.client.organization.createTeam({ name: "Dev" }));
+    assert.equal(dev.organizationId, org.id);
+    const renamed = ok(await owner.client.organization.updateTeam({ teamId: dev.id, data: { name: "Developers" } }));
+    assert.equal(renamed.name, "Developers");
+
+    // An invitation into a team puts the member in it and makes it active.
+    fails(
+      await owner.client.organization.inviteMember({ email: inviteeEmail, role: "member", teamId: "no-such-team" }),
+      400,
+      "TEAM_NOT_FOUND",
+    );
+    const invitation = ok(await owner.client.organization.inviteMember({ email: inviteeEmail, role: "member", teamId: dev.id }));
+    assert.equal(invitation.teamId, dev.id);
+    const accepted = ok(await invitee.client.organization.acceptInvitation({ invitationId: invitation.id }));
+    assert.equal(accepted.invitation.teamId, dev.id);
+    session = ok(await invitee.client.getSession({ query: { disableCookieCache: true } }));
+    assert.equal(session.session.activeTeamId, dev.id);
+    const members = ok(await invitee.client.organization.listTeamMembers());
+    assert.deepEqual(members.map((m) => m.userId), [inviteeUser.id]);
+    assert.deepEqual(ok(await invitee.client.organization.listUserTeams()).map((t) => t.id), [dev.id]);
+    const full = ok(await owner.client.organization.getFullOrganization());
+    assert.deepEqual(full.teams.map((t) => [t.name, t.memberCount]).sort(), [["Developers", 1], ["Teamed", 1]]);
+
+    // Team members: added, listed, removed; a member may not add anyone.
+    ok(await owner.client.organization.addTeamMember({ teamId: defaultTeam.id, userId: inviteeUser.id }));
+    fails(
+      await invitee.client.organization.addTeamMember({ teamId: dev.id, userId: inviteeUser.id }),
+      403,
+      "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_NEW_TEAM_MEMBER",
+    );
+    assert.deepEqual(ok(await owner.client.organization.removeTeamMember({ teamId: defaultTeam.id, userId: inviteeUser.id })), {
+      message: "Team member removed successfully.",
+    });
+    fails(
+      await owner.client.organization.removeTeamMember({ teamId: defaultTeam.id, userId: inviteeUser.id }),
+      400,
+      "USER_IS_NOT_A_MEMBER_OF_THE_TEAM",
+    );
+
+    // Another organization's team is not found here.
+    const other = ok(await outsider.client.organization.create({ name: "Elsewhere", slug: `elsewhere-${Date.now()}` }));
+    const [otherTeam] = ok(await outsider.client.organization.listTeams());
+    fails(await owner.client.organization.updateTeam({ teamId: otherTeam.id, data: { name: "Mine" } }), 400, "TEAM_NOT_FOUND");
+    fails(await owner.client.organization.removeTeam({ teamId: otherTeam.id }), 400, "TEAM_NOT_FOUND");
+    fails(await owner.client.organization.setActiveTeam({ teamId: otherTeam.id }), 400, "TEAM_NOT_FOUND");
+    fails(await owner.client.organization.listTeamMembers({ query: { teamId: otherTeam.id } }), 400, "USER_IS_NOT_A_MEMBER_OF_THE_TEAM");
+    fails(await owner.client.organization.listTeams({ query: { organizationId: other.id } }), 403, "YOU_ARE_NOT_ALLOWED_TO_ACCESS_THIS_ORGANIZATION");
+
+    // Active team, then removal; the last team stays.
+    assert.equal(ok(await owner.client.organization.setActiveTeam({ teamId: null })), null);
+    assert.deepEqual(ok(await owner.client.organization.removeTeam({ teamId: dev.id })), { message: "Team removed successfully." });
+    fails(await owner.client.organization.removeTeam({ teamId: defaultTeam.id }), 400, "UNABLE_TO_REMOVE_LAST_TEAM");
+    teams = ok(await owner.client.organization.listTeams());
+    assert.deepEqual(teams.map((t) => t.id), [defaultTeam.id]);
+  } finally {
+    await server.stop();
   }
 });

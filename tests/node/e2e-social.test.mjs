@@ -29,7 +29,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+let discoveryUrl;
 async function startIdp() {
+  if (discoveryUrl) return discoveryUrl;
   await idp.issuer.keys.generate("RS256");
   await idp.start(0, "127.0.0.1");
   // Access and ID tokens carry the person; user info answers with them too.
@@ -37,11 +39,11 @@ async function startIdp() {
   idp.service.on("beforeUserinfo", (res) => {
     res.body = { ...person };
   });
-  return `${idp.issuer.url}/.well-known/openid-configuration`;
+  discoveryUrl = `${idp.issuer.url}/.well-known/openid-configuration`;
+  return discoveryUrl;
 }
 
-function start(discovery) {
-  if (TARGET === "reference") return startServer({ target: TARGET, dir, env: { OIDC_DISCOVERY_URL: discovery } });
+function rustConfig(discovery) {
   const config = join(dir, "social.toml");
   writeFileSync(
     config,
@@ -54,7 +56,12 @@ client_secret = "mock-secret"
 scopes = ["openid", "email", "profile"]
 `,
   );
-  return startServer({ target: TARGET, dir, config });
+  return config;
+}
+
+function start(discovery) {
+  if (TARGET === "reference") return startServer({ target: TARGET, dir, env: { OIDC_DISCOVERY_URL: discovery } });
+  return startServer({ target: TARGET, dir, config: rustConfig(discovery) });
 }
 
 /** The browser at the provider and back: the callback's response (a redirect, not followed). */
@@ -152,4 +159,90 @@ test(`social sign-in through the official client (${TARGET})`, async () => {
   assert.deepEqual(linked.data.map((a) => a.providerId).sort(), ["credential", "mock"]);
 
   await server.stop();
+});
+
+// One database, two servers: the flow starts on the real Better Auth (its state row, its signed
+// state cookie, its PKCE verifier and nonce) and the provider's answer is finished by
+// better-auth-rs, which signs the user in.
+test("a flow started on Better Auth is finished by better-auth-rs on the same database", { skip: TARGET === "reference" }, async () => {
+  const discovery = await startIdp();
+  const shared = mkdtempSync(join(tmpdir(), "ba-e2e-social-shared-"));
+  try {
+    const databaseUrl = `sqlite://${join(shared, "auth.db")}?mode=rwc`;
+    const reference = await startServer({ target: "reference", dir: shared, logName: "reference", databaseUrl, env: { OIDC_DISCOVERY_URL: discovery } });
+    const ours = await startServer({ target: "rust", dir: shared, logName: "rust", databaseUrl, config: rustConfig(discovery) });
+    person = { sub: "mock-shared", email: uniqueEmail("shared"), email_verified: true, name: "Shared" };
+    const atReference = newBrowser(reference.base);
+    const res = await atReference.client.signIn.social({
+      provider: "mock",
+      callbackURL: CALLBACK,
+      newUserCallbackURL: NEW_USER,
+      disableRedirect: true,
+    });
+    assert.equal(res.error, null, JSON.stringify(res.error));
+    const atIdp = await fetch(res.data.url, { redirect: "manual" });
+    const back = new URL(atIdp.headers.get("location"));
+    assert.equal(back.origin, reference.base);
+    const finish = await fetch(`${ours.base}${back.pathname}${back.search}`, {
+      redirect: "manual",
+      headers: { cookie: atReference.jar.header() },
+    });
+    assert.equal(finish.status, 302);
+    assert.equal(finish.headers.get("location"), NEW_USER);
+    const atOurs = newBrowser(ours.base, { jar: atReference.jar });
+    atOurs.jar.store(finish);
+    const session = await atOurs.client.getSession();
+    assert.equal(session.data.user.email, person.email);
+    // The session is Better Auth's too: the reference reads it from the shared database.
+    const there = await atReference.client.getSession();
+    assert.equal(there.data.user.id, session.data.user.id);
+    await ours.stop();
+    await reference.stop();
+  } finally {
+    rmSync(shared, { recursive: true, force: true });
+  }
+});
+
+// A real browser: headless Chromium clicks "Sign in with the provider" on a page of the auth
+// server's origin, follows the provider's redirect and our callback (the state cookie goes and
+// comes back), and ends signed in on callbackURL.
+test(`a browser signs in with a click (${TARGET})`, async (t) => {
+  const { launchChromium, screenshotOnFailure } = await import("./chromium.mjs");
+  const browser = await launchChromium(t);
+  if (!browser) return;
+  const discovery = await startIdp();
+  const server = await start(discovery);
+  const page = await browser.newPage();
+  try {
+    person = { sub: "mock-browser", email: uniqueEmail("browser"), email_verified: true, name: "Browser" };
+    await page.goto(`${server.base}/api/auth/ok`);
+    await page.evaluate(() => {
+      const button = document.createElement("button");
+      button.textContent = "Sign in with the provider";
+      button.onclick = async () => {
+        const res = await fetch("/api/auth/sign-in/social", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ provider: "mock", callbackURL: "/api/auth/get-session" }),
+        });
+        window.location.href = (await res.json()).url;
+      };
+      document.body.append(button);
+    });
+    await Promise.all([
+      page.waitForURL(`${server.base}/api/auth/get-session`),
+      page.click("text=Sign in with the provider"),
+    ]);
+    const session = JSON.parse(await page.locator("body").innerText());
+    assert.equal(session.user.email, person.email);
+    const cookies = await page.context().cookies(server.base);
+    assert.ok(cookies.some((c) => c.name === "better-auth.session_token" && c.httpOnly));
+    assert.ok(!cookies.some((c) => c.name === "better-auth.state" && c.value));
+  } catch (err) {
+    await screenshotOnFailure(page, `e2e-social-${TARGET}`);
+    throw err;
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
 });

@@ -5,10 +5,12 @@
 //   E2E_TARGET=reference node --test e2e-two-factor.test.mjs
 //
 // TOTP codes come from the `otpauth` package (not from either server), read off the totpURI.
-// With the Rust target, a second test enrols a user on the real Better Auth and signs them in
-// on better-auth-rs over the same SQLite file, with a TOTP code and with a backup code.
+// With the Rust target, the last tests enrol a user on the real Better Auth and sign them in on
+// better-auth-rs over the same database (SQLite, PostgreSQL, MariaDB/MySQL: TEST_POSTGRES_URL,
+// TEST_MYSQL_URL), with a TOTP code and with a backup code.
 
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +24,7 @@ const TARGET = process.env.E2E_TARGET === "reference" ? "reference" : "rust";
 const dir = mkdtempSync(join(tmpdir(), "ba-e2e-two-factor-"));
 after(async () => {
   await stopAllServers();
-  rmSync(dir, { recursive: true, force: true });
+  if (process.env.E2E_KEEP_TMP !== "1") rmSync(dir, { recursive: true, force: true });
 });
 
 function rustConfig() {
@@ -34,9 +36,9 @@ function rustConfig() {
   return config;
 }
 
-function start(target, { serverDir = dir } = {}) {
-  if (target === "reference") return startServer({ target, dir: serverDir, env: { TWO_FACTOR: "1" } });
-  return startServer({ target, dir: serverDir, config: rustConfig() });
+function start(target) {
+  if (target === "reference") return startServer({ target, dir, env: { TWO_FACTOR: "1" } });
+  return startServer({ target, dir, config: rustConfig() });
 }
 
 /** A browser with `twoFactorClient`, recording the redirects it is told about. */
@@ -168,31 +170,114 @@ test(`two-factor through twoFactorClient (${TARGET})`, async () => {
   await server.stop();
 });
 
-test("a user enrolled on the real Better Auth signs in on better-auth-rs", { skip: TARGET !== "rust" }, async () => {
-  const shared = mkdtempSync(join(dir, "shared-"));
-  const node = await start("reference", { serverDir: shared });
-  const email = uniqueEmail("node-tf");
-  const owner = browser(node);
-  assert.equal((await owner.client.signUp.email({ email, password: PASSWORD, name: "Node" })).error, null);
-  let res = await owner.client.twoFactor.enable({ password: PASSWORD });
-  const { totpURI: uri, backupCodes: codes } = res.data;
-  res = await owner.client.twoFactor.verifyTotp({ code: totpCode(uri) });
-  assert.equal(res.error, null);
-  await node.stop();
-  const db = new Database(join(shared, "auth.db"), { readonly: true });
-  const row = db.prepare(`SELECT "secret", "backupCodes", "verified" FROM "twoFactor"`).get();
-  db.close();
-  assert.match(row.secret, /^[0-9a-f]+$/, "Node's symmetricEncrypt");
-  assert.equal(row.verified, 1);
+// ---------------------------------------------------------------------------
+// A user enrolled on the real Better Auth, on each database, signs in here
+// ---------------------------------------------------------------------------
 
-  const rust = await start("rust", { serverDir: shared });
-  let b = await challenged(rust, email);
-  res = await b.client.twoFactor.verifyTotp({ code: totpCode(uri) });
-  assert.equal(res.error, null, JSON.stringify(res.error));
-  assert.equal((await session(b)).user.email, email);
-  b = await challenged(rust, email);
-  res = await b.client.twoFactor.verifyBackupCode({ code: codes[3] });
-  assert.equal(res.error, null, JSON.stringify(res.error));
-  assert.equal((await session(b)).user.email, email);
-  await rust.stop();
-});
+const PG_ADMIN_URL = process.env.TEST_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+const MYSQL_ADMIN_URL = process.env.TEST_MYSQL_URL || "mysql://root@127.0.0.1:3306/";
+
+/** A fresh database: { url, row(sql), drop() }, or null when its server is unreachable (outside CI). */
+async function provision(backend, serverDir) {
+  const name = `tf_${randomBytes(6).toString("hex")}`;
+  try {
+    if (backend === "sqlite") {
+      const file = join(serverDir, "auth.db");
+      return {
+        url: `sqlite://${file}?mode=rwc`,
+        row: async (sql) => {
+          const db = new Database(file, { readonly: true });
+          try {
+            return db.prepare(sql).get();
+          } finally {
+            db.close();
+          }
+        },
+        drop: async () => {},
+      };
+    }
+    if (backend === "postgres") {
+      const { default: pg } = await import("pg");
+      const admin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5_000 });
+      await admin.connect();
+      await admin.query(`create database "${name}"`);
+      const url = new URL(PG_ADMIN_URL);
+      url.pathname = `/${name}`;
+      return {
+        url: url.toString(),
+        row: async (sql) => {
+          const c = new pg.Client({ connectionString: url.toString() });
+          await c.connect();
+          try {
+            return (await c.query(sql)).rows[0];
+          } finally {
+            await c.end();
+          }
+        },
+        drop: async () => {
+          await admin.query(`drop database if exists "${name}" with (force)`);
+          await admin.end();
+        },
+      };
+    }
+    const { createConnection } = await import("mysql2/promise");
+    const admin = await createConnection({ uri: MYSQL_ADMIN_URL, connectTimeout: 5_000 });
+    await admin.query(`create database \`${name}\``);
+    const url = new URL(MYSQL_ADMIN_URL);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      row: async (sql) => {
+        const c = await createConnection({ uri: url.toString() });
+        try {
+          return (await c.query(sql.replaceAll('"', "`")))[0][0];
+        } finally {
+          await c.end();
+        }
+      },
+      drop: async () => {
+        await admin.query(`drop database if exists \`${name}\``);
+        await admin.end();
+      },
+    };
+  } catch (err) {
+    if (process.env.CI === "true") throw err;
+    console.log(`# skipped ${backend}: server unreachable (${err.message})`);
+    return null;
+  }
+}
+
+for (const backend of ["sqlite", "postgres", "mysql"]) {
+  test(`a user enrolled on the real Better Auth signs in on better-auth-rs (${backend})`, { skip: TARGET !== "rust" }, async () => {
+    const shared = mkdtempSync(join(dir, `shared-${backend}-`));
+    const db = await provision(backend, shared);
+    if (!db) return;
+    try {
+      const node = await startServer({ target: "reference", dir: shared, databaseUrl: db.url, env: { TWO_FACTOR: "1" } });
+      const email = uniqueEmail("node-tf");
+      const owner = browser(node);
+      assert.equal((await owner.client.signUp.email({ email, password: PASSWORD, name: "Node" })).error, null);
+      let res = await owner.client.twoFactor.enable({ password: PASSWORD });
+      const { totpURI: uri, backupCodes: codes } = res.data;
+      res = await owner.client.twoFactor.verifyTotp({ code: totpCode(uri) });
+      assert.equal(res.error, null);
+      await node.stop();
+      const row = await db.row(`SELECT "secret", "backupCodes", "verified" FROM "twoFactor"`);
+      assert.match(row.secret, /^[0-9a-f]+$/, "Node's symmetricEncrypt");
+      assert.ok(row.verified === true || row.verified === 1, `verified: ${row.verified}`);
+
+      const rust = await startServer({ target: "rust", dir: shared, databaseUrl: db.url, config: rustConfig() });
+      let b = await challenged(rust, email);
+      res = await b.client.twoFactor.verifyTotp({ code: totpCode(uri) });
+      assert.equal(res.error, null, JSON.stringify(res.error));
+      assert.equal((await session(b)).user.email, email);
+      b = await challenged(rust, email);
+      res = await b.client.twoFactor.verifyBackupCode({ code: codes[3] });
+      assert.equal(res.error, null, JSON.stringify(res.error));
+      assert.equal((await session(b)).user.email, email);
+      await rust.stop();
+    } finally {
+      await db.drop();
+    }
+  });
+}

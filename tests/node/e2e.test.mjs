@@ -68,13 +68,16 @@ function assertClearsSessionCookies(response) {
   }
 }
 
-// error.statusText is deliberately not asserted: the reference's Response
+// error.statusText is the standard reason phrase: the reference's Response
 // carries the status name ("UNAUTHORIZED") but better-call's node:http adapter
 // calls res.writeHead(status) without it, so over HTTP the real server sends
-// Node's standard reason phrase ("Unauthorized").
+// Node's standard phrase ("Unauthorized"), and so must this service.
+const STATUS_TEXT = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 422: "Unprocessable Entity" };
+
 function assertApiError(error, { status, code, message }) {
   assert.ok(error, "expected an error");
   assert.equal(error.status, status);
+  assert.equal(error.statusText, STATUS_TEXT[status], `the reason phrase of ${status}`);
   assert.equal(error.code, code);
   assert.equal(error.message, message);
 }

@@ -42,8 +42,8 @@ function build() {
   assert.equal(built.status, 0, "vite build");
 }
 
-/** Serves examples/react/dist on localhost:3000 (the page's origin). */
-function servePage() {
+/** Serves examples/react/dist on localhost:3000 (the page's origin), or on `port`. */
+function servePage(port = PAGE_PORT) {
   const dist = join(APP_DIR, "dist");
   return new Promise((resolve, reject) => {
     const server = http.createServer((req, res) => {
@@ -54,7 +54,7 @@ function servePage() {
       res.end(readFileSync(file));
     });
     server.once("error", reject);
-    server.listen(PAGE_PORT, "127.0.0.1", () => resolve(server));
+    server.listen(port, "127.0.0.1", () => resolve(server));
   });
 }
 
@@ -64,11 +64,12 @@ test("the React app signs up, keeps the session over a reload, gets a JWT, signs
   const started = Date.now();
   build();
   const built = Date.now();
-  pageServer = await servePage();
-  const pageOrigin = `http://localhost:${PAGE_PORT}`;
+  // Port 3000 taken (a developer's own app): any free port, trusted explicitly.
+  pageServer = await servePage().catch((err) => (err.code === "EADDRINUSE" ? servePage(0) : Promise.reject(err)));
+  const pageOrigin = `http://localhost:${pageServer.address().port}`;
   // The page calls the service as localhost too (same site, another origin), so the session
-  // cookie is first-party; harness.mjs trusts http://localhost:3000.
-  const server = await startServer({ target: "rust" });
+  // cookie is first-party.
+  const server = await startServer({ target: "rust", env: { BETTER_AUTH_TRUSTED_ORIGINS: pageOrigin } });
   const serviceUrl = server.base.replace("127.0.0.1", "localhost");
 
   const page = await browser.newPage();

@@ -16,6 +16,7 @@ import {
   jwt,
   lastLoginMethod,
   magicLink,
+  multiSession,
   organization,
   twoFactor,
   username,
@@ -167,10 +168,12 @@ function twoFactorPlugins(env) {
 /**
  * The organization plugin's options: invitations go to the outbox as the Rust service's `file`
  * transport writes them (type `organization-invitation`). ORGANIZATION_MEMBERSHIP_LIMIT and
- * ORGANIZATION_LIMIT set the limits, as `membership_limit` / `organization_limit` do.
+ * ORGANIZATION_LIMIT set the limits, as `membership_limit` / `organization_limit` do;
+ * ORGANIZATION_TEAMS=1 turns teams on, as `[plugins.organization.teams] enabled = true` does.
  */
 export function organizationOptions(env = process.env) {
   return {
+    ...(env.ORGANIZATION_TEAMS === "1" ? { teams: { enabled: true } } : {}),
     ...(env.ORGANIZATION_LIMIT ? { organizationLimit: Number(env.ORGANIZATION_LIMIT) } : {}),
     ...(env.ORGANIZATION_MEMBERSHIP_LIMIT
       ? { membershipLimit: Number(env.ORGANIZATION_MEMBERSHIP_LIMIT) }
@@ -181,6 +184,7 @@ export function organizationOptions(env = process.env) {
         email,
         invitationId: id,
         organizationId: organization.id,
+        organizationName: organization.name,
         inviter: inviter.user.email,
         role: invitation.role,
         at: new Date().toISOString(),
@@ -270,6 +274,9 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       ...(env.PASSKEY === "1" ? [passkey(passkeyPluginOptions(env))] : []),
       ...(env.ORGANIZATION === "1" ? [organization(organizationOptions(env))] : []),
       ...(env.USERNAME === "1" ? [username()] : []),
+      // MULTI_SESSION=1 adds the multi-session plugin with maximumSessions 3, as
+      // `[plugins.multi_session] enabled = true, maximum_sessions = 3` does.
+      ...(env.MULTI_SESSION === "1" ? [multiSession({ maximumSessions: 3 })] : []),
       // EMAIL_OTP=1 adds the email-OTP plugin, as `[plugins.email_otp] enabled = true` does;
       // EMAIL_OTP_STORE (plain, hashed, encrypted) is its `store_otp`.
       ...(env.EMAIL_OTP === "1"

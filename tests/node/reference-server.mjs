@@ -10,7 +10,8 @@
 //   COOKIE_CACHE (see reference-config.mjs), REDIS_URL for sessions and
 //   verification values in Redis (secondaryStorage) under REDIS_KEY_PREFIX
 //   (default better-auth:), VERIFICATION_STORE_IN_DATABASE=1 to keep the
-//   verification rows in the database too, API_KEY=1 for the API key plugin
+//   verification rows in the database too, ERROR_URL for onAPIError.errorURL,
+//   API_KEY=1 for the API key plugin
 //   and API_KEY_SERVER_TOKEN: a POST to /api-key/{create,update,verify,
 //   delete-all-expired-api-keys} carrying it in `x-server-token` is made as a
 //   server-side `auth.api.*` call (no headers), as better-auth-rs serves

@@ -12,7 +12,8 @@
 //   3. the old version (running all along): every user signs in (passwords written by better-auth-rs too), the
 //      session issued by better-auth-rs works, its /token still signs.
 //
-// Env: TEST_POSTGRES_URL, BETTER_AUTH_BIN, CI=true (an unreachable PostgreSQL fails).
+// Env: TEST_POSTGRES_URL, TEST_MYSQL_URL, VERSIONS_MATRIX=full, BETTER_AUTH_BIN, CI=true (an
+// unreachable database server fails).
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -25,6 +26,7 @@ import pg from "pg";
 import { PASSWORD, SESSION_COOKIE, newBrowser, readOutbox, startServer, stopAllServers, uniqueEmail } from "./harness.mjs";
 
 const PG_ADMIN_URL = process.env.TEST_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+const MYSQL_ADMIN_URL = process.env.TEST_MYSQL_URL || "mysql://root@127.0.0.1:3306/";
 const IN_CI = process.env.CI === "true";
 const NEW_PASSWORD = "another-horse-battery";
 // 1.7.25 itself: shared-database.test.mjs (SQLite, PostgreSQL, MariaDB).
@@ -50,6 +52,7 @@ async function provision(backend, dir) {
       async drop() {},
     };
   }
+  if (backend === "mysql") return provisionMysql();
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5_000 });
   admin.on("error", () => {});
   try {
@@ -75,6 +78,35 @@ async function provision(backend, dir) {
     },
     async drop() {
       await admin.query(`drop database if exists "${name}" with (force)`).finally(() => admin.end());
+    },
+  };
+}
+
+async function provisionMysql() {
+  const mysql = await import("mysql2/promise");
+  let admin;
+  try {
+    admin = await mysql.createConnection({ uri: MYSQL_ADMIN_URL, connectTimeout: 5_000 });
+  } catch (err) {
+    err.unreachable = true;
+    throw err;
+  }
+  const name = `versions_${randomBytes(6).toString("hex")}`;
+  await admin.query(`create database \`${name}\``);
+  const url = new URL(MYSQL_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async rows(table) {
+      const conn = await mysql.createConnection({ uri: url.toString() });
+      try {
+        return (await conn.query(`select * from \`${table}\` order by \`id\``))[0];
+      } finally {
+        await conn.end();
+      }
+    },
+    async drop() {
+      await admin.query(`drop database if exists \`${name}\``).finally(() => admin.end());
     },
   };
 }
@@ -170,13 +202,13 @@ async function scenario(t, version, backend, dir, db) {
 }
 
 // The scenarios wait mostly on servers starting: two at a time.
-// The suite runs each version once, the backends alternating (1.3, whose schema differs most,
-// on PostgreSQL); VERSIONS_MATRIX=full runs every version on both.
+// The suite runs each version once, SQLite and PostgreSQL alternating (1.3, whose schema differs
+// most, on PostgreSQL); VERSIONS_MATRIX=full runs every version on SQLite, PostgreSQL and MariaDB.
 const FULL = process.env.VERSIONS_MATRIX === "full";
 describe("Better Auth 1.3 to 1.6 databases", { concurrency: 2 }, () => {
-for (const backend of ["sqlite", "postgres"]) {
+for (const backend of ["sqlite", "postgres", "mysql"]) {
   for (const [i, version] of VERSIONS.entries()) {
-    if (!FULL && (i % 2 === 0) !== (backend === "postgres")) continue;
+    if (!FULL && (backend === "mysql" || (i % 2 === 0) !== (backend === "postgres"))) continue;
     test(`${version} on ${backend}: its database is served as it is, and it still works afterwards`, async (t) => {
       const dir = mkdtempSync(join(tmpdir(), `ba-versions-${version}-${backend}-`));
       let db;

@@ -59,16 +59,16 @@ fn plugin(state: &AppState) -> Result<&AdminPlugin, ApiError> {
 }
 
 /// Better Auth's `adminMiddleware`: an authoritative session (never the cookie cache), else
-/// 401 with an empty body.
+/// 401 with an empty body (under a JSON content type, as Better Auth's bare `APIError`).
 async fn admin_session(state: &AppState, req: &HttpRequest) -> Result<Current, ApiError> {
     match Current::require(state, req, Need::Sensitive).await {
         Err(ApiError::Code(ErrorCode::Unauthorized)) => {
-            Err(ApiError::Empty(StatusCode::UNAUTHORIZED))
+            Err(ApiError::EmptyJson(StatusCode::UNAUTHORIZED))
         }
         Err(ApiError::WithCookies(inner, cookies))
             if matches!(*inner, ApiError::Code(ErrorCode::Unauthorized)) =>
         {
-            Err(ApiError::Empty(StatusCode::UNAUTHORIZED).with_cookies(cookies))
+            Err(ApiError::EmptyJson(StatusCode::UNAUTHORIZED).with_cookies(cookies))
         }
         other => other,
     }
@@ -761,7 +761,9 @@ async fn stop_impersonating(
     let current = Current::require(&state, &req, Need::Session)
         .await
         .map_err(|e| match e {
-            ApiError::Code(ErrorCode::Unauthorized) => ApiError::Empty(StatusCode::UNAUTHORIZED),
+            ApiError::Code(ErrorCode::Unauthorized) => {
+                ApiError::EmptyJson(StatusCode::UNAUTHORIZED)
+            }
             other => other,
         })?;
     let internal = |m: &'static str| ApiError::message_only(StatusCode::INTERNAL_SERVER_ERROR, m);
@@ -1052,4 +1054,8 @@ pub fn openapi(settings: &Settings) -> Vec<Op> {
         )
         .ok(object(vec![("success", boolean())], &["success"], true).into()),
     ]
+    .into_iter()
+    // Without a session the admin routes answer Better Auth's bare 401.
+    .map(Op::bare_unauthorized)
+    .collect()
 }

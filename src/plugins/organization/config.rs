@@ -43,6 +43,27 @@ pub struct OrganizationSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct TeamsSettings {
     pub enabled: bool,
+    /// Teams per organization (`maximumTeams`); unset: no limit.
+    pub maximum_teams: Option<u64>,
+    /// Members per team (`maximumMembersPerTeam`); unset: no limit.
+    pub maximum_members_per_team: Option<u64>,
+    /// `allowRemovingAllTeams`: else the last team of an organization stays.
+    pub allow_removing_all_teams: bool,
+    pub default_team: DefaultTeam,
+}
+
+/// `[plugins.organization.teams.default_team]` (`teams.defaultTeam`): a new organization gets
+/// a team of its name with its creator in it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefaultTeam {
+    pub enabled: bool,
+}
+
+impl Default for DefaultTeam {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
 }
 
 impl Default for OrganizationSettings {
@@ -70,12 +91,6 @@ impl OrganizationSettings {
     pub fn validate(&self, errors: &mut Vec<String>) {
         if !self.enabled {
             return;
-        }
-        if self.teams.enabled {
-            errors.push(
-                "plugins.organization.teams.enabled: teams are not supported by this version"
-                    .into(),
-            );
         }
         if self.invitation_expires_in <= 0 {
             errors.push("plugins.organization.invitation_expires_in: must be positive".into());

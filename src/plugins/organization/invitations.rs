@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 use utoipa::openapi::path::HttpMethod::{Get, Post};
 
 use super::{
-    active_organization, answer, caller, invitation_json, member_json, org_error, plugin,
-    role_list, roles_input, set_active_organization, OrganizationPlugin, BAD, FORBIDDEN,
+    active_organization, answer, caller, invitation_body, invitations_body, member_json, org_error,
+    plugin, role_list, roles_input, set_active_organization, OrganizationPlugin, BAD, FORBIDDEN,
 };
 use crate::auth::crypto::generate_id;
 use crate::error::{ApiError, ErrorCode};
@@ -46,6 +46,8 @@ struct Invite {
     roles: Vec<String>,
     organization_id: Option<String>,
     resend: bool,
+    /// `teamId`: one id or several.
+    team_ids: Vec<String>,
 }
 
 #[tracing::instrument(name = "organization.invite_member", skip_all)]
@@ -60,12 +62,26 @@ async fn invite_member(
     let roles = roles_input(&mut v, "role");
     let organization_id = v.opt_string("organizationId");
     let resend = v.opt_bool("resend");
+    let team_ids = match v.raw("teamId") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Some(_) => {
+            v.invalid("teamId", "Invalid input");
+            Vec::new()
+        }
+    };
     v.finish()?;
     let request = Invite {
         email,
         roles: roles.unwrap_or_default(),
         organization_id,
         resend: resend == Some(true),
+        team_ids,
     };
     let current = caller(&state, &req, None).await?;
     let result = invite(&state, &current, request).await;
@@ -168,7 +184,8 @@ async fn invite(state: &AppState, current: &Current, invite: Invite) -> Answer {
             ..existing.clone()
         };
         send_invitation(state, plugin, &updated, &org, current).await;
-        return Ok((Value::Object(invitation_json(&updated)), Vec::new()));
+        let body = invitation_body(state, plugin, &updated).await?;
+        return Ok((Value::Object(body), Vec::new()));
     }
     if let (Some(existing), true) = (
         pending.first(),
@@ -186,6 +203,11 @@ async fn invite(state: &AppState, current: &Current, invite: Invite) -> Answer {
     if open.len() as u64 >= settings.invitation_limit {
         return Err(org_error(FORBIDDEN, "INVITATION_LIMIT_REACHED"));
     }
+    let team_ids = if settings.teams.enabled {
+        invited_teams(state, plugin, &organization_id, &invite.team_ids).await?
+    } else {
+        Vec::new()
+    };
     let invitation = Invitation {
         id: generate_id(),
         organization_id,
@@ -197,8 +219,44 @@ async fn invite(state: &AppState, current: &Current, invite: Invite) -> Answer {
         inviter_id: current.user.id.clone(),
     };
     state.store.insert_invitation(&invitation).await?;
+    if !team_ids.is_empty() {
+        state
+            .store
+            .set_invitation_teams(&invitation.id, Some(team_ids.join(",")))
+            .await?;
+    }
     send_invitation(state, plugin, &invitation, &org, current).await;
-    Ok((Value::Object(invitation_json(&invitation)), Vec::new()))
+    let body = invitation_body(state, plugin, &invitation).await?;
+    Ok((Value::Object(body), Vec::new()))
+}
+
+/// The teams an invitation names, each checked to be the organization's and not full.
+async fn invited_teams(
+    state: &AppState,
+    plugin: &OrganizationPlugin,
+    organization_id: &str,
+    team_ids: &[String],
+) -> Result<Vec<String>, ApiError> {
+    if team_ids.iter().any(|t| t.contains(',')) {
+        return Err(org_error(BAD, "INVALID_TEAM_ID"));
+    }
+    let ids: Vec<String> = team_ids.iter().filter(|t| !t.is_empty()).cloned().collect();
+    for id in &ids {
+        if state
+            .store
+            .find_team(id, Some(organization_id))
+            .await?
+            .is_none()
+        {
+            return Err(org_error(BAD, "TEAM_NOT_FOUND"));
+        }
+        if let Some(max) = plugin.settings.teams.maximum_members_per_team {
+            if state.store.list_team_members(id).await?.len() as u64 >= max {
+                return Err(org_error(FORBIDDEN, "TEAM_MEMBER_LIMIT_REACHED"));
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// `sendInvitationEmail`, through `[email]` as an `organization-invitation` mail.
@@ -313,6 +371,26 @@ async fn accept(state: &AppState, current: &mut Current, id: &str) -> Answer {
             "ORGANIZATION_MEMBERSHIP_LIMIT_REACHED",
         ));
     }
+    let teams = if plugin.settings.teams.enabled {
+        let list = state.store.invitation_teams(id).await?.unwrap_or_default();
+        let teams: Vec<String> = list
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for team in &teams {
+            let found = state
+                .store
+                .find_team(team, Some(&invitation.organization_id))
+                .await?;
+            if found.is_none() {
+                return Err(org_error(BAD, "TEAM_NOT_FOUND"));
+            }
+        }
+        teams
+    } else {
+        Vec::new()
+    };
     let member = Member {
         id: generate_id(),
         organization_id: invitation.organization_id.clone(),
@@ -325,13 +403,39 @@ async fn accept(state: &AppState, current: &mut Current, id: &str) -> Answer {
     let Some(accepted) = state.store.accept_invitation(id, &member).await? else {
         return Err(not_found());
     };
+    let limit = plugin.settings.teams.maximum_members_per_team;
+    for team in &teams {
+        let added = state
+            .store
+            .add_team_member(team, &current.user.id, limit, now)
+            .await?;
+        if added.is_none() {
+            // As Better Auth's transaction does: no member, and the invitation is pending again.
+            state.store.delete_member(&member.id).await?;
+            state
+                .store
+                .set_invitation_status(id, "pending", Some("accepted"))
+                .await?;
+            return Err(org_error(FORBIDDEN, "TEAM_MEMBER_LIMIT_REACHED"));
+        }
+    }
+    let mut cookies = Vec::new();
+    if let [team] = teams.as_slice() {
+        super::teams::set_active_team_of(state, current, Some(team)).await?;
+        cookies = crate::flows::session::session_cookies(
+            state,
+            &current.session,
+            &current.user,
+            current.dont_remember,
+        );
+    }
     set_active_organization(state, current, Some(&accepted.organization_id)).await?;
     Ok((
         json!({
-            "invitation": invitation_json(&accepted),
+            "invitation": invitation_body(state, plugin, &accepted).await?,
             "member": member_json(&member, None),
         }),
-        Vec::new(),
+        cookies,
     ))
 }
 
@@ -371,7 +475,10 @@ async fn reject_invitation(
             .store
             .set_invitation_status(&id, "rejected", None)
             .await?;
-        let invitation = rejected.map_or(Value::Null, |i| Value::Object(invitation_json(&i)));
+        let invitation = match rejected {
+            Some(i) => Value::Object(invitation_body(&state, plugin, &i).await?),
+            None => Value::Null,
+        };
         Ok((
             json!({ "invitation": invitation, "member": null }),
             Vec::new(),
@@ -420,7 +527,10 @@ async fn cancel_invitation(
             .store
             .set_invitation_status(&id, "canceled", None)
             .await?;
-        let body = canceled.map_or(Value::Null, |i| Value::Object(invitation_json(&i)));
+        let body = match canceled {
+            Some(i) => Value::Object(invitation_body(&state, plugin, &i).await?),
+            None => Value::Null,
+        };
         Ok((body, Vec::new()))
     }
     .await;
@@ -468,7 +578,7 @@ async fn get_invitation(
                 "INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION",
             ));
         };
-        let mut body = invitation_json(&invitation);
+        let mut body = invitation_body(&state, plugin, &invitation).await?;
         body.insert("organizationName".into(), json!(org.name));
         body.insert("organizationSlug".into(), json!(org.slug));
         body.insert("inviterEmail".into(), json!(inviter.email));
@@ -514,11 +624,8 @@ async fn list_invitations(
             ));
         }
         let all = state.store.list_invitations(&organization_id).await?;
-        let body = plugin
-            .visible_invitations(&member.role, all)
-            .iter()
-            .map(|i| Value::Object(invitation_json(i)))
-            .collect();
+        let visible = plugin.visible_invitations(&member.role, all);
+        let body = invitations_body(&state, plugin, &visible).await?;
         Ok((Value::Array(body), Vec::new()))
     }
     .await;
@@ -544,6 +651,7 @@ async fn list_user_invitations(
         || ApiError::message_only(BAD, "Missing session headers, or email query parameter.");
     let current = caller(&state, &req, Some(missing)).await?;
     let result = async {
+        let plugin = plugin(&state)?;
         if !current.user.email_verified {
             return Err(org_error(
                 FORBIDDEN,
@@ -551,15 +659,12 @@ async fn list_user_invitations(
             ));
         }
         let all = state.store.invitations_to(&current.user.email).await?;
-        let body = all
-            .iter()
-            .filter(|(i, _)| i.status == "pending")
-            .map(|(i, name)| {
-                let mut m = invitation_json(i);
-                m.insert("organizationName".into(), json!(name));
-                Value::Object(m)
-            })
-            .collect();
+        let mut body = Vec::new();
+        for (i, name) in all.iter().filter(|(i, _)| i.status == "pending") {
+            let mut m = invitation_body(&state, plugin, i).await?;
+            m.insert("organizationName".into(), json!(name));
+            body.push(Value::Object(m));
+        }
         Ok((Value::Array(body), Vec::new()))
     }
     .await;

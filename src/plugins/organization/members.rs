@@ -255,7 +255,7 @@ async fn change_role(
     let plugin = plugin(state)?;
     // `!ctx.body.role`: an empty string (an empty array is truthy, caught below).
     if roles.len() == 1 && roles[0].is_empty() {
-        return Err(ApiError::Empty(StatusCode::BAD_REQUEST));
+        return Err(ApiError::EmptyJson(StatusCode::BAD_REQUEST));
     }
     let Some(organization_id) = organization_id
         .filter(|s| !s.is_empty())
@@ -265,7 +265,7 @@ async fn change_role(
     };
     let role_to_set = role_list(&roles);
     if role_to_set.is_empty() {
-        return Err(ApiError::Empty(StatusCode::BAD_REQUEST));
+        return Err(ApiError::EmptyJson(StatusCode::BAD_REQUEST));
     }
     let Some((member, _)) = state
         .store
@@ -413,6 +413,12 @@ async fn remove(
         return Err(org_error(BAD, "ORGANIZATION_NOT_FOUND"));
     }
     state.store.delete_member(&target.id).await?;
+    if plugin.settings.teams.enabled {
+        state
+            .store
+            .remove_from_teams(&organization_id, &target.user_id)
+            .await?;
+    }
     if target.user_id == current.user.id
         && active_organization(current).as_deref() == Some(&target.organization_id)
     {
@@ -456,6 +462,12 @@ async fn leave_organization(
         ));
     }
     state.store.delete_member(&member.id).await?;
+    if plugin.settings.teams.enabled {
+        state
+            .store
+            .remove_from_teams(organization_id, &member.user_id)
+            .await?;
+    }
     if active_organization(current).as_deref() == Some(organization_id) {
         set_active_organization(state, current, None).await?;
     }

@@ -18,8 +18,11 @@ pub mod config;
 mod invitations;
 mod members;
 mod orgs;
+mod teams;
 
 use std::sync::Arc;
+
+use anyhow::Context;
 
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -42,10 +45,21 @@ use config::OrganizationSettings;
 pub const KIND: Kind<AppState> = Kind {
     id: "organization",
     enabled: |s| s.plugins.organization.enabled,
-    schema: |_| schema(),
+    schema: |s| schema(s.plugins.organization.teams.enabled),
     build: |b| {
         let settings = b.settings.plugins.organization.clone();
         Box::pin(async move {
+            if settings.teams.enabled {
+                // An `invitation` table made before teams were on lacks `teamId`.
+                let fields = Arc::new(IndexMap::from([("teamId".to_owned(), optional_string())]));
+                crate::store::schema::add_missing_columns(
+                    b.store.connection(),
+                    "invitation",
+                    &fields,
+                )
+                .await
+                .context("adding invitation.teamId")?;
+            }
             Ok(Arc::new(OrganizationPlugin { settings }) as Arc<dyn Plugin<AppState>>)
         })
     },
@@ -53,10 +67,12 @@ pub const KIND: Kind<AppState> = Kind {
 
 /// The session column holding the active organization.
 pub const ACTIVE_ORGANIZATION: &str = "activeOrganizationId";
+/// The session column holding the active team (with teams on).
+pub const ACTIVE_TEAM: &str = "activeTeamId";
 
 /// Better Auth's tables, as its migration generator writes them for each dialect (in this
 /// order: `member` and `invitation` reference `organization`).
-const TABLES: [Table; 3] = [
+const TABLES: [Table; 2] = [
     Table {
         name: "organization",
         sqlite: &[
@@ -87,40 +103,110 @@ const TABLES: [Table; 3] = [
             r#"create index `member_userId_idx` on `member` (`userId`)"#,
         ],
     },
+];
+
+/// `invitation` without teams.
+const INVITATION: Table = Table {
+    name: "invitation",
+    sqlite: &[
+        r#"create table "invitation" ("id" text not null primary key, "organizationId" text not null references "organization" ("id") on delete cascade, "email" text not null, "role" text, "status" text not null, "expiresAt" date not null, "createdAt" date not null, "inviterId" text not null references "user" ("id") on delete cascade)"#,
+        r#"create index "invitation_organizationId_idx" on "invitation" ("organizationId")"#,
+        r#"create index "invitation_email_idx" on "invitation" ("email")"#,
+    ],
+    postgres: &[
+        r#"create table "invitation" ("id" text not null primary key, "organizationId" text not null references "organization" ("id") on delete cascade, "email" text not null, "role" text, "status" text not null, "expiresAt" timestamptz not null, "createdAt" timestamptz default CURRENT_TIMESTAMP not null, "inviterId" text not null references "user" ("id") on delete cascade)"#,
+        r#"create index "invitation_organizationId_idx" on "invitation" ("organizationId")"#,
+        r#"create index "invitation_email_idx" on "invitation" ("email")"#,
+    ],
+    mysql: &[
+        r#"create table `invitation` (`id` varchar(36) not null primary key, `organizationId` varchar(36) not null references `organization` (`id`) on delete cascade, `email` varchar(255) not null, `role` varchar(255), `status` varchar(255) not null, `expiresAt` timestamp(3) not null, `createdAt` timestamp(3) default CURRENT_TIMESTAMP(3) not null, `inviterId` varchar(36) not null references `user` (`id`) on delete cascade)"#,
+        r#"create index `invitation_organizationId_idx` on `invitation` (`organizationId`)"#,
+        r#"create index `invitation_email_idx` on `invitation` (`email`)"#,
+    ],
+};
+
+/// `invitation` with teams: its `teamId` holds comma-separated team ids.
+const INVITATION_WITH_TEAMS: Table = Table {
+    name: "invitation",
+    sqlite: &[
+        r#"create table "invitation" ("id" text not null primary key, "organizationId" text not null references "organization" ("id") on delete cascade, "email" text not null, "role" text, "teamId" text, "status" text not null, "expiresAt" date not null, "createdAt" date not null, "inviterId" text not null references "user" ("id") on delete cascade)"#,
+        r#"create index "invitation_organizationId_idx" on "invitation" ("organizationId")"#,
+        r#"create index "invitation_email_idx" on "invitation" ("email")"#,
+    ],
+    postgres: &[
+        r#"create table "invitation" ("id" text not null primary key, "organizationId" text not null references "organization" ("id") on delete cascade, "email" text not null, "role" text, "teamId" text, "status" text not null, "expiresAt" timestamptz not null, "createdAt" timestamptz default CURRENT_TIMESTAMP not null, "inviterId" text not null references "user" ("id") on delete cascade)"#,
+        r#"create index "invitation_organizationId_idx" on "invitation" ("organizationId")"#,
+        r#"create index "invitation_email_idx" on "invitation" ("email")"#,
+    ],
+    mysql: &[
+        r#"create table `invitation` (`id` varchar(36) not null primary key, `organizationId` varchar(36) not null references `organization` (`id`) on delete cascade, `email` varchar(255) not null, `role` varchar(255), `teamId` varchar(255), `status` varchar(255) not null, `expiresAt` timestamp(3) not null, `createdAt` timestamp(3) default CURRENT_TIMESTAMP(3) not null, `inviterId` varchar(36) not null references `user` (`id`) on delete cascade)"#,
+        r#"create index `invitation_organizationId_idx` on `invitation` (`organizationId`)"#,
+        r#"create index `invitation_email_idx` on `invitation` (`email`)"#,
+    ],
+};
+
+/// The tables of teams (`team` references `organization`, `teamMember` references `team`).
+const TEAM_TABLES: [Table; 2] = [
     Table {
-        name: "invitation",
+        name: "team",
         sqlite: &[
-            r#"create table "invitation" ("id" text not null primary key, "organizationId" text not null references "organization" ("id") on delete cascade, "email" text not null, "role" text, "status" text not null, "expiresAt" date not null, "createdAt" date not null, "inviterId" text not null references "user" ("id") on delete cascade)"#,
-            r#"create index "invitation_organizationId_idx" on "invitation" ("organizationId")"#,
-            r#"create index "invitation_email_idx" on "invitation" ("email")"#,
+            r#"create table "team" ("id" text not null primary key, "name" text not null, "memberCount" integer not null, "organizationId" text not null references "organization" ("id") on delete cascade, "createdAt" date not null, "updatedAt" date)"#,
+            r#"create index "team_organizationId_idx" on "team" ("organizationId")"#,
         ],
         postgres: &[
-            r#"create table "invitation" ("id" text not null primary key, "organizationId" text not null references "organization" ("id") on delete cascade, "email" text not null, "role" text, "status" text not null, "expiresAt" timestamptz not null, "createdAt" timestamptz default CURRENT_TIMESTAMP not null, "inviterId" text not null references "user" ("id") on delete cascade)"#,
-            r#"create index "invitation_organizationId_idx" on "invitation" ("organizationId")"#,
-            r#"create index "invitation_email_idx" on "invitation" ("email")"#,
+            r#"create table "team" ("id" text not null primary key, "name" text not null, "memberCount" integer not null, "organizationId" text not null references "organization" ("id") on delete cascade, "createdAt" timestamptz not null, "updatedAt" timestamptz)"#,
+            r#"create index "team_organizationId_idx" on "team" ("organizationId")"#,
         ],
         mysql: &[
-            r#"create table `invitation` (`id` varchar(36) not null primary key, `organizationId` varchar(36) not null references `organization` (`id`) on delete cascade, `email` varchar(255) not null, `role` varchar(255), `status` varchar(255) not null, `expiresAt` timestamp(3) not null, `createdAt` timestamp(3) default CURRENT_TIMESTAMP(3) not null, `inviterId` varchar(36) not null references `user` (`id`) on delete cascade)"#,
-            r#"create index `invitation_organizationId_idx` on `invitation` (`organizationId`)"#,
-            r#"create index `invitation_email_idx` on `invitation` (`email`)"#,
+            r#"create table `team` (`id` varchar(36) not null primary key, `name` text not null, `memberCount` integer not null, `organizationId` varchar(36) not null references `organization` (`id`) on delete cascade, `createdAt` timestamp(3) not null, `updatedAt` timestamp(3))"#,
+            r#"create index `team_organizationId_idx` on `team` (`organizationId`)"#,
+        ],
+    },
+    Table {
+        name: "teamMember",
+        sqlite: &[
+            r#"create table "teamMember" ("id" text not null primary key, "teamId" text not null references "team" ("id") on delete cascade, "userId" text not null references "user" ("id") on delete cascade, "membershipKey" text unique, "createdAt" date)"#,
+            r#"create index "teamMember_teamId_idx" on "teamMember" ("teamId")"#,
+            r#"create index "teamMember_userId_idx" on "teamMember" ("userId")"#,
+        ],
+        postgres: &[
+            r#"create table "teamMember" ("id" text not null primary key, "teamId" text not null references "team" ("id") on delete cascade, "userId" text not null references "user" ("id") on delete cascade, "membershipKey" text unique, "createdAt" timestamptz)"#,
+            r#"create index "teamMember_teamId_idx" on "teamMember" ("teamId")"#,
+            r#"create index "teamMember_userId_idx" on "teamMember" ("userId")"#,
+        ],
+        mysql: &[
+            r#"create table `teamMember` (`id` varchar(36) not null primary key, `teamId` varchar(36) not null references `team` (`id`) on delete cascade, `userId` varchar(36) not null references `user` (`id`) on delete cascade, `membershipKey` varchar(255) unique, `createdAt` timestamp(3))"#,
+            r#"create index `teamMember_teamId_idx` on `teamMember` (`teamId`)"#,
+            r#"create index `teamMember_userId_idx` on `teamMember` (`userId`)"#,
         ],
     },
 ];
 
-fn schema() -> Schema {
+fn optional_string() -> AdditionalField {
+    AdditionalField {
+        field_type: FieldType::String,
+        required: Some(false),
+        default: None,
+        input: false,
+        returned: true,
+    }
+}
+
+/// Better Auth's `organization()` schema, with its team tables and columns when `teams`.
+fn schema(teams: bool) -> Schema {
+    let mut tables = TABLES.to_vec();
+    let mut session_fields = IndexMap::from([(ACTIVE_ORGANIZATION.to_owned(), optional_string())]);
+    if teams {
+        tables.push(INVITATION_WITH_TEAMS);
+        tables.extend(TEAM_TABLES);
+        session_fields.insert(ACTIVE_TEAM.to_owned(), optional_string());
+    } else {
+        tables.push(INVITATION);
+    }
     Schema {
-        tables: TABLES.to_vec(),
+        tables,
         user_fields: IndexMap::new(),
-        session_fields: IndexMap::from([(
-            ACTIVE_ORGANIZATION.to_owned(),
-            AdditionalField {
-                field_type: FieldType::String,
-                required: Some(false),
-                default: None,
-                input: false,
-                returned: true,
-            },
-        )]),
+        session_fields,
     }
 }
 
@@ -437,6 +523,33 @@ fn member_json(member: &Member, user: Option<&MemberUser>) -> Value {
     Value::Object(m)
 }
 
+/// An invitation's JSON; with teams on, its `teamId` too (read from the row).
+async fn invitation_body(
+    state: &AppState,
+    plugin: &OrganizationPlugin,
+    i: &Invitation,
+) -> Result<Map<String, Value>, ApiError> {
+    let mut m = invitation_json(i);
+    if plugin.settings.teams.enabled {
+        let teams = state.store.invitation_teams(&i.id).await?;
+        m.insert("teamId".into(), json!(teams));
+    }
+    Ok(m)
+}
+
+/// Each invitation's JSON (`invitation_body`).
+async fn invitations_body(
+    state: &AppState,
+    plugin: &OrganizationPlugin,
+    list: &[Invitation],
+) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::with_capacity(list.len());
+    for i in list {
+        out.push(Value::Object(invitation_body(state, plugin, i).await?));
+    }
+    Ok(out)
+}
+
 fn invitation_json(i: &Invitation) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), json!(i.id));
@@ -488,12 +601,18 @@ impl Plugin<AppState> for OrganizationPlugin {
         orgs::configure(cfg);
         members::configure(cfg);
         invitations::configure(cfg);
+        if self.settings.teams.enabled {
+            teams::configure(cfg);
+        }
     }
 
     fn openapi(&self, _settings: &Settings) -> Vec<Op> {
         let mut ops = orgs::openapi();
         ops.extend(members::openapi());
         ops.extend(invitations::openapi());
+        if self.settings.teams.enabled {
+            ops.extend(teams::openapi());
+        }
         ops
     }
 }

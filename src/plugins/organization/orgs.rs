@@ -19,9 +19,10 @@ use crate::flows::session::session_cookies;
 use crate::http::extract::{query_object, read_checked_body, Validator};
 use crate::http::route::{get, post};
 use crate::http::Current;
-use crate::openapi::builder::{boolean, object, string, Op};
+use crate::openapi::builder::{boolean, object, string, typed, Op};
 use crate::state::AppState;
 use crate::store::organizations::{Member, Organization, OrganizationUpdate};
+use utoipa::openapi::schema::Type;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(post("/organization/create", create))
@@ -41,7 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 type Answer = Result<(Value, Vec<Cookie<'static>>), ApiError>;
 
 fn empty_401() -> ApiError {
-    ApiError::Empty(StatusCode::UNAUTHORIZED)
+    ApiError::EmptyJson(StatusCode::UNAUTHORIZED)
 }
 
 /// `z.string().nullish()`: absent, null, or a string.
@@ -154,8 +155,30 @@ async fn create_organization(
         Err(crate::store::StoreError::Conflict) => return Err(exists()),
         Err(e) => return Err(e.into()),
     }
+    let default_team = if settings.teams.enabled && settings.teams.default_team.enabled {
+        let team = crate::store::teams::Team {
+            id: generate_id(),
+            name: org.name.clone(),
+            organization_id: org.id.clone(),
+            created_at: org.created_at,
+            updated_at: None,
+            member_count: 0,
+        };
+        let now = state.clock.now();
+        Some(
+            state
+                .store
+                .insert_team_with_member(&team, &current.user.id, now)
+                .await?,
+        )
+    } else {
+        None
+    };
     if !keep_active {
         set_active_organization(state, current, Some(&org.id)).await?;
+        if let Some(member) = &default_team {
+            super::teams::set_active_team_of(state, current, Some(&member.team_id)).await?;
+        }
     }
     let mut body = organization_json(&org, Metadata::Parsed);
     body.insert("members".into(), json!([member_json(&member, None)]));
@@ -331,7 +354,7 @@ async fn delete_organization(
         ));
     }
     let Some(org) = state.store.find_organization(organization_id).await? else {
-        return Err(ApiError::Empty(StatusCode::BAD_REQUEST));
+        return Err(ApiError::EmptyJson(StatusCode::BAD_REQUEST));
     };
     state.store.delete_organization(organization_id).await?;
     if active_organization(current).as_deref() == Some(organization_id) {
@@ -435,12 +458,7 @@ async fn get_full_organization(
         let mut body = organization_json(&org, Metadata::Stored);
         body.insert(
             "invitations".into(),
-            Value::Array(
-                invitations
-                    .iter()
-                    .map(|i| Value::Object(super::invitation_json(i)))
-                    .collect(),
-            ),
+            Value::Array(super::invitations_body(&state, plugin, &invitations).await?),
         );
         body.insert(
             "members".into(),
@@ -451,6 +469,23 @@ async fn get_full_organization(
                     .collect(),
             ),
         );
+        if plugin.settings.teams.enabled {
+            let teams = state.store.list_teams(&org.id).await?;
+            body.insert(
+                "teams".into(),
+                // Better Auth leaves `memberCount` in these (only there).
+                Value::Array(
+                    teams
+                        .iter()
+                        .map(|t| {
+                            let mut v = super::teams::team_json(t);
+                            v["memberCount"] = json!(t.member_count);
+                            v
+                        })
+                        .collect(),
+                ),
+            );
+        }
         Ok((Value::Object(body), Vec::new()))
     }
     .await;
@@ -634,6 +669,8 @@ pub fn openapi() -> Vec<Op> {
         .into()
     };
     let open = || object(Vec::<(String, _)>::new(), &[], true).into();
+    // `null` when no organization is named or active.
+    let nullable = || typed(Type::Object, true).into();
     let tag = "Organization";
     vec![
         Op::new(Post, "/organization/create", tag, "Create an organization")
@@ -668,7 +705,7 @@ pub fn openapi() -> Vec<Op> {
         )
         .query("organizationId", false)
         .query("organizationSlug", false)
-        .ok(open()),
+        .ok(nullable()),
         Op::new(
             Get,
             "/organization/get-full-organization",
@@ -678,7 +715,7 @@ pub fn openapi() -> Vec<Op> {
         .query("organizationId", false)
         .query("organizationSlug", false)
         .query("membersLimit", false)
-        .ok(open()),
+        .ok(nullable()),
         Op::new(
             Post,
             "/organization/set-active",
@@ -689,7 +726,7 @@ pub fn openapi() -> Vec<Op> {
             vec![("organizationId", string()), ("organizationSlug", string())],
             &[],
         )
-        .ok(open()),
+        .ok(nullable()),
         Op::new(
             Get,
             "/organization/list",

@@ -57,3 +57,26 @@ impl PasskeySettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> PasskeySettings {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn origin_is_one_or_many_and_each_must_be_an_origin() {
+        let one = parse("enabled = true\norigin = \"https://app.example.com\"");
+        assert_eq!(one.origin.unwrap().list(), ["https://app.example.com"]);
+        let many =
+            parse("enabled = true\norigin = [\"https://a.example\", \"nope\"]\nrp_id = \"\"");
+        let mut errors = Vec::new();
+        many.validate(&mut errors);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("plugins.passkey.origin: `nope`"));
+        assert!(errors[1].starts_with("plugins.passkey.rp_id"));
+        assert!(toml::from_str::<PasskeySettings>("enabled = true\nrp_idd = \"x\"").is_err());
+    }
+}

@@ -347,19 +347,25 @@ export const scenarios = [
 
   // ---- routes answered differently on purpose (runner.mjs ALLOWED_STEPS) -------------------
   {
-    name: "forget-password alias and the routes not served yet",
+    name: "forget-password alias",
     run: async (ctx) => {
       const { b, email } = await signedUp(ctx);
       await b.post("/forget-password", { email }, { label: "forget-password alias" });
-      await b.post("/sign-in/social", { provider: "github" }, { label: "not served: sign-in/social" });
-      await b.get("/callback/github", { query: { state: "x", code: "y" }, label: "not served: callback" });
-      await b.post("/callback/github", {}, { label: "not served: callback (POST)" });
-      await b.post("/link-social", { provider: "github" }, { label: "not served: link-social" });
-      await b.post("/get-access-token", { providerId: "github" }, { label: "not served: get-access-token" });
-      await b.post("/refresh-token", { providerId: "github" }, { label: "not served: refresh-token" });
     },
   },
-
+  {
+    name: "social sign-in routes without a configured provider",
+    run: async (ctx) => {
+      const { b } = await signedUp(ctx);
+      await b.post("/sign-in/social", { provider: "github" });
+      await b.get("/callback/github", { query: { state: "x", code: "y" } });
+      await b.get("/callback/github", { query: { code: "y" } });
+      await b.post("/callback/github", {});
+      await b.post("/link-social", { provider: "github" });
+      await b.post("/get-access-token", { accountId: "not-mine" });
+      await b.post("/refresh-token", { accountId: "not-mine" });
+    },
+  },
   // ---- cross-origin ------------------------------------------------------------------------
   {
     name: "cross-origin requests from a trusted and an untrusted origin",
