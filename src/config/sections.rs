@@ -449,6 +449,8 @@ pub struct Plugins {
     pub username: crate::plugins::username::config::UsernameSettings,
     pub email_otp: crate::plugins::email_otp::config::EmailOtpSettings,
     pub magic_link: crate::plugins::magic_link::config::MagicLinkSettings,
+    pub anonymous: crate::plugins::anonymous::config::AnonymousSettings,
+    pub last_login_method: crate::plugins::last_login_method::config::LastLoginMethodSettings,
     pub multi_session: crate::plugins::multi_session::config::MultiSessionSettings,
     pub generic_oauth: GenericOAuthSettings,
 }

@@ -137,6 +137,8 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
     file.plugins.username.validate(errors);
     file.plugins.email_otp.validate(errors);
     file.plugins.magic_link.validate(errors);
+    file.plugins.anonymous.validate(errors);
+    file.plugins.last_login_method.validate(errors);
     file.plugins.multi_session.validate(errors);
     file.plugins.generic_oauth.validate(errors);
     for (id, provider) in &file.social_providers {

@@ -1,11 +1,13 @@
 //! The plugins of this build, each in its own folder (the seam is `crate::plugin`).
 
 pub mod admin;
+pub mod anonymous;
 pub mod api_key;
 pub mod bearer;
 pub mod email_otp;
 pub mod generic_oauth;
 pub mod jwt;
+pub mod last_login_method;
 pub mod magic_link;
 pub mod multi_session;
 pub mod organization;
@@ -28,5 +30,7 @@ pub const KINDS: &[Kind<AppState>] = &[
     username::KIND,
     email_otp::KIND,
     magic_link::KIND,
+    anonymous::KIND,
+    last_login_method::KIND,
     multi_session::KIND,
 ];

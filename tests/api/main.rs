@@ -23,6 +23,7 @@ mod helpers;
 
 mod account;
 mod admin;
+mod anonymous;
 mod api_key;
 mod change_email;
 mod cli;
@@ -32,6 +33,7 @@ mod email_otp;
 mod errors;
 mod existing_database;
 mod jwt;
+mod last_login_method;
 mod lookups;
 mod magic_link;
 mod mail_transports;

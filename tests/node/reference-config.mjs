@@ -9,10 +9,12 @@ import { appendFileSync } from "node:fs";
 import { apiKey } from "@better-auth/api-key";
 import {
   admin,
+  anonymous,
   bearer,
   emailOTP,
   genericOAuth,
   jwt,
+  lastLoginMethod,
   magicLink,
   multiSession,
   organization,
@@ -285,6 +287,11 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       ...(env.MAGIC_LINK === "1"
         ? [magicLink({ sendMagicLink: linkOutbox(env), storeToken: env.MAGIC_LINK_STORE || "plain" })]
         : []),
+      // ANONYMOUS=1 adds the anonymous plugin, as `[plugins.anonymous] enabled = true` does.
+      ...(env.ANONYMOUS === "1" ? [anonymous()] : []),
+      // LAST_LOGIN_METHOD=1: the last-login-method plugin with `storeInDatabase`, as
+      // `[plugins.last_login_method] enabled = true, store_in_database = true` do.
+      ...(env.LAST_LOGIN_METHOD === "1" ? [lastLoginMethod({ storeInDatabase: true })] : []),
       ...(env.OIDC_DISCOVERY_URL
         ? [
             genericOAuth({
