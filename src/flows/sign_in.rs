@@ -17,21 +17,8 @@ use crate::store::User;
 
 /// Signs `user` in: 200 with the session cookies and `{redirect, token, url?, user}`, `url`
 /// and `Location` when a callback URL was given; or whatever a plugin's hook answered instead.
-/// The hooks see no request cookies (use [`complete_with_cookies`] where they matter).
+/// The hooks see the request's cookies (two-factor's trusted device).
 pub async fn complete(
-    state: &AppState,
-    user: &User,
-    client: &ClientInfo,
-    dont_remember: bool,
-    callback_url: Option<String>,
-) -> Result<HttpResponse, ApiError> {
-    let none = RequestCookies::default();
-    complete_with_cookies(state, &none, user, client, dont_remember, callback_url).await
-}
-
-/// [`complete`], the plugins' hooks seeing the request's cookies (two-factor's trusted
-/// device).
-pub async fn complete_with_cookies(
     state: &AppState,
     cookies: &RequestCookies,
     user: &User,

@@ -52,7 +52,7 @@ pub async fn sign_in_email(
     }
     let dont_remember = remember_me == Some(false);
     let cookies = request_cookies(&req);
-    let mut res = sign_in::complete_with_cookies(
+    let mut res = sign_in::complete(
         &state,
         &cookies,
         &user,

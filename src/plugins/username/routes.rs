@@ -77,7 +77,16 @@ pub async fn sign_in_username(
         return Err(UsernameError::EmailNotVerified.with_status(StatusCode::FORBIDDEN));
     }
     let dont_remember = remember_me == Some(false);
-    sign_in::complete(&state, &user, &client, dont_remember, callback_url).await
+    let cookies = crate::http::request_cookies(&req);
+    sign_in::complete(
+        &state,
+        &cookies,
+        &user,
+        &client,
+        dont_remember,
+        callback_url,
+    )
+    .await
 }
 
 #[tracing::instrument(name = "is_username_available", skip_all)]
