@@ -124,7 +124,12 @@ pub async fn remember_exchange(sent: Option<&Value>, res: Response) -> Response 
     for value in res.headers().get_all("set-cookie") {
         let value = value.to_str().unwrap_or_default();
         let value = value.split(';').next().unwrap_or_default();
-        if let Some((_, v)) = value.split_once('=') {
+        // The last-login-method cookie names a sign-in method ("email", "magic-link") for
+        // scripts to read: not a secret.
+        let Some((name, v)) = value.split_once('=') else {
+            continue;
+        };
+        if !name.ends_with("last_used_login_method") && !v.is_empty() {
             found.push(v.to_owned());
             found.push(
                 v.replace("%2B", "+")
