@@ -91,6 +91,23 @@ impl Current {
         }
         res.json(body)
     }
+
+    /// `result`'s body with the queued cookies, or its error with them.
+    pub fn answer(self, result: Result<Value, ApiError>) -> Result<HttpResponse, ApiError> {
+        self.answer_with(result.map(|body| (body, Vec::new())))
+    }
+
+    /// `result`'s body with the queued cookies and then its own, or its error with the queued
+    /// cookies.
+    pub fn answer_with(
+        self,
+        result: Result<(Value, Vec<Cookie<'static>>), ApiError>,
+    ) -> Result<HttpResponse, ApiError> {
+        match result {
+            Ok((body, more)) => Ok(self.respond(more, &body)),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
 }
 
 /// `disableCookieCache=<anything non-empty>` is true, as JavaScript coerces it

@@ -132,14 +132,6 @@ async fn allowed<'s>(
     Ok((current, admin))
 }
 
-/// `result`'s body with the caller's queued cookies, or its error with them.
-fn answer(current: Current, result: Result<Value, ApiError>) -> Result<HttpResponse, ApiError> {
-    match result {
-        Ok(body) => Ok(current.respond(Vec::new(), &body)),
-        Err(e) => Err(current.fail(e)),
-    }
-}
-
 fn user_not_found() -> ApiError {
     ApiError::with_status(ErrorCode::UserNotFound, StatusCode::NOT_FOUND)
 }
@@ -239,7 +231,8 @@ async fn get_user(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         let user = state.store.find_user_by_id(&id).await?;
         Ok(user_body(&state, &user.ok_or_else(user_not_found)?))
     };
-    answer(current, result.await)
+    let result = result.await;
+    current.answer(result)
 }
 
 #[tracing::instrument(name = "admin.create_user", skip_all)]
@@ -635,7 +628,8 @@ async fn list_user_sessions(
         let list: Vec<Value> = sessions.iter().map(session_json).collect();
         Ok(json!({ "sessions": list }))
     };
-    answer(current, result.await)
+    let result = result.await;
+    current.answer(result)
 }
 
 #[tracing::instrument(name = "admin.unban_user", skip_all)]
@@ -650,7 +644,8 @@ async fn unban_user(
         let user = update_existing(&state, &user_id, &operator::unbanned()).await?;
         Ok(json!({ "user": user_body(&state, &user) }))
     };
-    answer(current, result.await)
+    let result = result.await;
+    current.answer(result)
 }
 
 #[tracing::instrument(name = "admin.ban_user", skip_all)]
@@ -866,7 +861,8 @@ async fn remove_user(
         tracing::info!("user removed by an admin");
         Ok(json!({ "success": true }))
     };
-    answer(current, result.await)
+    let result = result.await;
+    current.answer(result)
 }
 
 #[tracing::instrument(name = "admin.set_user_password", skip_all)]
@@ -882,7 +878,7 @@ async fn set_user_password(
     v.finish()?;
     let (current, _) = allowed(&state, &req, &SET_PASSWORD).await?;
     let result = set_password(&state, &user_id, password).await;
-    answer(current, result.map(|()| json!({ "status": true })))
+    current.answer(result.map(|()| json!({ "status": true })))
 }
 
 async fn set_password(state: &AppState, user_id: &str, password: String) -> Result<(), ApiError> {

@@ -448,10 +448,7 @@ async fn get_key(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
         Ok::<_, ApiError>(Value::Object(key_json(&k)))
     }
     .await;
-    match result {
-        Ok(body) => Ok(current.respond(Vec::new(), &body)),
-        Err(e) => Err(current.fail(e)),
-    }
+    current.answer(result)
 }
 
 #[tracing::instrument(name = "api_key.update", skip_all)]
@@ -580,10 +577,7 @@ async fn delete(
         Ok::<_, ApiError>(json!({ "success": true }))
     }
     .await;
-    match result {
-        Ok(body) => Ok(current.respond(Vec::new(), &body)),
-        Err(e) => Err(current.fail(e)),
-    }
+    current.answer(result)
 }
 
 /// zod's `z.coerce.number().int().nonnegative()` on a query value.
@@ -705,10 +699,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
         Ok::<_, ApiError>(Value::Object(out))
     }
     .await;
-    match result {
-        Ok(body) => Ok(current.respond(Vec::new(), &body)),
-        Err(e) => Err(current.fail(e)),
-    }
+    current.answer(result)
 }
 
 /// `{message, code[, details]}` of a refusal, as verify reports it.

@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 use utoipa::openapi::path::HttpMethod::{Get, Post};
 
 use super::{
-    active_organization, answer, caller, invitation_body, invitations_body, member_json, org_error,
-    plugin, role_list, roles_input, set_active_organization, OrganizationPlugin, BAD, FORBIDDEN,
+    active_organization, caller, invitation_body, invitations_body, member_json, org_error, plugin,
+    role_list, roles_input, set_active_organization, OrganizationPlugin, BAD, FORBIDDEN,
 };
 use crate::auth::crypto::generate_id;
 use crate::error::{ApiError, ErrorCode};
@@ -85,7 +85,7 @@ async fn invite_member(
     };
     let current = caller(&state, &req, None).await?;
     let result = invite(&state, &current, request).await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 async fn invite(state: &AppState, current: &Current, invite: Invite) -> Answer {
@@ -335,7 +335,7 @@ async fn accept_invitation(
     let id = invitation_id(&state, &req, payload).await?;
     let mut current = caller(&state, &req, None).await?;
     let result = accept(&state, &mut current, &id).await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 async fn accept(state: &AppState, current: &mut Current, id: &str) -> Answer {
@@ -485,7 +485,7 @@ async fn reject_invitation(
         ))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.cancel_invitation", skip_all)]
@@ -534,7 +534,7 @@ async fn cancel_invitation(
         Ok((body, Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.get_invitation", skip_all)]
@@ -585,7 +585,7 @@ async fn get_invitation(
         Ok((Value::Object(body), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.list_invitations", skip_all)]
@@ -629,7 +629,7 @@ async fn list_invitations(
         Ok((Value::Array(body), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.list_user_invitations", skip_all)]
@@ -668,7 +668,7 @@ async fn list_user_invitations(
         Ok((Value::Array(body), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 pub fn openapi() -> Vec<Op> {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod::{Get, Post};
 
 use super::{
-    active_organization, answer, caller, member_json, org_error, plugin, role_list, roles_input,
+    active_organization, caller, member_json, org_error, plugin, role_list, roles_input,
     set_active_organization, OrganizationPlugin, BAD, FORBIDDEN,
 };
 use crate::error::ApiError;
@@ -166,7 +166,7 @@ async fn list_members(
         Ok((json!({ "members": members, "total": total }), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.get_active_member", skip_all)]
@@ -189,7 +189,7 @@ async fn get_active_member(
         Ok((member_json(&member, Some(&user)), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.get_active_member_role", skip_all)]
@@ -224,7 +224,7 @@ async fn get_active_member_role(
         Ok((json!({ "role": role }), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.update_member_role", skip_all)]
@@ -242,7 +242,7 @@ async fn update_member_role(
     let roles = roles.unwrap_or_default();
     let current = caller(&state, &req, None).await?;
     let result = change_role(&state, &current, roles, member_id, organization_id).await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 async fn change_role(
@@ -350,7 +350,7 @@ async fn remove_member(
     v.finish()?;
     let mut current = caller(&state, &req, None).await?;
     let result = remove(&state, &mut current, member_id_or_email, organization_id).await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 async fn remove(
@@ -439,7 +439,7 @@ async fn leave(
     v.finish()?;
     let mut current = caller(&state, &req, None).await?;
     let result = leave_organization(&state, &mut current, &organization_id).await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 async fn leave_organization(

@@ -639,14 +639,3 @@ async fn caller(
         other => other,
     }
 }
-
-/// `result`'s body (and cookies) with the caller's queued cookies, or its error with them.
-fn answer(
-    current: Current,
-    result: Result<(Value, Vec<actix_web::cookie::Cookie<'static>>), ApiError>,
-) -> Result<actix_web::HttpResponse, ApiError> {
-    match result {
-        Ok((body, cookies)) => Ok(current.respond(cookies, &body)),
-        Err(e) => Err(current.fail(e)),
-    }
-}

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod::{Get, Post};
 
 use super::{
-    active_organization, answer, caller, member_json, org_error, organization_json, plugin,
+    active_organization, caller, member_json, org_error, organization_json, plugin,
     set_active_organization, Metadata, OrganizationPlugin, BAD, FORBIDDEN,
 };
 use crate::auth::access::Actions;
@@ -103,7 +103,7 @@ async fn create(
         metadata,
     };
     let result = create_organization(&state, &mut current, org, keep_active == Some(true)).await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 async fn create_organization(
@@ -207,7 +207,8 @@ async fn check_slug(
         }
         Ok((json!({ "status": true }), Vec::new()))
     };
-    answer(current, result.await)
+    let result = result.await;
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.update", skip_all)]
@@ -251,7 +252,7 @@ async fn update(
     let user_not_found = || ApiError::message_only(StatusCode::UNAUTHORIZED, "User not found");
     let current = caller(&state, &req, Some(user_not_found)).await?;
     let result = update_organization(&state, &current, organization_id, update).await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 async fn update_organization(
@@ -328,7 +329,7 @@ async fn delete(
     }
     let mut current = caller(&state, &req, Some(empty_401)).await?;
     let result = delete_organization(&state, plugin, &mut current, &organization_id).await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 async fn delete_organization(
@@ -418,7 +419,7 @@ async fn get_organization(
         Ok((body, Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.get_full_organization", skip_all)]
@@ -489,7 +490,7 @@ async fn get_full_organization(
         Ok((Value::Object(body), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.set_active", skip_all)]
@@ -505,7 +506,7 @@ async fn set_active(
     v.finish()?;
     let mut current = caller(&state, &req, None).await?;
     let result = activate(&state, &mut current, id, slug).await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 async fn activate(
@@ -580,7 +581,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
         Ok((Value::Array(body), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 /// `z.record(z.string(), z.array(z.string()))`.
@@ -651,7 +652,7 @@ async fn has_permission(
         Ok((json!({ "error": null, "success": success }), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 pub fn openapi() -> Vec<Op> {

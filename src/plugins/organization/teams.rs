@@ -7,8 +7,7 @@ use serde_json::{json, Map, Value};
 use utoipa::openapi::path::HttpMethod::{Get, Post};
 
 use super::{
-    active_organization, answer, caller, org_error, plugin, OrganizationPlugin, ACTIVE_TEAM, BAD,
-    FORBIDDEN,
+    active_organization, caller, org_error, plugin, OrganizationPlugin, ACTIVE_TEAM, BAD, FORBIDDEN,
 };
 use crate::auth::crypto::{generate_id, iso};
 use crate::error::ApiError;
@@ -175,7 +174,7 @@ async fn create_team(
         Ok((team_json(&team), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.list_teams", skip_all)]
@@ -204,7 +203,7 @@ async fn list_teams(
         ))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.update_team", skip_all)]
@@ -273,7 +272,7 @@ async fn update_team(
         Ok((team_json(&updated), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.remove_team", skip_all)]
@@ -334,7 +333,7 @@ async fn remove_team(
         ))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.set_active_team", skip_all)]
@@ -361,7 +360,7 @@ async fn set_active_team(
     v.finish()?;
     let mut current = caller(&state, &req, None).await?;
     let result = activate_team(&state, &mut current, team_id).await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 async fn activate_team(
@@ -478,7 +477,7 @@ async fn list_user_teams(
         Ok((Value::Array(out), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.list_team_members", skip_all)]
@@ -522,7 +521,7 @@ async fn list_team_members(
         ))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 /// The body of add-team-member and remove-team-member.
@@ -615,7 +614,7 @@ async fn add_team_member(
         Ok((team_member_json(&member), Vec::new()))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "organization.remove_team_member", skip_all)]
@@ -655,7 +654,7 @@ async fn remove_team_member(
         ))
     }
     .await;
-    answer(current, result)
+    current.answer_with(result)
 }
 
 pub fn openapi() -> Vec<Op> {

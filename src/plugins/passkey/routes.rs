@@ -343,10 +343,8 @@ async fn verify_registration(
         }
         Ok((body, cookies))
     };
-    match result.await {
-        Ok((body, cookies)) => Ok(current.respond(cookies, &body)),
-        Err(e) => Err(current.fail(e)),
-    }
+    let result = result.await;
+    current.answer_with(result)
 }
 
 #[tracing::instrument(name = "passkey.verify_authentication", skip_all, fields(user_id = tracing::field::Empty))]
@@ -492,10 +490,8 @@ async fn delete_passkey(
         state.store.delete_passkey(&row.id).await?;
         Ok::<_, ApiError>(json!({ "status": true }))
     };
-    match result.await {
-        Ok(body) => Ok(current.respond(Vec::new(), &body)),
-        Err(e) => Err(current.fail(e)),
-    }
+    let result = result.await;
+    current.answer(result)
 }
 
 #[tracing::instrument(name = "passkey.update_passkey", skip_all)]
@@ -535,10 +531,8 @@ async fn update_passkey(
         };
         Ok::<_, ApiError>(json!({ "passkey": passkey_json(&updated) }))
     };
-    match result.await {
-        Ok(body) => Ok(current.respond(Vec::new(), &body)),
-        Err(e) => Err(current.fail(e)),
-    }
+    let result = result.await;
+    current.answer(result)
 }
 
 pub fn openapi() -> Vec<Op> {

@@ -371,10 +371,7 @@ async fn get_totp_uri(
         Ok::<_, ApiError>(json!({ "totpURI": uri }))
     }
     .await;
-    match result {
-        Ok(body) => Ok(current.respond(Vec::new(), &body)),
-        Err(e) => Err(current.fail(e)),
-    }
+    current.answer(result)
 }
 
 /// `{code, trustDevice?}` of the verify routes.
@@ -618,10 +615,7 @@ async fn generate_backup_codes(
         Ok::<_, ApiError>(json!({ "status": true, "backupCodes": codes }))
     }
     .await;
-    match result {
-        Ok(body) => Ok(current.respond(Vec::new(), &body)),
-        Err(e) => Err(current.fail(e)),
-    }
+    current.answer(result)
 }
 
 #[tracing::instrument(name = "two_factor.verify_backup_code", skip_all)]
