@@ -17,7 +17,7 @@ use super::session::create_session;
 use super::users::{new_user, NewUser};
 use crate::auth::cookies::RequestCookies;
 use crate::auth::crypto::{generate_id, Signed};
-use crate::auth::keyseal::{symmetric_decrypt, symmetric_encrypt};
+use crate::auth::keyseal::{decrypt_value, encrypt_value, symmetric_decrypt, symmetric_encrypt};
 use crate::auth::session::ClientInfo;
 use crate::config::StateStrategy;
 use crate::error::ApiError;
@@ -356,14 +356,15 @@ pub async fn parse_state(
     (cookies, Ok(data))
 }
 
-/// Better Auth's `setTokenUtil`: encrypted when `account.encrypt_oauth_tokens`.
+/// Better Auth's `setTokenUtil`: encrypted when `account.encrypt_oauth_tokens`, under the
+/// current secret, in the `$ba$<version>$` envelope when secrets are versioned.
 pub fn seal_token(state: &AppState, token: Option<&str>) -> Option<String> {
     let token = token?;
-    if !state.settings.account.encrypt_oauth_tokens || token.is_empty() {
+    let s = &state.settings;
+    if !s.account.encrypt_oauth_tokens || token.is_empty() {
         return Some(token.to_owned());
     }
-    let secret = state.settings.secret.expose_secret().as_bytes();
-    match symmetric_encrypt(secret, token.as_bytes()) {
+    match encrypt_value(&s.secrets, s.versioned_secrets, token) {
         Ok(sealed) => Some(sealed),
         Err(e) => {
             tracing::error!(error = %e, "encrypting a provider token failed");
@@ -372,22 +373,19 @@ pub fn seal_token(state: &AppState, token: Option<&str>) -> Option<String> {
     }
 }
 
-/// Better Auth's `decryptOAuthToken`: a token that does not look encrypted is returned as is.
+/// Better Auth's `decryptOAuthToken`: a token that looks neither enveloped (`$ba$`) nor hex is
+/// returned as is; otherwise every configured secret is tried, the envelope's version first.
 pub fn open_token(state: &AppState, token: Option<&str>) -> Option<String> {
     let token = token?;
     if !state.settings.account.encrypt_oauth_tokens {
         return Some(token.to_owned());
     }
-    let looks_sealed = token.len() % 2 == 0 && token.bytes().all(|b| b.is_ascii_hexdigit());
+    let looks_sealed = token.starts_with("$ba$")
+        || (token.len() % 2 == 0 && token.bytes().all(|b| b.is_ascii_hexdigit()));
     if !looks_sealed {
         return Some(token.to_owned());
     }
-    for s in &state.settings.secrets {
-        if let Some(plain) = symmetric_decrypt(s.value.expose_secret().as_bytes(), token) {
-            return String::from_utf8(plain).ok();
-        }
-    }
-    None
+    decrypt_value(&state.settings.secrets, token)
 }
 
 /// The tokens as the account row keeps them.

@@ -747,6 +747,53 @@ async fn tokens_link_list_refresh_and_unlink(#[case] backend: Backend) {
     );
 }
 
+/// With versioned secrets Better Auth 1.7 writes provider tokens as `$ba$<version>$<hex>`: the
+/// same here, and tokens sealed under an older secret (bare hex) still open.
+#[tokio::test]
+async fn provider_tokens_use_the_versioned_secret_envelope() {
+    let idp = Idp::start().await;
+    let toml = providers(&idp).replace("[account]\n", "[account]\nencrypt_oauth_tokens = true\n");
+    let secrets = format!("2:rotated-secret-0123456789abcdefghijklmnop,1:{SECRET}");
+    let Some(app) =
+        spawn_app_with(Backend::Sqlite, &toml, &[("BETTER_AUTH_SECRETS", &secrets)]).await
+    else {
+        return;
+    };
+    let email = unique_email();
+    idp.set_user(IdpUser::new(&email, true));
+    let client = app.browser();
+    let res = flow(&app, &client, "acme", json!({})).await;
+    assert_eq!(location(&res), NEW_USER);
+    let user = app.user_by_email(&email).await.unwrap();
+    let accounts = app.state.store.list_accounts(&user.id).await.unwrap();
+    let id = accounts
+        .iter()
+        .find(|a| a.provider_id == "acme")
+        .unwrap()
+        .id
+        .clone();
+    let (_, stored) = app
+        .state
+        .store
+        .find_account_with_tokens(&user.id, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed = stored.access_token.clone().unwrap();
+    assert!(sealed.starts_with("$ba$2$"), "{sealed}");
+    let plain =
+        better_auth_rs::auth::keyseal::decrypt_value(&app.state.settings.secrets, &sealed).unwrap();
+    assert!(idp.knows_access_token(&plain));
+    assert!(!plain.starts_with("$ba$"));
+
+    let res = app
+        .post_as(&client, "/get-access-token", &json!({ "accountId": id }))
+        .await;
+    assert_eq!(res.status(), 200);
+    let got: Value = res.json().await.unwrap();
+    assert_eq!(got["accessToken"], plain.as_str());
+}
+
 #[tokio::test]
 async fn id_token_sign_in_verifies_against_the_providers_keys() {
     let idp = Idp::start().await;
