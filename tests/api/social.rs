@@ -797,6 +797,69 @@ user_info_endpoint = "{b}/me"
     }
 }
 
+/// LinkedIn, Slack and Spotify as Better Auth maps them: their scopes, PKCE only for Spotify,
+/// the account id, name, image and whether the email counts as verified.
+#[tokio::test]
+async fn linkedin_slack_and_spotify_sign_in_with_their_profiles() {
+    let idp = Idp::start().await;
+    let b = &idp.base;
+    let cases = [
+        ("linkedin", "/userinfo", "profile email openid", false),
+        ("slack", "/slack/userinfo", "openid profile email", false),
+        ("spotify", "/spotify/me", "user-read-email", true),
+    ];
+    let mut toml = String::new();
+    for (id, user_info, _, _) in cases {
+        toml.push_str(&format!(
+            "[social_providers.{id}]\nclient_id = \"{id}-client\"\nclient_secret = \"{id}-secret\"\n\
+             authorization_endpoint = \"{b}/authorize\"\ntoken_endpoint = \"{b}/token\"\n\
+             user_info_endpoint = \"{b}{user_info}\"\n"
+        ));
+    }
+    let Some(app) = spawn_app_with(Backend::Sqlite, &toml, &[]).await else {
+        return;
+    };
+    for (id, _, scope, pkce) in cases {
+        let email = unique_email();
+        let user = IdpUser::new(&email, true);
+        idp.set_user(user.clone());
+        let client = app.browser();
+        let url = begin(
+            &app,
+            &client,
+            json!({ "provider": id, "callbackURL": CALLBACK, "newUserCallbackURL": NEW_USER }),
+        )
+        .await;
+        let q = query_of(&url);
+        assert_eq!(q["scope"], scope, "{id}");
+        assert_eq!(q.contains_key("code_challenge"), pkce, "{id}");
+        let back = at_provider(&url).await;
+        let res = client.get(local(&app, &back)).send().await.unwrap();
+        assert_eq!(location(&res), NEW_USER, "{id}");
+        let stored = app.user_by_email(&email).await.unwrap();
+        let accounts = app.state.store.list_accounts(&stored.id).await.unwrap();
+        let (account_id, verified, image) = match id {
+            "linkedin" => (user.sub.clone(), true, "https://idp.test/avatar.png"),
+            "slack" => (format!("U{}", user.sub), true, "https://slack.test/512.png"),
+            _ => (
+                format!("sp{}", user.sub),
+                false,
+                "https://spotify.test/a.jpg",
+            ),
+        };
+        assert_eq!(
+            (
+                accounts[0].provider_id.as_str(),
+                accounts[0].account_id.as_str()
+            ),
+            (id, account_id.as_str())
+        );
+        assert_eq!(stored.name, "Ada Lovelace", "{id}");
+        assert_eq!(stored.email_verified, verified, "{id}");
+        assert_eq!(stored.image.as_deref(), Some(image), "{id}");
+    }
+}
+
 /// With versioned secrets Better Auth 1.7 writes provider tokens as `$ba$<version>$<hex>`: the
 /// same here, and tokens sealed under an older secret (bare hex) still open.
 #[tokio::test]
