@@ -556,20 +556,40 @@ async fn provider_failures_end_in_error_redirects() {
     );
     idp.knobs(|k| k.callback_iss = None);
 
-    // ID tokens of the generic OIDC provider are verified: audience, issuer, nonce.
+    // ID tokens of the generic OIDC provider are verified as Better Auth's jose options do:
+    // audience, issuer, nonce; `iss`, `sub`, `aud`, `exp`, `iat` required (null: removed);
+    // 30 s of clock skew on `exp` and `nbf`.
+    let now = chrono::Utc::now().timestamp();
     for (claim, value) in [
-        ("aud", "someone-else"),
-        ("iss", "https://evil.test"),
-        ("nonce", "replayed"),
+        ("aud", json!("someone-else")),
+        ("iss", json!("https://evil.test")),
+        ("nonce", json!("replayed")),
+        ("nonce", Value::Null),
+        ("iat", Value::Null),
+        ("sub", Value::Null),
+        ("exp", Value::Null),
+        ("exp", json!(now - 45)),
+        ("nbf", json!(now + 120)),
+        ("iat", json!("yesterday")),
     ] {
         idp.knobs(|k| {
             k.id_token_claims.clear();
-            k.id_token_claims.insert(claim.into(), json!(value));
+            k.id_token_claims.insert(claim.into(), value.clone());
         });
         let res = flow(&app, &app.browser(), "acme", json!({})).await;
         assert_eq!(error_of(&res).0, "unable_to_get_user_info", "{claim}");
     }
+    // Expired 10 s ago: within the tolerance.
+    idp.knobs(|k| {
+        k.id_token_claims.clear();
+        k.id_token_claims.insert("exp".into(), json!(now - 10));
+    });
+    assert_eq!(
+        location(&flow(&app, &app.browser(), "acme", json!({})).await),
+        NEW_USER
+    );
     idp.knobs(|k| k.id_token_claims.clear());
+    idp.set_user(IdpUser::new(&unique_email(), true));
     assert_eq!(
         location(&flow(&app, &app.browser(), "acme", json!({})).await),
         NEW_USER
