@@ -225,7 +225,9 @@ mod tests {
             now: 1_000,
         };
         let good = json!({"iss": "https://idp.test", "aud": "client", "exp": 2_000, "iat": 900, "sub": "s"});
-        let ok = |claims: &Value| verify(&sign(&pair, claims.clone()), &jwks(&pair), &expected).is_some();
+        let ok = |claims: &Value| {
+            verify(&sign(&pair, claims.clone()), &jwks(&pair), &expected).is_some()
+        };
         assert!(ok(&good));
         for claim in ["iss", "sub", "aud", "exp", "iat"] {
             let mut bad = good.clone();
