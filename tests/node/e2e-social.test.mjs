@@ -249,23 +249,35 @@ const ROTATED = "rotated-secret-0123456789abcdefghijklmnopq";
 /** Better Auth's own variable: version 2 current, version 1 the secret the tests otherwise use. */
 const VERSIONED = `2:${ROTATED},1:${SECRET}`;
 
-/** Both servers on one SQLite file, provider tokens encrypted, with the given extra environment. */
-async function startPair(shared, discovery, { env = {}, encrypt = false, tag = "" } = {}) {
+/**
+ * Both servers on one SQLite file with the given extra environment; `encrypt`: provider tokens
+ * encrypted; `cookieState`: the OAuth state kept in an encrypted cookie.
+ */
+async function startPair(shared, discovery, { env = {}, encrypt = false, cookieState = false, tag = "" } = {}) {
   const databaseUrl = `sqlite://${join(shared, "auth.db")}?mode=rwc`;
   const reference = await startServer({
     target: "reference",
     dir: shared,
     logName: `reference${tag}`,
     databaseUrl,
-    env: { OIDC_DISCOVERY_URL: discovery, ...(encrypt ? { ENCRYPT_OAUTH_TOKENS: "1" } : {}), ...env },
+    env: {
+      OIDC_DISCOVERY_URL: discovery,
+      ...(encrypt ? { ENCRYPT_OAUTH_TOKENS: "1" } : {}),
+      ...(cookieState ? { OAUTH_STATE_STRATEGY: "cookie" } : {}),
+      ...env,
+    },
   });
+  const account = [
+    ...(encrypt ? ["encrypt_oauth_tokens = true"] : []),
+    ...(cookieState ? ['store_state_strategy = "cookie"'] : []),
+  ];
   const ours = await startServer({
     target: "rust",
     dir: shared,
     logName: `rust${tag}`,
     databaseUrl,
     env,
-    config: rustConfig(discovery, encrypt ? "\n[account]\nencrypt_oauth_tokens = true\n" : "", `shared${tag}.toml`),
+    config: rustConfig(discovery, account.length ? `\n[account]\n${account.join("\n")}\n` : "", `shared${tag}.toml`),
   });
   return { reference, ours };
 }
@@ -346,12 +358,23 @@ test("provider tokens encrypted under versioned secrets are read by the other se
 
 // Linking with versioned secrets: the state carries the linking session's token encrypted under
 // a purpose key of the secrets (`$ba$2$` envelope); a link started on one service is finished
-// by the other.
+// by the other. Then with the state itself in an encrypted cookie (same purpose keys).
 test("a link started on one service is finished by the other, with versioned secrets", { skip: TARGET === "reference" }, async () => {
   const discovery = await startIdp();
-  const shared = mkdtempSync(join(tmpdir(), "ba-e2e-social-link-"));
-  try {
-    const servers = await startPair(shared, discovery, { env: { BETTER_AUTH_SECRETS: VERSIONED }, encrypt: true });
+  for (const cookieState of [false, true]) {
+    const shared = mkdtempSync(join(tmpdir(), "ba-e2e-social-link-"));
+    try {
+      await linkAcross(shared, discovery, cookieState);
+    } finally {
+      await stopAllServers();
+      rmSync(shared, { recursive: true, force: true });
+    }
+  }
+});
+
+async function linkAcross(shared, discovery, cookieState) {
+  {
+    const servers = await startPair(shared, discovery, { env: { BETTER_AUTH_SECRETS: VERSIONED }, encrypt: true, cookieState });
     for (const [start, finish] of [
       ["ours", "reference"],
       ["reference", "ours"],
@@ -368,15 +391,12 @@ test("a link started on one service is finished by the other, with versioned sec
         redirect: "manual",
         headers: { cookie: b.jar.header() },
       });
-      assert.equal(res.headers.get("location"), CALLBACK, `${start} → ${finish}`);
+      assert.equal(res.headers.get("location"), CALLBACK, `${start} → ${finish}${cookieState ? " (cookie state)" : ""}`);
       const accounts = await newBrowser(servers[finish].base, { jar: b.jar }).client.listAccounts();
       assert.deepEqual(accounts.data.map((a) => a.providerId).sort(), ["credential", "mock"]);
     }
-  } finally {
-    await stopAllServers();
-    rmSync(shared, { recursive: true, force: true });
   }
-});
+}
 
 // Secrets rotated: tokens encrypted before under BETTER_AUTH_SECRET alone (bare hex) are opened
 // afterwards, by either service, with BETTER_AUTH_SECRETS listing only the new secret and

@@ -332,7 +332,16 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
     // ENCRYPT_OAUTH_TOKENS=1: provider tokens encrypted in the account rows, as
     // `[account] encrypt_oauth_tokens = true` does (with BETTER_AUTH_SECRETS, Better Auth's
     // own env variable, in the versioned envelope `$ba$<version>$`).
-    ...(env.ENCRYPT_OAUTH_TOKENS === "1" ? { account: { encryptOAuthTokens: true } } : {}),
+    // OAUTH_STATE_STRATEGY=cookie: the OAuth state in an encrypted cookie, as
+    // `[account] store_state_strategy = "cookie"` does.
+    ...(env.ENCRYPT_OAUTH_TOKENS === "1" || env.OAUTH_STATE_STRATEGY
+      ? {
+          account: {
+            ...(env.ENCRYPT_OAUTH_TOKENS === "1" ? { encryptOAuthTokens: true } : {}),
+            ...(env.OAUTH_STATE_STRATEGY ? { storeStateStrategy: env.OAUTH_STATE_STRATEGY } : {}),
+          },
+        }
+      : {}),
     // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
     ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),
     telemetry: { enabled: false },
