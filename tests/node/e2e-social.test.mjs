@@ -292,9 +292,30 @@ function recordIssuedTokens() {
   idp.service.on("beforeTokenSigning", (token) => {
     token.payload.jti = randomUUID();
   });
+  idp.service.on("beforeTokenSigning", (_token, req) => {
+    if (req.body?.grant_type === "refresh_token") refreshedWith.push(req.body.refresh_token);
+  });
   idp.service.on("beforeResponse", (res) => {
     if (res.body?.access_token) issued.push({ access: res.body.access_token, refresh: res.body.refresh_token });
   });
+}
+/** The refresh tokens the provider was sent. */
+const refreshedWith = [];
+
+/** Makes the stored access token of `email`'s `mock` account expired (in the column's format). */
+function expireAccessToken(shared, email) {
+  const sqlite = new Database(join(shared, "auth.db"));
+  try {
+    const row = sqlite
+      .prepare(`SELECT a.id, a."accessTokenExpiresAt" AS at FROM account a JOIN "user" u ON u.id = a."userId" WHERE u.email = ? AND a."providerId" = 'mock'`)
+      .get(email);
+    const past = new Date(Date.now() - 60_000);
+    sqlite
+      .prepare(`UPDATE account SET "accessTokenExpiresAt" = ? WHERE id = ?`)
+      .run(typeof row.at === "number" ? past.getTime() : past.toISOString(), row.id);
+  } finally {
+    sqlite.close();
+  }
 }
 
 /** getAccessToken for the caller's `mock` account (Better Auth 1.7 selects it by its row id). */
@@ -349,6 +370,16 @@ test("provider tokens encrypted under versioned secrets are read by the other se
       assert.notEqual(rewritten.access, access);
       const back = await mockAccessToken(newBrowser(servers[signIn].base, { jar: b.jar }));
       assert.equal(back.data?.accessToken, rewritten.access, `${read} → ${signIn}`);
+      // Expired: `signIn` refreshes with the refresh token `read` stored (the provider gets it
+      // in clear), and stores the new tokens, which `read` opens.
+      expireAccessToken(shared, person.email);
+      const refreshed = await mockAccessToken(newBrowser(servers[signIn].base, { jar: b.jar }));
+      assert.equal(refreshed.error, null, `${signIn} refresh: ${JSON.stringify(refreshed.error)}`);
+      assert.equal(refreshedWith.at(-1), rewritten.refresh, `${signIn} sent the refresh token ${read} stored`);
+      assert.equal(refreshed.data.accessToken, issued.at(-1).access);
+      assert.match(storedTokens(shared, person.email).access, /^\$ba\$2\$[0-9a-f]+$/);
+      const afterRefresh = await mockAccessToken(there);
+      assert.equal(afterRefresh.data?.accessToken, issued.at(-1).access, `${signIn} refreshed → ${read}`);
     }
   } finally {
     await stopAllServers();
