@@ -889,7 +889,7 @@ async fn versioned_secrets_seal_the_states_secrets_in_better_auths_envelope() {
     let back = at_provider(&url).await;
     let res = app.client.get(local(&app, &back)).send().await.unwrap();
     assert_eq!(location(&res), CALLBACK);
-    let providers: Vec<String> = app
+    let linked: Vec<String> = app
         .state
         .store
         .list_accounts(&user.id)
@@ -898,7 +898,7 @@ async fn versioned_secrets_seal_the_states_secrets_in_better_auths_envelope() {
         .into_iter()
         .map(|a| a.provider_id)
         .collect();
-    assert!(providers.contains(&"acme".to_owned()), "{providers:?}");
+    assert!(linked.contains(&"acme".to_owned()), "{linked:?}");
 
     // The cookie strategy: the state cookie is sealed the same way.
     let toml = providers(&idp).replace(
@@ -1002,7 +1002,7 @@ async fn tokens_sealed_before_secrets_were_versioned_open_with_the_legacy_secret
         .post_as(
             &client,
             "/get-access-token",
-            &json!({ "providerId": "acme" }),
+            &json!({ "accountId": account.id }),
         )
         .await;
     assert_eq!(res.status(), 200);
