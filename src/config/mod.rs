@@ -714,6 +714,21 @@ mod tests {
     }
 
     #[test]
+    fn microsoft_photo_sizes_are_the_ones_graph_serves() {
+        let ms =
+            |extra: &str| format!("[social_providers.microsoft]\nclient_id = \"c\"\n{extra}\n");
+        assert!(load_with_toml(&ms("profile_photo_size = 96"), &[]).is_empty());
+        let err = load_with_toml(&ms("profile_photo_size = 50"), &[]);
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(err[0].starts_with("social_providers.microsoft.profile_photo_size:"));
+        let err = load_with_toml(
+            "[social_providers.github]\nclient_id = \"c\"\nprofile_photo_size = 48\n",
+            &[],
+        );
+        assert!(err[0].contains("only for microsoft"), "{err:?}");
+    }
+
+    #[test]
     fn metrics_are_on_a_port_of_their_own_or_behind_a_token() {
         let s = load_ok_with_toml("[metrics]\nenabled = true\n");
         assert_eq!((s.metrics.port, s.metrics.on_api_port), (9464, false));

@@ -280,7 +280,18 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       // EMAIL_OTP=1 adds the email-OTP plugin, as `[plugins.email_otp] enabled = true` does;
       // EMAIL_OTP_STORE (plain, hashed, encrypted) is its `store_otp`.
       ...(env.EMAIL_OTP === "1"
-        ? [emailOTP({ sendVerificationOTP: otpOutbox(env), storeOTP: env.EMAIL_OTP_STORE || "plain" })]
+        ? [
+            emailOTP({
+              sendVerificationOTP: otpOutbox(env),
+              storeOTP: env.EMAIL_OTP_STORE || "plain",
+              // EMAIL_OTP_CHANGE_EMAIL=verify-current: `changeEmail` on, the current address
+              // proven first, as `[plugins.email_otp.change_email]` enabled and
+              // verify_current_email do.
+              ...(env.EMAIL_OTP_CHANGE_EMAIL === "verify-current"
+                ? { changeEmail: { enabled: true, verifyCurrentEmail: true } }
+                : {}),
+            }),
+          ]
         : []),
       // MAGIC_LINK=1 adds the magic-link plugin, as `[plugins.magic_link] enabled = true` does;
       // MAGIC_LINK_STORE=hashed is its `store_token`.
