@@ -158,8 +158,14 @@ impl Idp {
             claims["nonce"] = json!(n);
         }
         let knobs = self.state.lock().unwrap().knobs.id_token_claims.clone();
+        // A `null` knob removes the claim.
         for (k, v) in knobs {
-            claims[k] = v;
+            match v {
+                Value::Null => {
+                    claims.as_object_mut().unwrap().remove(&k);
+                }
+                v => claims[k] = v,
+            }
         }
         self.sign(&claims)
     }
