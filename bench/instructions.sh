@@ -7,8 +7,9 @@
 #   options (environment): REQUESTS (default 200)
 #
 # For each binary: SQLite in a temporary folder, the JWT plugin on; one user signs up, 20
-# warm-up requests, then the counters are zeroed and REQUESTS get-session and REQUESTS `/token`
-# requests are counted, each route on its own. Prints instructions per request.
+# warm-up requests, then the counters are zeroed and REQUESTS `/ok` (what every request pays:
+# routing, middleware, logging), REQUESTS get-session and REQUESTS `/token` requests are
+# counted, each route on its own. Prints instructions per request.
 set -euo pipefail
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)"; exit 1; }
 requests=${REQUESTS:-200}
@@ -54,11 +55,12 @@ EOF
     curl -sf -o /dev/null -H "cookie: $cookie" "http://127.0.0.1:$port/api/auth/get-session"
     curl -sf -o /dev/null -H "cookie: $cookie" "http://127.0.0.1:$port/api/auth/token"
   done
+  ok=$(count "$vg" /ok "" "$port" "$dir/cg.out")
   session=$(count "$vg" /get-session "$cookie" "$port" "$dir/cg.out")
   token=$(count "$vg" /token "$cookie" "$port" "$dir/cg.out")
   kill "$vg"
   wait "$vg" 2>/dev/null || true
-  printf '%s\n  get-session: %s instructions per request\n  /token:      %s instructions per request\n' \
-    "$bin" "$session" "$token"
+  printf '%s\n  /ok:         %s instructions per request\n  get-session: %s instructions per request\n  /token:      %s instructions per request\n' \
+    "$bin" "$ok" "$session" "$token"
   rm -rf "$dir"
 done
