@@ -36,6 +36,11 @@ const smoke = args.includes("--smoke");
 const bin = resolve(option("--bin", join(root, "target/release/better-auth-rs")));
 const hashTimeBin = resolve(option("--hash-time", join(root, "target/release/examples/hash_time")));
 const duration = Number(option("--duration", smoke ? 2 : 10));
+// The plugin and social scenarios run 1 s each in a smoke run (their set-up is what the smoke
+// checks; 2 s each would take the smoke past two minutes), unless --duration is given.
+const smokePluginDuration = smoke && !args.includes("--duration") ? 1 : duration;
+// The length of the run being made (set before each).
+let runDuration = duration;
 const connections = Number(option("--connections", smoke ? 4 : 32));
 // Every scenario runs this many times on every server, the order alternating; the table gives
 // the median of the rounds (the JSON keeps each round).
@@ -516,7 +521,7 @@ function runLoad(command, loadArgs, env, shown) {
   };
 }
 
-const wrkArgs = (script, url) => ["-t", String(threads), "-c", String(connections), "-d", `${duration}s`, "--timeout", "30s", "-s", script, url];
+const wrkArgs = (script, url) => ["-t", String(threads), "-c", String(connections), "-d", `${runDuration}s`, "--timeout", "30s", "-s", script, url];
 
 function wrkRun(server, request, runId) {
   const env = { BENCH_PATH: `${BASE}${request.path}`, BENCH_METHOD: request.method ?? "GET" };
@@ -556,7 +561,7 @@ async function measureProvider() {
     const raw = await runLoad("wrk", args, env, "").done;
     const f = figures(raw);
     rates[name] = { rps: f.rps, p50_ms: f.p50_ms, p99_ms: f.p99_ms, errors: f.errors, provider_cpu_s: Math.round((cpuOf(provider.pid).own - before) * 100) / 100, command: [...Object.entries(env).map(([k, v]) => `${k}='${v}'`), "wrk", ...args].join(" ") };
-    console.log(`fake provider alone, ${method} ${path}: ${f.rps} req/s (p99 ${fmt(f.p99_ms, 2)} ms, ${f.errors} errors, provider CPU ${rates[name].provider_cpu_s} s in ${duration} s)`);
+    console.log(`fake provider alone, ${method} ${path}: ${f.rps} req/s (p99 ${fmt(f.p99_ms, 2)} ms, ${f.errors} errors, provider CPU ${rates[name].provider_cpu_s} s in ${runDuration} s)`);
   }
   // Per callback one of each: the rate the provider alone could serve callbacks at.
   rates.callbacks_per_s_bound = Math.round(10 / (1 / rates.userinfo.rps + 1 / rates.token.rps)) / 10;
@@ -566,8 +571,8 @@ async function measureProvider() {
 /** passkey-authenticate: bench/passkey-driver.mjs with the credentials registered in set-up. */
 function passkeyRun(server) {
   const config = join(tmp, `${server.name}-passkey-driver.json`);
-  writeFileSync(config, JSON.stringify({ base: server.base, path: BASE, origin: ORIGIN, rpId: PASSKEY_RP_ID, credentials: server.passkeys, connections, duration_s: duration }));
-  const shown = `node bench/passkey-driver.mjs <{base: ${server.base}, origin: ${ORIGIN}, rpId: ${PASSKEY_RP_ID}, ${PASSKEY_USERS} credentials, connections: ${connections}, duration_s: ${duration}}>`;
+  writeFileSync(config, JSON.stringify({ base: server.base, path: BASE, origin: ORIGIN, rpId: PASSKEY_RP_ID, credentials: server.passkeys, connections, duration_s: runDuration }));
+  const shown = `node bench/passkey-driver.mjs <{base: ${server.base}, origin: ${ORIGIN}, rpId: ${PASSKEY_RP_ID}, ${PASSKEY_USERS} credentials, connections: ${connections}, duration_s: ${runDuration}}>`;
   return runLoad(process.execPath, [join(root, "bench/passkey-driver.mjs"), config], {}, shown);
 }
 
@@ -797,6 +802,7 @@ async function main() {
     }
   }
   for (const server of Object.values(servers)) {
+    const started = performance.now();
     if (server.variant === "plugins") {
       server.cookies = {};
       await preparePlugins(server);
@@ -804,9 +810,11 @@ async function main() {
       const file = await prepare(server);
       server.cookies = { db: file, cache: file };
     }
+    console.log(`set up ${server.name} in ${Math.round(performance.now() - started)} ms`);
   }
   // The fake provider's own rate, alone, with the same wrk settings: the token request and the
   // user info request each callback makes.
+  runDuration = smokePluginDuration;
   const providerRate = provider.base && selected.some((s) => s.key === "social-callback") ? await measureProvider() : null;
   await sleep(1000);
   for (const server of Object.values(servers)) server.idle = memory(server.pid);
@@ -835,6 +843,7 @@ async function main() {
           signInHash.push(measureHash(cores));
           console.log(`argon2id verify now: ${signInHash.at(-1).one_hash_ms} ms -> ceiling ${signInHash.at(-1).sign_in_ceiling_rps} req/s`);
         }
+        runDuration = scenario.variant === "plugins" ? smokePluginDuration : duration;
         const measured = await measure(server, scenario, `${target.key}-${Date.now()}`);
         if (bracketed(scenario, target)) {
           signInHashAfter.push(measureHash(cores));
@@ -865,6 +874,23 @@ async function main() {
     }
     return { key: scenario.key, title: scenario.title, runs };
   });
+  // The callback alone, estimated: a pair takes the time of a sign-in/social plus that of a
+  // callback when the machine is saturated either way, so 1/callbacks = 1/pairs - 1/sign-ins.
+  const socialPairs = results.find((r) => r.key === "social-callback");
+  const socialStarts = results.find((r) => r.key === "sign-in-social");
+  if (socialPairs && socialStarts) {
+    for (const t of targets) {
+      const pairs = socialPairs.runs[t.key].iterations_per_s;
+      const starts = socialStarts.runs[t.key].rps;
+      const alone = pairs > 0 && starts > pairs ? 1 / (1 / pairs - 1 / starts) : null;
+      socialPairs.runs[t.key].callback_alone_estimate_per_s = alone == null ? null : Math.round(alone * 10) / 10;
+    }
+    const node = socialPairs.runs.node.callback_alone_estimate_per_s;
+    for (const key of ["rs-pg", "rs-sqlite"]) {
+      const own = socialPairs.runs[key].callback_alone_estimate_per_s;
+      socialPairs.runs[key].callback_alone_ratio_vs_node = node && own ? Math.round((own / node) * 10) / 10 : null;
+    }
+  }
   for (const server of Object.values(servers)) server.end = memory(server.pid);
   await sleep(2000);
   for (const server of Object.values(servers)) server.after = memory(server.pid);
@@ -931,6 +957,18 @@ async function main() {
       rows.push([r.title, t.label, fmt(run.rps), fmt(run.p50_ms, 2), fmt(run.p99_ms, 2), fmt(run.p99_ms_worst, 2), fmt(run.max_ms, 1), String(run.errors), t.key === "node" ? "1" : fmt(run.ratio_vs_node)]);
     }
   }
+  // Where the CPU went in each run, as shares of the machine (cores x run length): the server
+  // measured, the load generator (wrk, or the passkey driver), the fake provider, and the
+  // whole machine (PostgreSQL and anything else running included).
+  const capacity = cores * smokePluginDuration;
+  const pct = (x) => (x == null ? "-" : `${Math.round((x / capacity) * 1000) / 10} %`);
+  const cpuRows = [["scenario", "server", "req/s", "iterations/s", "server CPU", "load generator CPU", "provider CPU", "machine busy"]];
+  for (const r of results.filter((r) => scenarios.find((s) => s.key === r.key).variant === "plugins")) {
+    for (const t of targets) {
+      const run = r.runs[t.key];
+      cpuRows.push([r.title, t.label, fmt(run.rps), run.iterations_per_s == null ? "-" : fmt(run.iterations_per_s), pct(run.cpu?.server_s), pct(run.cpu?.loadgen_s), pct(run.cpu?.provider_s), pct(run.cpu?.machine_busy_s)]);
+    }
+  }
   const memRows = [["server", "first answer ms", "RSS started MB", "idle RSS MB", "RSS under load MB (peak)", "idle RSS after load MB", "of it code (RssFile) MB", "VmHWM MB"]];
   for (const t of targets) {
     const s = serverReport[t.key];
@@ -945,6 +983,15 @@ async function main() {
   console.log(`\n${about.versions.better_auth_rs} (${about.versions.better_auth_rs_build}) vs better-auth ${about.versions.better_auth} on ${cores} x ${about.machine.cpu_model} (kernel autogroup ${about.machine.sched_autogroup_enabled ?? "-"}); wrk -t${threads} -c${connections} -d${duration}s${roundsNote}\n`);
   console.log(table(rows));
   console.log();
+  if (cpuRows.length > 1) {
+    console.log(`CPU during the plugin and social runs, shares of ${cores} cores x ${smokePluginDuration} s (medians of the rounds):\n`);
+    console.log(table(cpuRows));
+    if (socialPairs?.runs.node.callback_alone_estimate_per_s != null) {
+      console.log(`\nthe callback alone, estimated from the pairs and sign-in/social (1/callbacks = 1/pairs - 1/sign-ins): ${targets.map((t) => `${t.key} ${socialPairs.runs[t.key].callback_alone_estimate_per_s}/s`).join(", ")}; x Node: PostgreSQL ${socialPairs.runs["rs-pg"].callback_alone_ratio_vs_node}, SQLite ${socialPairs.runs["rs-sqlite"].callback_alone_ratio_vs_node}`);
+    }
+    if (providerRate) console.log(`\nthe fake provider alone: GET /userinfo ${providerRate.userinfo.rps} req/s, POST /token ${providerRate.token.rps} req/s: at most ${providerRate.callbacks_per_s_bound} callbacks/s if it had the machine to itself`);
+    console.log();
+  }
   console.log(table(memRows));
   console.log(`\nargon2id verify ${hash.one_hash_ms} ms (cold ${hash.argon2id_verify_ms} ms) at the start: sign-in ceiling ${hash.sign_in_ceiling_rps} req/s; before each round's sign-in run on PostgreSQL: ${signInHash.map((h) => `${h.one_hash_ms} ms (${h.sign_in_ceiling_rps} req/s)`).join(", ")}; right after it: ${signInHashAfter.map((h) => `${h.one_hash_ms} ms (${h.sign_in_ceiling_rps} req/s)`).join(", ")}`);
   console.log("\ntargets (better-auth-rs on PostgreSQL unless named):");
@@ -957,7 +1004,7 @@ async function main() {
     date: new Date().toISOString(),
     mode: smoke ? "smoke" : "full",
     ...about,
-    load: { tool: "wrk", threads, connections, duration_s: duration, timeout_s: 30, script: "bench/request.lua", rounds },
+    load: { tool: "wrk", threads, connections, duration_s: duration, plugin_scenarios_duration_s: smokePluginDuration, timeout_s: 30, script: "bench/request.lua", rounds },
     password_hashing: { ...hash, before_sign_in: signInHash, after_sign_in: signInHashAfter, sign_in_shares: signInShares },
     plugins_setup: { organization_members: ORG_MEMBERS, totp_users: TOTP_USERS, passkey_users: PASSKEY_USERS, passkey_driver: "bench/passkey-driver.mjs", social_driver: "bench/social.lua" },
     fake_provider: providerRate,
