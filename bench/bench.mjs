@@ -13,7 +13,7 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, openSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import net from "node:net";
 import os from "node:os";
@@ -486,6 +486,21 @@ function cpuOf(pid) {
   }
 }
 
+/** The CPU time of every PostgreSQL process (server and backends) so far, seconds. */
+function postgresCpu() {
+  let total = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (!stat.includes("(postgres)")) continue;
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(f[11]) + Number(f[12])) / 100;
+    } catch {}
+  }
+  return total;
+}
+
 /** The machine's busy CPU time so far (every core, seconds; idle and iowait left out). */
 function machineBusy() {
   const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
@@ -607,7 +622,7 @@ async function measure(server, scenario, runId) {
       : scenario.driver === "passkey"
         ? [passkeyRun(server)]
         : scenario.requests.map((r) => wrkRun(server, r, runId));
-  const cpuBefore = { server: cpuOf(server.pid), provider: provider.pid ? cpuOf(provider.pid) : null, machine: machineBusy() };
+  const cpuBefore = { server: cpuOf(server.pid), provider: provider.pid ? cpuOf(provider.pid) : null, postgres: postgresCpu(), machine: machineBusy(), at: performance.now() };
   let peak = 0;
   let sampling = true;
   const sampler = (async () => {
@@ -622,7 +637,11 @@ async function measure(server, scenario, runId) {
     server_s: round2(cpuOf(server.pid).own - cpuBefore.server.own),
     loadgen_s: round2(results.reduce((a, r) => a + (r.loadgen_cpu_s ?? 0), 0)),
     ...(scenario.driver === "social" ? { provider_s: round2(cpuOf(provider.pid).own - cpuBefore.provider.own) } : {}),
+    // Every PostgreSQL process, whichever server it serves (only the measured one is busy).
+    postgres_s: round2(postgresCpu() - cpuBefore.postgres),
     machine_busy_s: round2(machineBusy() - cpuBefore.machine),
+    // The wall time these were counted over (the run, plus the load generator's start and end).
+    wall_s: round2((performance.now() - cpuBefore.at) / 1000),
   };
   sampling = false;
   await sampler;
@@ -851,7 +870,7 @@ async function main() {
         }
         perRound[scenario.key][target.key].push({ ...measured[0], concurrent: measured.slice(1) });
         const r = measured[0];
-        const share = r.cpu ? `  cpu: server ${r.cpu.server_s} s, load ${r.cpu.loadgen_s} s${r.cpu.provider_s != null ? `, provider ${r.cpu.provider_s} s` : ""}, machine ${r.cpu.machine_busy_s} s` : "";
+        const share = r.cpu ? `  cpu: server ${r.cpu.server_s} s, postgres ${r.cpu.postgres_s} s, load ${r.cpu.loadgen_s} s${r.cpu.provider_s != null ? `, provider ${r.cpu.provider_s} s` : ""}, machine ${r.cpu.machine_busy_s} s` : "";
         console.log(`${scenario.title.padEnd(40)} ${target.key.padEnd(10)} ${fmt(r.rps).padStart(9)} req/s  p50 ${fmt(r.p50_ms, 2)} ms  p99 ${fmt(r.p99_ms, 2)} ms  max ${fmt(r.max_ms, 1)} ms  errors ${r.errors}${share}`);
         for (const [j, m] of measured.entries()) {
           const what = `${scenario.key} on ${target.key}: ${m.requests} answers, ${m.errors} errors`;
@@ -957,16 +976,15 @@ async function main() {
       rows.push([r.title, t.label, fmt(run.rps), fmt(run.p50_ms, 2), fmt(run.p99_ms, 2), fmt(run.p99_ms_worst, 2), fmt(run.max_ms, 1), String(run.errors), t.key === "node" ? "1" : fmt(run.ratio_vs_node)]);
     }
   }
-  // Where the CPU went in each run, as shares of the machine (cores x run length): the server
-  // measured, the load generator (wrk, or the passkey driver), the fake provider, and the
-  // whole machine (PostgreSQL and anything else running included).
-  const capacity = cores * smokePluginDuration;
-  const pct = (x) => (x == null ? "-" : `${Math.round((x / capacity) * 1000) / 10} %`);
-  const cpuRows = [["scenario", "server", "req/s", "iterations/s", "server CPU", "load generator CPU", "provider CPU", "machine busy"]];
+  // Where the CPU went in each run, as shares of the machine (cores x the run's wall time): the
+  // server measured, the load generator (wrk, or the passkey driver), the fake provider, and
+  // the whole machine (PostgreSQL and anything else running included).
+  const cpuRows = [["scenario", "server", "req/s", "iterations/s", "server CPU", "PostgreSQL CPU", "load generator CPU", "provider CPU", "machine busy"]];
   for (const r of results.filter((r) => scenarios.find((s) => s.key === r.key).variant === "plugins")) {
     for (const t of targets) {
       const run = r.runs[t.key];
-      cpuRows.push([r.title, t.label, fmt(run.rps), run.iterations_per_s == null ? "-" : fmt(run.iterations_per_s), pct(run.cpu?.server_s), pct(run.cpu?.loadgen_s), pct(run.cpu?.provider_s), pct(run.cpu?.machine_busy_s)]);
+      const pct = (x) => (x == null || !run.cpu ? "-" : `${Math.round((x / (cores * run.cpu.wall_s)) * 1000) / 10} %`);
+      cpuRows.push([r.title, t.label, fmt(run.rps), run.iterations_per_s == null ? "-" : fmt(run.iterations_per_s), pct(run.cpu?.server_s), pct(run.cpu?.postgres_s), pct(run.cpu?.loadgen_s), pct(run.cpu?.provider_s), pct(run.cpu?.machine_busy_s)]);
     }
   }
   const memRows = [["server", "first answer ms", "RSS started MB", "idle RSS MB", "RSS under load MB (peak)", "idle RSS after load MB", "of it code (RssFile) MB", "VmHWM MB"]];
@@ -984,7 +1002,7 @@ async function main() {
   console.log(table(rows));
   console.log();
   if (cpuRows.length > 1) {
-    console.log(`CPU during the plugin and social runs, shares of ${cores} cores x ${smokePluginDuration} s (medians of the rounds):\n`);
+    console.log(`CPU during the plugin and social runs, shares of ${cores} cores x each run's wall time (medians of the rounds):\n`);
     console.log(table(cpuRows));
     if (socialPairs?.runs.node.callback_alone_estimate_per_s != null) {
       console.log(`\nthe callback alone, estimated from the pairs and sign-in/social (1/callbacks = 1/pairs - 1/sign-ins): ${targets.map((t) => `${t.key} ${socialPairs.runs[t.key].callback_alone_estimate_per_s}/s`).join(", ")}; x Node: PostgreSQL ${socialPairs.runs["rs-pg"].callback_alone_ratio_vs_node}, SQLite ${socialPairs.runs["rs-sqlite"].callback_alone_ratio_vs_node}`);
