@@ -95,6 +95,39 @@ async function freshPostgres(name) {
   return url.toString();
 }
 
+/** Each bench database's table statistics at the end (scans, rows written, dead rows): where
+ *  PostgreSQL's share of a run went. Autovacuum may be off (it is on the reference machine), so
+ *  rows updated on every request pile up as dead versions. */
+async function tableStats() {
+  const stats = {};
+  for (const name of createdDatabases) {
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `SELECT relname AS table, seq_scan, seq_tup_read, idx_scan, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, n_live_tup, n_dead_tup
+           FROM pg_stat_user_tables WHERE seq_scan + coalesce(idx_scan, 0) + n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname`,
+      );
+      stats[name] = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k === "table" ? v : Number(v)])));
+    } finally {
+      await client.end();
+    }
+  }
+  return stats;
+}
+
+async function showSetting(name) {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return (await client.query(`SHOW ${name}`)).rows[0][name];
+  } finally {
+    await client.end();
+  }
+}
+
 async function dropDatabases() {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -913,6 +946,8 @@ async function main() {
   for (const server of Object.values(servers)) server.end = memory(server.pid);
   await sleep(2000);
   for (const server of Object.values(servers)) server.after = memory(server.pid);
+  // After those 2 s, PostgreSQL's statistics have reached its shared view.
+  const postgresTables = await tableStats().catch((e) => ({ error: String(e) }));
 
   const serverReport = Object.fromEntries(
     Object.values(servers).map((s) => [
@@ -1026,6 +1061,8 @@ async function main() {
     password_hashing: { ...hash, before_sign_in: signInHash, after_sign_in: signInHashAfter, sign_in_shares: signInShares },
     plugins_setup: { organization_members: ORG_MEMBERS, totp_users: TOTP_USERS, passkey_users: PASSKEY_USERS, passkey_driver: "bench/passkey-driver.mjs", social_driver: "bench/social.lua" },
     fake_provider: providerRate,
+    postgres_tables: postgresTables,
+    postgres_autovacuum: await showSetting("autovacuum"),
     servers: serverReport,
     scenarios: results,
     targets: checks,
