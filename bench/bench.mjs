@@ -217,6 +217,7 @@ async function startServer(target, variant) {
   return {
     name,
     base,
+    database: target.db === "postgres" ? new URL(databaseUrl).pathname.slice(1) : null,
     pid: child.pid,
     log,
     startup_ms,
@@ -519,14 +520,20 @@ function cpuOf(pid) {
   }
 }
 
-/** The CPU time of every PostgreSQL process (server and backends) so far, seconds. */
-function postgresCpu() {
+/** The CPU time so far of PostgreSQL's processes that work for `database`: its connections'
+ *  backends and the server's own processes (WAL writer, checkpointer, …), not the backends of
+ *  other databases (other programs may use the same PostgreSQL), seconds. */
+function postgresCpu(database) {
   let total = 0;
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       if (!stat.includes("(postgres)")) continue;
+      // A backend's title: `postgres: <user> <database> <client>(<port>) <state>`.
+      const title = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      const backend = title.match(/^postgres: (?:\S+: )?\S+ (\S+) \S+\(\d+\)/);
+      if (backend && backend[1] !== database) continue;
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       total += (Number(f[11]) + Number(f[12])) / 100;
     } catch {}
@@ -655,7 +662,7 @@ async function measure(server, scenario, runId) {
       : scenario.driver === "passkey"
         ? [passkeyRun(server)]
         : scenario.requests.map((r) => wrkRun(server, r, runId));
-  const cpuBefore = { server: cpuOf(server.pid), provider: provider.pid ? cpuOf(provider.pid) : null, postgres: postgresCpu(), machine: machineBusy(), at: performance.now() };
+  const cpuBefore = { server: cpuOf(server.pid), provider: provider.pid ? cpuOf(provider.pid) : null, postgres: postgresCpu(server.database), machine: machineBusy(), at: performance.now() };
   let peak = 0;
   let sampling = true;
   const sampler = (async () => {
@@ -670,8 +677,8 @@ async function measure(server, scenario, runId) {
     server_s: round2(cpuOf(server.pid).own - cpuBefore.server.own),
     loadgen_s: round2(results.reduce((a, r) => a + (r.loadgen_cpu_s ?? 0), 0)),
     ...(scenario.driver === "social" ? { provider_s: round2(cpuOf(provider.pid).own - cpuBefore.provider.own) } : {}),
-    // Every PostgreSQL process, whichever server it serves (only the measured one is busy).
-    postgres_s: round2(postgresCpu() - cpuBefore.postgres),
+    // PostgreSQL's processes for this server's database (none on SQLite but the shared ones).
+    postgres_s: round2(postgresCpu(server.database) - cpuBefore.postgres),
     machine_busy_s: round2(machineBusy() - cpuBefore.machine),
     // The wall time these were counted over (the run, plus the load generator's start and end).
     wall_s: round2((performance.now() - cpuBefore.at) / 1000),
