@@ -263,6 +263,10 @@ pub struct SocialProviderSettings {
     /// Microsoft's tenant (`tenantId`, default `common`) and authority.
     pub tenant_id: Option<String>,
     pub authority: Option<String>,
+    /// Microsoft's profile photo, fetched from Graph as the user's image (`profilePhotoSize`,
+    /// default 48; `disableProfilePhoto`).
+    pub profile_photo_size: Option<u32>,
+    pub disable_profile_photo: bool,
     /// GitLab's instance URL (`issuer`).
     pub issuer: Option<String>,
     /// Google's hosted domain restriction (`hd`).

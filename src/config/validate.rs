@@ -7,6 +7,9 @@ use super::sections::{
     RATE_LIMIT_MAX_LIMIT,
 };
 
+/// The Graph photo sizes Microsoft serves (Better Auth's `profilePhotoSize`).
+const PHOTO_SIZES: [u32; 9] = [48, 64, 96, 120, 240, 360, 432, 504, 648];
+
 /// The storage must exist in this build and have what it needs (docs/compatibility.md §13.5).
 pub(super) fn validate_rate_limit_storage(
     storage: RateLimitStorage,
@@ -150,6 +153,17 @@ pub(super) fn validate_file(file: &FileConfig, errors: &mut Vec<String>) {
         }
         if provider.client_id.is_empty() {
             errors.push(format!("social_providers.{id}.client_id: required"));
+        }
+        if let Some(size) = provider.profile_photo_size {
+            if id != "microsoft" {
+                errors.push(format!(
+                    "social_providers.{id}.profile_photo_size: only for microsoft"
+                ));
+            } else if !PHOTO_SIZES.contains(&size) {
+                errors.push(format!(
+                    "social_providers.microsoft.profile_photo_size: one of {PHOTO_SIZES:?}"
+                ));
+            }
         }
     }
     if file.account.provider_timeout == 0 || file.account.provider_timeout > 120 {

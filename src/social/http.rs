@@ -38,8 +38,13 @@ impl Http {
     }
 
     async fn json(&self, req: reqwest::RequestBuilder) -> Result<Value, FetchError> {
+        let body = self.bytes(req.header("accept", "application/json")).await?;
+        serde_json::from_slice(&body).map_err(|_| FetchError::NotJson)
+    }
+
+    /// The body of a successful answer, at most [`MAX_BODY`] bytes.
+    async fn bytes(&self, req: reqwest::RequestBuilder) -> Result<Vec<u8>, FetchError> {
         let mut res = req
-            .header("accept", "application/json")
             .send()
             .await
             .map_err(|e| FetchError::Transport(e.without_url().to_string()))?;
@@ -61,7 +66,12 @@ impl Http {
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }
-        serde_json::from_slice(&body).map_err(|_| FetchError::NotJson)
+        Ok(body)
+    }
+
+    /// GET of a binary answer (a profile photo) with `Authorization: Bearer <token>`.
+    pub async fn get_bytes(&self, url: &str, bearer: &str) -> Result<Vec<u8>, FetchError> {
+        self.bytes(self.client.get(url).bearer_auth(bearer)).await
     }
 
     /// GET, with `Authorization: Bearer <token>` when given.

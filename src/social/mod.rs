@@ -76,6 +76,8 @@ pub struct Provider {
     /// Client credentials as HTTP Basic instead of in the form.
     pub basic_auth: bool,
     pub access_token_expires_in: Option<i64>,
+    /// Microsoft: the Graph photo size to fetch as the image; `None`: no photo.
+    pub profile_photo_size: Option<u32>,
     jwks_cache: Mutex<Option<(Instant, Value)>>,
 }
 
@@ -211,6 +213,7 @@ impl Provider {
             hd: None,
             redirect_uri: None,
             extra_params: Vec::new(),
+            profile_photo_size: None,
             basic_auth: false,
             access_token_expires_in: None,
             jwks_cache: Mutex::new(None),

@@ -49,7 +49,8 @@ pub fn built_in(id: &str, c: &SocialProviderSettings) -> Option<Provider> {
                 strings(&["openid", "profile", "email", "User.Read", "offline_access"]),
                 format!("{authority}/{tenant}/oauth2/v2.0/authorize"),
                 format!("{authority}/{tenant}/oauth2/v2.0/token"),
-                None,
+                // Only the profile photo is read from Graph (`<endpoint>/photos/...`).
+                Some("https://graph.microsoft.com/v1.0/me".to_owned()),
             )
         }
         "gitlab" => {
@@ -112,6 +113,8 @@ pub fn built_in(id: &str, c: &SocialProviderSettings) -> Option<Provider> {
             p.response_type = Some("code id_token".into());
         }
         Mapping::Microsoft => {
+            p.profile_photo_size =
+                (!c.disable_profile_photo).then(|| c.profile_photo_size.unwrap_or(48));
             let authority = or(&c.authority, "https://login.microsoftonline.com");
             let tenant = or(&c.tenant_id, "common");
             if !matches!(tenant.as_str(), "common" | "organizations" | "consumers") {
@@ -231,6 +234,24 @@ fn generic_profile(p: &Provider, raw: &Map<String, Value>, sub: Option<&Value>) 
     })
 }
 
+/// The signed-in user's Graph photo as Better Auth writes it (`data:image/jpeg;base64, ...`,
+/// the space included); `None` when there is none or Graph fails.
+async fn microsoft_photo(p: &Provider, http: &Http, token: &str, size: u32) -> Option<String> {
+    use base64::Engine as _;
+    let base = p.user_info_endpoint.as_deref()?;
+    let url = format!("{base}/photos/{size}x{size}/$value");
+    match http.get_bytes(&url, token).await {
+        Ok(bytes) => Some(format!(
+            "data:image/jpeg;base64, {}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )),
+        Err(e) => {
+            tracing::debug!(provider = %p.id, error = %e, "no profile photo");
+            None
+        }
+    }
+}
+
 async fn fetch_profile(p: &Provider, http: &Http, token: &str) -> Option<Map<String, Value>> {
     let url = p.user_info_endpoint.as_deref()?;
     match http.get(url, Some(token)).await {
@@ -264,7 +285,13 @@ pub async fn user_info(
                     }
                 }
             }
-            profile_from_claims(p, &claims, apple_user)
+            let mut profile = profile_from_claims(p, &claims, apple_user)?;
+            if let (Some(size), Some(token)) = (p.profile_photo_size, access) {
+                profile.image = microsoft_photo(p, http, token, size)
+                    .await
+                    .or(profile.image);
+            }
+            Some(profile)
         }
         Mapping::Github => {
             let token = access?;

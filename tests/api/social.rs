@@ -747,6 +747,56 @@ async fn tokens_link_list_refresh_and_unlink(#[case] backend: Backend) {
     );
 }
 
+/// Microsoft: the profile comes from the ID token's claims (`oid` the account id) and the image
+/// is the Graph photo, as Better Auth writes it; `disable_profile_photo` leaves it out.
+#[tokio::test]
+async fn microsoft_signs_in_with_the_graph_photo_as_image() {
+    let idp = Idp::start().await;
+    let b = &idp.base;
+    for (options, size) in [
+        ("profile_photo_size = 96", Some("96x96")),
+        ("disable_profile_photo = true", None),
+    ] {
+        let toml = format!(
+            r#"
+[social_providers.microsoft]
+client_id = "ms-client"
+client_secret = "ms-secret"
+authorization_endpoint = "{b}/authorize"
+token_endpoint = "{b}/token"
+user_info_endpoint = "{b}/me"
+{options}
+"#
+        );
+        let Some(app) = spawn_app_with(Backend::Sqlite, &toml, &[]).await else {
+            return;
+        };
+        let email = unique_email();
+        let user = IdpUser::new(&email, true);
+        idp.knobs(|k| {
+            k.id_token_claims = json!({ "oid": format!("oid-{}", user.sub) })
+                .as_object()
+                .unwrap()
+                .clone()
+        });
+        idp.set_user(user.clone());
+        let res = flow(&app, &app.browser(), "microsoft", json!({})).await;
+        assert_eq!(location(&res), NEW_USER, "{options}");
+        let stored = app.user_by_email(&email).await.unwrap();
+        let accounts = app.state.store.list_accounts(&stored.id).await.unwrap();
+        assert_eq!(accounts[0].account_id, format!("oid-{}", user.sub));
+        let expected = size.map(|s| {
+            use base64::Engine as _;
+            let bytes = format!("\u{ff}jpeg-{s}");
+            format!(
+                "data:image/jpeg;base64, {}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            )
+        });
+        assert_eq!(stored.image, expected, "{options}");
+    }
+}
+
 /// With versioned secrets Better Auth 1.7 writes provider tokens as `$ba$<version>$<hex>`: the
 /// same here, and tokens sealed under an older secret (bare hex) still open.
 #[tokio::test]

@@ -101,6 +101,7 @@ impl Idp {
                 .route("/user", web::get().to(github_user))
                 .route("/user/emails", web::get().to(github_emails))
                 .route("/jwks", web::get().to(jwks))
+                .route("/me/photos/{size}/$value", web::get().to(photo))
                 .route("/logout", web::get().to(HttpResponse::Ok))
                 .route(
                     "/.well-known/openid-configuration",
@@ -320,6 +321,16 @@ async fn userinfo(idp: web::Data<Idp>, req: HttpRequest) -> HttpResponse {
         "sub": u.sub, "email": u.email, "email_verified": u.email_verified, "name": u.name,
         "picture": "https://idp.test/avatar.png",
     }))
+}
+
+/// Microsoft Graph's photo of the signed-in user: bytes that name the requested size.
+async fn photo(idp: web::Data<Idp>, req: HttpRequest, size: web::Path<String>) -> HttpResponse {
+    if bearer_user(&idp, &req).is_none() {
+        return HttpResponse::Unauthorized().finish();
+    }
+    HttpResponse::Ok()
+        .content_type("image/jpeg")
+        .body(format!("\u{ff}jpeg-{size}"))
 }
 
 async fn github_user(idp: web::Data<Idp>, req: HttpRequest) -> HttpResponse {
