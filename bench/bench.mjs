@@ -680,9 +680,12 @@ async function measure(server, scenario, runId) {
     // PostgreSQL's processes for this server's database (none on SQLite but the shared ones).
     postgres_s: round2(postgresCpu(server.database) - cpuBefore.postgres),
     machine_busy_s: round2(machineBusy() - cpuBefore.machine),
+    // What the rest of the machine took meanwhile (other programs; the other servers idle).
+    other_s: 0,
     // The wall time these were counted over (the run, plus the load generator's start and end).
     wall_s: round2((performance.now() - cpuBefore.at) / 1000),
   };
+  cpu.other_s = Math.max(0, round2(cpu.machine_busy_s - cpu.server_s - cpu.postgres_s - cpu.loadgen_s - (cpu.provider_s ?? 0)));
   sampling = false;
   await sampler;
   server.rssLoadMaxKb = Math.max(server.rssLoadMaxKb ?? 0, peak);
@@ -1021,12 +1024,12 @@ async function main() {
   // Where the CPU went in each run, as shares of the machine (cores x the run's wall time): the
   // server measured, the load generator (wrk, or the passkey driver), the fake provider, and
   // the whole machine (PostgreSQL and anything else running included).
-  const cpuRows = [["scenario", "server", "req/s", "iterations/s", "server CPU", "PostgreSQL CPU", "load generator CPU", "provider CPU", "machine busy"]];
+  const cpuRows = [["scenario", "server", "req/s", "iterations/s", "server CPU", "PostgreSQL CPU", "load generator CPU", "provider CPU", "anything else", "machine busy"]];
   for (const r of results.filter((r) => scenarios.find((s) => s.key === r.key).variant === "plugins")) {
     for (const t of targets) {
       const run = r.runs[t.key];
       const pct = (x) => (x == null || !run.cpu ? "-" : `${Math.round((x / (cores * run.cpu.wall_s)) * 1000) / 10} %`);
-      cpuRows.push([r.title, t.label, fmt(run.rps), run.iterations_per_s == null ? "-" : fmt(run.iterations_per_s), pct(run.cpu?.server_s), pct(run.cpu?.postgres_s), pct(run.cpu?.loadgen_s), pct(run.cpu?.provider_s), pct(run.cpu?.machine_busy_s)]);
+      cpuRows.push([r.title, t.label, fmt(run.rps), run.iterations_per_s == null ? "-" : fmt(run.iterations_per_s), pct(run.cpu?.server_s), pct(run.cpu?.postgres_s), pct(run.cpu?.loadgen_s), pct(run.cpu?.provider_s), pct(run.cpu?.other_s), pct(run.cpu?.machine_busy_s)]);
     }
   }
   const memRows = [["server", "first answer ms", "RSS started MB", "idle RSS MB", "RSS under load MB (peak)", "idle RSS after load MB", "of it code (RssFile) MB", "VmHWM MB"]];
