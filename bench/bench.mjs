@@ -158,7 +158,8 @@ async function startServer(target, variant) {
   const name = `${target.key}${variant ? `-${variant}` : ""}`;
   const databaseUrl =
     target.db === "postgres"
-      ? await freshPostgres(`bench_${name.replaceAll("-", "_")}`)
+      ? // The process id in the name: two benches on one PostgreSQL must not drop each other's.
+        await freshPostgres(`bench_${name.replaceAll("-", "_")}_${process.pid}`)
       : `sqlite://${join(tmp, `${name}.db`)}?mode=rwc`;
   const env = {
     PORT: String(port),
