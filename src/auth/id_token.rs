@@ -9,8 +9,19 @@ use serde_json::{Map, Value};
 
 use super::crypto::b64url_decode;
 
-/// Seconds of clock skew accepted on `exp`, `nbf` and `iat`.
-const CLOCK_TOLERANCE: i64 = 60;
+/// Seconds of clock skew accepted on `exp`, `nbf` and `iat` (`ID_TOKEN_CLOCK_TOLERANCE_SECONDS`).
+const CLOCK_TOLERANCE: f64 = 30.0;
+
+/// Claims every ID token must carry (`ID_TOKEN_REQUIRED_CLAIMS`, jose's `requiredClaims`).
+const REQUIRED_CLAIMS: [&str; 5] = ["iss", "sub", "aud", "exp", "iat"];
+
+/// jose's `validateNumericDate`: absent is `Ok(None)`; present, it must be a number.
+fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, ()> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v.as_f64().map(Some).ok_or(()),
+    }
+}
 
 /// The token's header and claims, unverified; `None` when it is not a compact JWS.
 pub fn decode(token: &str) -> Option<(Map<String, Value>, Map<String, Value>)> {
@@ -106,6 +117,10 @@ pub fn verify(token: &str, jwks: &Value, expected: &Expected<'_>) -> Option<Map<
     if !signature_ok(token, &header, jwks) {
         return None;
     }
+    // jose's `validateClaimsSet` with Better Auth's options: presence first, then the values.
+    if REQUIRED_CLAIMS.iter().any(|c| !claims.contains_key(*c)) {
+        return None;
+    }
     let iss = claims.get("iss").and_then(Value::as_str)?;
     if !expected.issuers.iter().any(|i| i == iss) {
         return None;
@@ -118,18 +133,21 @@ pub fn verify(token: &str, jwks: &Value, expected: &Expected<'_>) -> Option<Map<
     if !aud_ok {
         return None;
     }
-    let exp = claims.get("exp").and_then(Value::as_i64)?;
-    if exp + CLOCK_TOLERANCE < expected.now {
-        return None;
+    let now = expected.now as f64;
+    let iat = numeric_date(&claims, "iat").ok()?;
+    if let Some(nbf) = numeric_date(&claims, "nbf").ok()? {
+        if nbf > now + CLOCK_TOLERANCE {
+            return None;
+        }
     }
-    if let Some(nbf) = claims.get("nbf").and_then(Value::as_i64) {
-        if nbf - CLOCK_TOLERANCE > expected.now {
+    if let Some(exp) = numeric_date(&claims, "exp").ok()? {
+        if exp <= now - CLOCK_TOLERANCE {
             return None;
         }
     }
     if let Some(max_age) = expected.max_age {
-        let iat = claims.get("iat").and_then(Value::as_i64)?;
-        if iat + max_age + CLOCK_TOLERANCE < expected.now {
+        let age = now - iat?;
+        if age - CLOCK_TOLERANCE > max_age as f64 || age < -CLOCK_TOLERANCE {
             return None;
         }
     }
@@ -192,5 +210,43 @@ mod tests {
         }
         let other = RsaKeyPair::generate(2048).unwrap();
         assert!(verify(&token, &jwks(&other), &expected(None)).is_none());
+    }
+
+    #[test]
+    fn requires_better_auths_claims_and_allows_30_seconds_of_skew() {
+        let pair = RsaKeyPair::generate(2048).unwrap();
+        let issuers = vec!["https://idp.test".to_owned()];
+        let expected = Expected {
+            issuers: &issuers,
+            audience: "client",
+            nonce: None,
+            max_age: None,
+            algorithms: &[],
+            now: 1_000,
+        };
+        let good = json!({"iss": "https://idp.test", "aud": "client", "exp": 2_000, "iat": 900, "sub": "s"});
+        let ok = |claims: &Value| {
+            verify(&sign(&pair, claims.clone()), &jwks(&pair), &expected).is_some()
+        };
+        assert!(ok(&good));
+        for claim in ["iss", "sub", "aud", "exp", "iat"] {
+            let mut bad = good.clone();
+            bad.as_object_mut().unwrap().remove(claim);
+            assert!(!ok(&bad), "without {claim}");
+        }
+        let with = |k: &str, v: Value| {
+            let mut c = good.clone();
+            c[k] = v;
+            c
+        };
+        // `exp` at most 30 s in the past (jose: `exp <= now - tolerance` is expired).
+        assert!(ok(&with("exp", json!(971))));
+        assert!(!ok(&with("exp", json!(970))));
+        assert!(!ok(&with("exp", json!(955))));
+        assert!(ok(&with("exp", json!(1_500.5))));
+        assert!(ok(&with("nbf", json!(1_030))));
+        assert!(!ok(&with("nbf", json!(1_031))));
+        assert!(!ok(&with("iat", json!("900"))));
+        assert!(!ok(&with("exp", json!("2000"))));
     }
 }

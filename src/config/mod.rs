@@ -507,6 +507,39 @@ mod tests {
     }
 
     #[test]
+    fn better_auth_secret_beside_versioned_secrets_is_the_legacy_one_tried_last() {
+        let load = |secret: &str| {
+            let vars = vec![
+                (
+                    "BETTER_AUTH_SECRETS",
+                    "2:new-secret-0123456789abcdef0123456789",
+                ),
+                ("BETTER_AUTH_SECRET", secret),
+                ("DATABASE_URL", "sqlite::memory:"),
+            ];
+            Settings::load(&Sources::from_map(vars))
+                .map_err(|e| e.to_string())
+                .unwrap()
+        };
+        let s = load("old-secret-0123456789abcdef0123456789");
+        assert_eq!(
+            s.secret.expose_secret(),
+            "new-secret-0123456789abcdef0123456789"
+        );
+        assert_eq!(
+            s.secrets.iter().map(|s| s.version).collect::<Vec<_>>(),
+            vec![2, secrets::LEGACY_SECRET_VERSION]
+        );
+        assert_eq!(
+            s.secrets[1].value.expose_secret(),
+            "old-secret-0123456789abcdef0123456789"
+        );
+        // Already listed: not twice.
+        let s = load("new-secret-0123456789abcdef0123456789");
+        assert_eq!(s.secrets.len(), 1);
+    }
+
+    #[test]
     fn hs256_needs_its_own_long_secret_which_no_message_shows() {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("hs.toml");
@@ -678,6 +711,21 @@ mod tests {
         assert_eq!(err.len(), 1, "{err:?}");
         assert!(err[0].starts_with("rate_limit.key_prefix:"), "{err:?}");
         assert!(err[0].contains("redis.key_prefix"), "{err:?}");
+    }
+
+    #[test]
+    fn microsoft_photo_sizes_are_the_ones_graph_serves() {
+        let ms =
+            |extra: &str| format!("[social_providers.microsoft]\nclient_id = \"c\"\n{extra}\n");
+        assert!(load_with_toml(&ms("profile_photo_size = 96"), &[]).is_empty());
+        let err = load_with_toml(&ms("profile_photo_size = 50"), &[]);
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(err[0].starts_with("social_providers.microsoft.profile_photo_size:"));
+        let err = load_with_toml(
+            "[social_providers.github]\nclient_id = \"c\"\nprofile_photo_size = 48\n",
+            &[],
+        );
+        assert!(err[0].contains("only for microsoft"), "{err:?}");
     }
 
     #[test]

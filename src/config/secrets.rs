@@ -12,6 +12,10 @@ pub use crate::auth::crypto::MIN_SECRET_LEN;
 /// Better Auth's development default secret; refused everywhere (docs/compatibility.md §2.7).
 const BETTER_AUTH_DEFAULT_SECRET: &str = "better-auth-secret-12345678901234567890";
 
+/// The version the legacy `BETTER_AUTH_SECRET` is listed under after the versioned secrets; no
+/// envelope names it (versions come from BETTER_AUTH_SECRETS, which refuses none).
+pub const LEGACY_SECRET_VERSION: u32 = u32::MAX;
+
 pub(super) fn load_secrets(
     src: &Sources,
     environment: Environment,
@@ -108,6 +112,18 @@ pub(super) fn load_secrets(
         secrets.push(VersionedSecret {
             version: 0,
             value: current.clone(),
+        });
+    } else if let Some(legacy) = src.get("BETTER_AUTH_SECRET").filter(|legacy| {
+        !legacy.is_empty()
+            && *legacy != BETTER_AUTH_DEFAULT_SECRET
+            && !secrets.iter().any(|s| s.value.expose_secret() == *legacy)
+    }) {
+        // Better Auth's `legacySecret`: beside BETTER_AUTH_SECRETS, BETTER_AUTH_SECRET still opens
+        // what was encrypted under it before the secrets were versioned (bare hex: provider
+        // tokens, two-factor secrets, private keys). It is tried last and never encrypts.
+        secrets.push(VersionedSecret {
+            version: LEGACY_SECRET_VERSION,
+            value: SecretString::from(legacy.to_owned()),
         });
     }
     (current, secrets, versioned)

@@ -236,6 +236,9 @@ pub const BUILT_IN_PROVIDERS: &[&str] = &[
     "microsoft",
     "gitlab",
     "apple",
+    "linkedin",
+    "slack",
+    "spotify",
 ];
 
 /// `[social_providers.<id>]`: one built-in provider (Better Auth's `socialProviders`).

@@ -16,8 +16,8 @@ use sha2::Sha256;
 use super::session::create_session;
 use super::users::{new_user, NewUser};
 use crate::auth::cookies::RequestCookies;
-use crate::auth::crypto::{generate_id, Signed};
-use crate::auth::keyseal::{decrypt_value, encrypt_value, symmetric_decrypt, symmetric_encrypt};
+use crate::auth::crypto::{generate_id, Signed, VersionedSecret};
+use crate::auth::keyseal::{decrypt_value, encrypt_value};
 use crate::auth::session::ClientInfo;
 use crate::config::StateStrategy;
 use crate::error::ApiError;
@@ -79,9 +79,36 @@ fn purpose_key(secret: &str, purpose: &str) -> String {
     hex::encode(key)
 }
 
-fn state_key(state: &AppState) -> String {
-    purpose_key(state.settings.secret.expose_secret(), "oauth-state-cookie")
+/// Better Auth's `derivePurposeKey(secretConfig, purpose)`: each configured secret (every
+/// version, and the legacy secret) derived for one purpose, current first.
+fn purpose_secrets(state: &AppState, purpose: &str) -> Vec<VersionedSecret> {
+    state
+        .settings
+        .secrets
+        .iter()
+        .map(|s| VersionedSecret {
+            version: s.version,
+            value: purpose_key(s.value.expose_secret(), purpose).into(),
+        })
+        .collect()
 }
+
+/// `symmetricEncrypt` under a purpose key: the `$ba$<version>$` envelope with versioned
+/// secrets, bare hex otherwise, as Better Auth writes it.
+fn purpose_seal(state: &AppState, purpose: &str, plaintext: &str) -> Option<String> {
+    let secrets = purpose_secrets(state, purpose);
+    encrypt_value(&secrets, state.settings.versioned_secrets, plaintext)
+        .map_err(|e| tracing::error!(error = %e, purpose, "sealing failed"))
+        .ok()
+}
+
+/// `symmetricDecrypt` under a purpose key, enveloped or bare.
+fn purpose_open(state: &AppState, purpose: &str, sealed: &str) -> Option<String> {
+    decrypt_value(&purpose_secrets(state, purpose), sealed)
+}
+
+const STATE_COOKIE_PURPOSE: &str = "oauth-state-cookie";
+const LINK_SESSION_PURPOSE: &str = "oauth-link-session-token";
 
 /// Creates the state (`generateState` + `generateGenericState`), stores it by the configured
 /// strategy and builds the provider's authorization URL.
@@ -114,13 +141,9 @@ pub async fn start(
     };
     put("errorURL", start.error_callback_url.map(Value::String));
     put("newUserURL", start.new_user_callback_url.map(Value::String));
-    let link_key = purpose_key(
-        state.settings.secret.expose_secret(),
-        "oauth-link-session-token",
-    );
     let sealed_session = start
         .link_session
-        .and_then(|t| symmetric_encrypt(link_key.as_bytes(), t.as_bytes()).ok());
+        .and_then(|t| purpose_seal(state, LINK_SESSION_PURPOSE, &t));
     put(
         "link",
         start.link.map(|(user_id, email)| {
@@ -142,8 +165,8 @@ pub async fn start(
     let json = Value::Object(data).to_string();
     let cookie = match state.settings.account.store_state_strategy {
         StateStrategy::Cookie => {
-            let sealed = symmetric_encrypt(state_key(state).as_bytes(), json.as_bytes())
-                .map_err(|e| anyhow::anyhow!("sealing the OAuth state: {e}"))?;
+            let sealed = purpose_seal(state, STATE_COOKIE_PURPOSE, &json)
+                .ok_or_else(|| anyhow::anyhow!("sealing the OAuth state failed"))?;
             state.cookies.plain(OAUTH_STATE_COOKIE, sealed, Some(600))
         }
         StateStrategy::Database => {
@@ -296,9 +319,8 @@ pub async fn parse_state(
             let Some(sealed) = jar.get(&name) else {
                 return (Vec::new(), fail("state_mismatch", None));
             };
-            let opened = symmetric_decrypt(state_key(state).as_bytes(), sealed)
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| parse_data(&s));
+            let opened =
+                purpose_open(state, STATE_COOKIE_PURPOSE, sealed).and_then(|s| parse_data(&s));
             let Some((raw, data)) = opened else {
                 return (Vec::new(), fail("state_invalid", None));
             };
@@ -742,13 +764,7 @@ pub async fn link_session_live(state: &AppState, sealed: Option<&str>, user_id: 
     let Some(sealed) = sealed else {
         return true;
     };
-    let key = purpose_key(
-        state.settings.secret.expose_secret(),
-        "oauth-link-session-token",
-    );
-    let Some(token) =
-        symmetric_decrypt(key.as_bytes(), sealed).and_then(|b| String::from_utf8(b).ok())
-    else {
+    let Some(token) = purpose_open(state, LINK_SESSION_PURPOSE, sealed) else {
         return false;
     };
     match state.store.find_session_with_user(&token).await {

@@ -29,6 +29,9 @@ pub enum Mapping {
     Microsoft,
     Gitlab,
     Apple,
+    Linkedin,
+    Slack,
+    Spotify,
     /// The generic OAuth plugin; `oidc` when discovery lists ID-token signing algorithms.
     Generic {
         oidc: bool,
@@ -229,7 +232,7 @@ impl Provider {
     pub fn scopes(&self, requested: &[String]) -> Vec<String> {
         let mut out = self.default_scopes.clone();
         match self.mapping {
-            Mapping::Discord => {
+            Mapping::Discord | Mapping::Slack => {
                 out.extend(requested.iter().cloned());
                 out.extend(self.config_scopes.iter().cloned());
             }

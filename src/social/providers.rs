@@ -1,5 +1,6 @@
 //! The built-in providers' endpoints and profile mappings, as Better Auth 1.7.25 has them
-//! (`packages/core/src/social-providers/{github,google,discord,microsoft-entra-id,gitlab,apple}.ts`),
+//! (`packages/core/src/social-providers/{github,google,discord,microsoft-entra-id,gitlab,apple,
+//! linkedin,slack,spotify}.ts`),
 //! and the generic OAuth plugin's profile mapping (`plugins/generic-oauth/index.ts`).
 
 use chrono::{DateTime, Utc};
@@ -71,6 +72,27 @@ pub fn built_in(id: &str, c: &SocialProviderSettings) -> Option<Provider> {
             "https://appleid.apple.com/auth/token".to_owned(),
             None,
         ),
+        "linkedin" => (
+            Mapping::Linkedin,
+            strings(&["profile", "email", "openid"]),
+            "https://www.linkedin.com/oauth/v2/authorization".to_owned(),
+            "https://www.linkedin.com/oauth/v2/accessToken".to_owned(),
+            Some("https://api.linkedin.com/v2/userinfo".to_owned()),
+        ),
+        "slack" => (
+            Mapping::Slack,
+            strings(&["openid", "profile", "email"]),
+            "https://slack.com/openid/connect/authorize".to_owned(),
+            "https://slack.com/api/openid.connect.token".to_owned(),
+            Some("https://slack.com/api/openid.connect.userInfo".to_owned()),
+        ),
+        "spotify" => (
+            Mapping::Spotify,
+            strings(&["user-read-email"]),
+            "https://accounts.spotify.com/authorize".to_owned(),
+            "https://accounts.spotify.com/api/token".to_owned(),
+            Some("https://api.spotify.com/v1/me".to_owned()),
+        ),
         _ => return None,
     };
     let mut p = Provider::new(id.to_owned(), mapping, c.client_id.clone());
@@ -127,6 +149,8 @@ pub fn built_in(id: &str, c: &SocialProviderSettings) -> Option<Provider> {
                 ));
             }
         }
+        // Better Auth sends these without a PKCE challenge.
+        Mapping::Linkedin | Mapping::Slack => p.pkce = false,
         Mapping::Discord => {
             p.pkce = false;
             p.prompt = Some(or(&c.prompt, "none"));
@@ -378,6 +402,47 @@ pub async fn user_info(
                 email: text(profile.get("email")),
                 email_verified: truthy(profile.get("email_verified")),
                 image: text(profile.get("avatar_url")),
+                data: Value::Object(profile),
+            })
+        }
+        Mapping::Linkedin => {
+            let profile = fetch_profile(p, http, access?).await?;
+            Some(Profile {
+                account_id: subject(profile.get("sub"))?,
+                name: text(profile.get("name")).unwrap_or_default(),
+                email: text(profile.get("email")),
+                email_verified: truthy(profile.get("email_verified")),
+                image: text(profile.get("picture")),
+                data: Value::Object(profile),
+            })
+        }
+        Mapping::Slack => {
+            let profile = fetch_profile(p, http, access?).await?;
+            Some(Profile {
+                account_id: subject(profile.get("https://slack.com/user_id"))?,
+                name: text(profile.get("name")).unwrap_or_default(),
+                email: text(profile.get("email")),
+                email_verified: truthy(profile.get("email_verified")),
+                image: text(profile.get("picture"))
+                    .filter(|s| !s.is_empty())
+                    .or_else(|| text(profile.get("https://slack.com/user_image_512"))),
+                data: Value::Object(profile),
+            })
+        }
+        Mapping::Spotify => {
+            let profile = fetch_profile(p, http, access?).await?;
+            let image = profile
+                .get("images")
+                .and_then(Value::as_array)
+                .and_then(|l| l.first())
+                .and_then(|i| text(i.get("url")));
+            Some(Profile {
+                account_id: subject(profile.get("id"))?,
+                name: text(profile.get("display_name")).unwrap_or_default(),
+                email: text(profile.get("email")),
+                // Spotify does not say whether the address was verified.
+                email_verified: false,
+                image,
                 data: Value::Object(profile),
             })
         }

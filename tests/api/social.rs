@@ -556,20 +556,40 @@ async fn provider_failures_end_in_error_redirects() {
     );
     idp.knobs(|k| k.callback_iss = None);
 
-    // ID tokens of the generic OIDC provider are verified: audience, issuer, nonce.
+    // ID tokens of the generic OIDC provider are verified as Better Auth's jose options do:
+    // audience, issuer, nonce; `iss`, `sub`, `aud`, `exp`, `iat` required (null: removed);
+    // 30 s of clock skew on `exp` and `nbf`.
+    let now = chrono::Utc::now().timestamp();
     for (claim, value) in [
-        ("aud", "someone-else"),
-        ("iss", "https://evil.test"),
-        ("nonce", "replayed"),
+        ("aud", json!("someone-else")),
+        ("iss", json!("https://evil.test")),
+        ("nonce", json!("replayed")),
+        ("nonce", Value::Null),
+        ("iat", Value::Null),
+        ("sub", Value::Null),
+        ("exp", Value::Null),
+        ("exp", json!(now - 45)),
+        ("nbf", json!(now + 120)),
+        ("iat", json!("yesterday")),
     ] {
         idp.knobs(|k| {
             k.id_token_claims.clear();
-            k.id_token_claims.insert(claim.into(), json!(value));
+            k.id_token_claims.insert(claim.into(), value.clone());
         });
         let res = flow(&app, &app.browser(), "acme", json!({})).await;
         assert_eq!(error_of(&res).0, "unable_to_get_user_info", "{claim}");
     }
+    // Expired 10 s ago: within the tolerance.
+    idp.knobs(|k| {
+        k.id_token_claims.clear();
+        k.id_token_claims.insert("exp".into(), json!(now - 10));
+    });
+    assert_eq!(
+        location(&flow(&app, &app.browser(), "acme", json!({})).await),
+        NEW_USER
+    );
     idp.knobs(|k| k.id_token_claims.clear());
+    idp.set_user(IdpUser::new(&unique_email(), true));
     assert_eq!(
         location(&flow(&app, &app.browser(), "acme", json!({})).await),
         NEW_USER
@@ -797,6 +817,69 @@ user_info_endpoint = "{b}/me"
     }
 }
 
+/// LinkedIn, Slack and Spotify as Better Auth maps them: their scopes, PKCE only for Spotify,
+/// the account id, name, image and whether the email counts as verified.
+#[tokio::test]
+async fn linkedin_slack_and_spotify_sign_in_with_their_profiles() {
+    let idp = Idp::start().await;
+    let b = &idp.base;
+    let cases = [
+        ("linkedin", "/userinfo", "profile email openid", false),
+        ("slack", "/slack/userinfo", "openid profile email", false),
+        ("spotify", "/spotify/me", "user-read-email", true),
+    ];
+    let mut toml = String::new();
+    for (id, user_info, _, _) in cases {
+        toml.push_str(&format!(
+            "[social_providers.{id}]\nclient_id = \"{id}-client\"\nclient_secret = \"{id}-secret\"\n\
+             authorization_endpoint = \"{b}/authorize\"\ntoken_endpoint = \"{b}/token\"\n\
+             user_info_endpoint = \"{b}{user_info}\"\n"
+        ));
+    }
+    let Some(app) = spawn_app_with(Backend::Sqlite, &toml, &[]).await else {
+        return;
+    };
+    for (id, _, scope, pkce) in cases {
+        let email = unique_email();
+        let user = IdpUser::new(&email, true);
+        idp.set_user(user.clone());
+        let client = app.browser();
+        let url = begin(
+            &app,
+            &client,
+            json!({ "provider": id, "callbackURL": CALLBACK, "newUserCallbackURL": NEW_USER }),
+        )
+        .await;
+        let q = query_of(&url);
+        assert_eq!(q["scope"], scope, "{id}");
+        assert_eq!(q.contains_key("code_challenge"), pkce, "{id}");
+        let back = at_provider(&url).await;
+        let res = client.get(local(&app, &back)).send().await.unwrap();
+        assert_eq!(location(&res), NEW_USER, "{id}");
+        let stored = app.user_by_email(&email).await.unwrap();
+        let accounts = app.state.store.list_accounts(&stored.id).await.unwrap();
+        let (account_id, verified, image) = match id {
+            "linkedin" => (user.sub.clone(), true, "https://idp.test/avatar.png"),
+            "slack" => (format!("U{}", user.sub), true, "https://slack.test/512.png"),
+            _ => (
+                format!("sp{}", user.sub),
+                false,
+                "https://spotify.test/a.jpg",
+            ),
+        };
+        assert_eq!(
+            (
+                accounts[0].provider_id.as_str(),
+                accounts[0].account_id.as_str()
+            ),
+            (id, account_id.as_str())
+        );
+        assert_eq!(stored.name, "Ada Lovelace", "{id}");
+        assert_eq!(stored.email_verified, verified, "{id}");
+        assert_eq!(stored.image.as_deref(), Some(image), "{id}");
+    }
+}
+
 /// With versioned secrets Better Auth 1.7 writes provider tokens as `$ba$<version>$<hex>`: the
 /// same here, and tokens sealed under an older secret (bare hex) still open.
 #[tokio::test]
@@ -842,6 +925,202 @@ async fn provider_tokens_use_the_versioned_secret_envelope() {
     assert_eq!(res.status(), 200);
     let got: Value = res.json().await.unwrap();
     assert_eq!(got["accessToken"], plain.as_str());
+}
+
+/// Better Auth's `derivePurposeKey` of one secret, written out independently of the service:
+/// hex of HKDF-SHA256(secret, salt `better-auth:oauth-encryption:v1`, info
+/// `better-auth:<purpose>:v1`), 32 bytes.
+fn purpose_key(secret: &str, purpose: &str) -> better_auth_rs::auth::crypto::VersionedSecret {
+    let mut key = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(b"better-auth:oauth-encryption:v1"), secret.as_bytes())
+        .expand(format!("better-auth:{purpose}:v1").as_bytes(), &mut key)
+        .unwrap();
+    better_auth_rs::auth::crypto::VersionedSecret {
+        version: 2,
+        value: hex::encode(key).into(),
+    }
+}
+
+const ROTATED: &str = "rotated-secret-0123456789abcdefghijklmnop";
+
+#[tokio::test]
+async fn versioned_secrets_seal_the_states_secrets_in_better_auths_envelope() {
+    use better_auth_rs::auth::keyseal::decrypt_value;
+    let idp = Idp::start().await;
+    let secrets = format!("2:{ROTATED},1:{SECRET}");
+    let Some(app) = spawn_app_with(
+        Backend::Sqlite,
+        &providers(&idp),
+        &[("BETTER_AUTH_SECRETS", &secrets)],
+    )
+    .await
+    else {
+        return;
+    };
+    // link-social: the linking session's token rides in the state, sealed under the purpose key
+    // of the current version in the `$ba$2$` envelope (Better Auth reads nothing else then).
+    let email = unique_email();
+    app.sign_up(&email).await;
+    let user = app.user_by_email(&email).await.unwrap();
+    let session = app
+        .state
+        .store
+        .list_sessions(&user.id)
+        .await
+        .unwrap()
+        .remove(0);
+    idp.set_user(IdpUser::new(&email, true));
+    let res = app
+        .post(
+            "/link-social",
+            &json!({ "provider": "acme", "callbackURL": CALLBACK }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let url = res.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let row = app
+        .state
+        .store
+        .find_verification(
+            &format!("auth-state:{}", query_of(&url)["state"]),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let data: Value = serde_json::from_str(&row.value).unwrap();
+    let sealed = data["link"]["encryptedSessionToken"].as_str().unwrap();
+    assert!(sealed.starts_with("$ba$2$"), "{sealed}");
+    let key = purpose_key(ROTATED, "oauth-link-session-token");
+    assert_eq!(
+        decrypt_value(&[key], sealed).as_deref(),
+        Some(session.token.as_str())
+    );
+    let back = at_provider(&url).await;
+    let res = app.client.get(local(&app, &back)).send().await.unwrap();
+    assert_eq!(location(&res), CALLBACK);
+    let linked: Vec<String> = app
+        .state
+        .store
+        .list_accounts(&user.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.provider_id)
+        .collect();
+    assert!(linked.contains(&"acme".to_owned()), "{linked:?}");
+
+    // The cookie strategy: the state cookie is sealed the same way.
+    let toml = providers(&idp).replace(
+        "[account]\n",
+        "[account]\nstore_state_strategy = \"cookie\"\n",
+    );
+    let Some(app) =
+        spawn_app_with(Backend::Sqlite, &toml, &[("BETTER_AUTH_SECRETS", &secrets)]).await
+    else {
+        return;
+    };
+    idp.set_user(IdpUser::new(&unique_email(), true));
+    let res = app
+        .post(
+            "/sign-in/social",
+            &json!({ "provider": "github", "callbackURL": CALLBACK }),
+        )
+        .await;
+    let cookies = set_cookies(&res);
+    let c = cookie(&cookies, "better-auth.oauth_state").unwrap();
+    let value = c
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    assert!(value.starts_with("$ba$2$"), "{value}");
+    let state = decrypt_value(&[purpose_key(ROTATED, "oauth-state-cookie")], &value).unwrap();
+    let url = res.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let parsed: Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(parsed["oauthState"], query_of(&url)["state"].as_str());
+    let back = local(&app, &at_provider(&url).await);
+    let res = app.client.get(&back).send().await.unwrap();
+    assert_eq!(location(&res), CALLBACK);
+}
+
+#[tokio::test]
+async fn tokens_sealed_before_secrets_were_versioned_open_with_the_legacy_secret() {
+    use better_auth_rs::auth::crypto::VersionedSecret;
+    use better_auth_rs::auth::keyseal::encrypt_value;
+    let idp = Idp::start().await;
+    let toml = providers(&idp).replace("[account]\n", "[account]\nencrypt_oauth_tokens = true\n");
+    // BETTER_AUTH_SECRET (the helpers' SECRET) stays beside the versioned list, as Better Auth's
+    // `legacySecret`.
+    let secrets = format!("2:{ROTATED}");
+    let Some(app) =
+        spawn_app_with(Backend::Sqlite, &toml, &[("BETTER_AUTH_SECRETS", &secrets)]).await
+    else {
+        return;
+    };
+    let email = unique_email();
+    idp.set_user(IdpUser::new(&email, true));
+    let client = app.browser();
+    assert_eq!(
+        location(&flow(&app, &client, "acme", json!({})).await),
+        NEW_USER
+    );
+    let user = app.user_by_email(&email).await.unwrap();
+    let account = app
+        .state
+        .store
+        .list_accounts(&user.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.provider_id == "acme")
+        .unwrap();
+    // What Better Auth (or this service) wrote before the rotation: bare hex under the old
+    // secret.
+    let old = [VersionedSecret {
+        version: 0,
+        value: SECRET.to_owned().into(),
+    }];
+    let bare = encrypt_value(&old, false, "token-from-before").unwrap();
+    assert!(bare.bytes().all(|b| b.is_ascii_hexdigit()));
+    let tokens = better_auth_rs::store::accounts::AccountTokens {
+        access_token: Some(bare),
+        refresh_token: None,
+        id_token: None,
+        access_token_expires_at: Some(chrono::Utc::now() + chrono::Duration::hours(1)),
+        refresh_token_expires_at: None,
+        scope: None,
+    };
+    app.state
+        .store
+        .set_account_tokens(
+            app.state.store.connection(),
+            &account.id,
+            &tokens,
+            false,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let res = app
+        .post_as(
+            &client,
+            "/get-access-token",
+            &json!({ "accountId": account.id }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let got: Value = res.json().await.unwrap();
+    assert_eq!(got["accessToken"], "token-from-before");
 }
 
 #[tokio::test]

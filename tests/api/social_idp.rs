@@ -102,6 +102,8 @@ impl Idp {
                 .route("/user/emails", web::get().to(github_emails))
                 .route("/jwks", web::get().to(jwks))
                 .route("/me/photos/{size}/$value", web::get().to(photo))
+                .route("/slack/userinfo", web::get().to(slack_userinfo))
+                .route("/spotify/me", web::get().to(spotify_me))
                 .route("/logout", web::get().to(HttpResponse::Ok))
                 .route(
                     "/.well-known/openid-configuration",
@@ -156,8 +158,14 @@ impl Idp {
             claims["nonce"] = json!(n);
         }
         let knobs = self.state.lock().unwrap().knobs.id_token_claims.clone();
+        // A `null` knob removes the claim.
         for (k, v) in knobs {
-            claims[k] = v;
+            match v {
+                Value::Null => {
+                    claims.as_object_mut().unwrap().remove(&k);
+                }
+                v => claims[k] = v,
+            }
         }
         self.sign(&claims)
     }
@@ -331,6 +339,29 @@ async fn photo(idp: web::Data<Idp>, req: HttpRequest, size: web::Path<String>) -
     HttpResponse::Ok()
         .content_type("image/jpeg")
         .body(format!("\u{ff}jpeg-{size}"))
+}
+
+/// Slack's OpenID user info: the account id under `https://slack.com/user_id`.
+async fn slack_userinfo(idp: web::Data<Idp>, req: HttpRequest) -> HttpResponse {
+    let Some(u) = bearer_user(&idp, &req) else {
+        return HttpResponse::Unauthorized().finish();
+    };
+    HttpResponse::Ok().json(json!({
+        "ok": true, "sub": format!("U{}", u.sub), "https://slack.com/user_id": format!("U{}", u.sub),
+        "email": u.email, "email_verified": u.email_verified, "name": u.name,
+        "picture": "", "https://slack.com/user_image_512": "https://slack.test/512.png",
+    }))
+}
+
+/// Spotify's `/v1/me`.
+async fn spotify_me(idp: web::Data<Idp>, req: HttpRequest) -> HttpResponse {
+    let Some(u) = bearer_user(&idp, &req) else {
+        return HttpResponse::Unauthorized().finish();
+    };
+    HttpResponse::Ok().json(json!({
+        "id": format!("sp{}", u.sub), "display_name": u.name, "email": u.email,
+        "images": [{ "url": "https://spotify.test/a.jpg", "height": 300, "width": 300 }],
+    }))
 }
 
 async fn github_user(idp: web::Data<Idp>, req: HttpRequest) -> HttpResponse {

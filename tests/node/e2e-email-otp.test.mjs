@@ -19,10 +19,14 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function start() {
-  if (TARGET === "reference") return startServer({ target: TARGET, dir, env: { EMAIL_OTP: "1" } });
-  const config = join(dir, "email-otp.toml");
-  writeFileSync(config, `${readFileSync(join(here, "e2e.toml"), "utf8")}\n[plugins.email_otp]\nenabled = true\n`);
+function start({ changeEmail = false } = {}) {
+  if (TARGET === "reference") {
+    const env = { EMAIL_OTP: "1", ...(changeEmail ? { EMAIL_OTP_CHANGE_EMAIL: "verify-current" } : {}) };
+    return startServer({ target: TARGET, dir, env });
+  }
+  const config = join(dir, `email-otp${changeEmail ? "-change" : ""}.toml`);
+  const change = changeEmail ? "[plugins.email_otp.change_email]\nenabled = true\nverify_current_email = true\n" : "";
+  writeFileSync(config, `${readFileSync(join(here, "e2e.toml"), "utf8")}\n[plugins.email_otp]\nenabled = true\n${change}`);
   return startServer({ target: TARGET, dir, config });
 }
 
@@ -120,6 +124,68 @@ test(`the email-OTP plugin through emailOTPClient (${TARGET})`, async () => {
       for (const code of codes) assert.doesNotMatch(logs, new RegExp(`(otp|code|token)\\W{0,3}${code}`, "i"));
       assert.doesNotMatch(logs, /"otp"\s*:/);
     }
+  } finally {
+    await server.stop();
+  }
+});
+
+// `changeEmail` with `verifyCurrentEmail`: the current address proves itself with an
+// email-verification code, the new one with a change-email code, then the switch.
+test(`changing the email address with codes (${TARGET})`, async () => {
+  const server = await start({ changeEmail: true });
+  try {
+    const b = browser(server);
+    const email = uniqueEmail("before");
+    const newEmail = uniqueEmail("after");
+    let res = await b.client.signUp.email({ email, password: PASSWORD, name: "Changer" });
+    assert.equal(res.error, null, JSON.stringify(res.error));
+
+    res = await browser(server).client.emailOtp.requestEmailChange({ newEmail });
+    assert.equal(res.error.status, 401);
+    res = await b.client.emailOtp.requestEmailChange({ newEmail });
+    assert.equal(res.error.status, 400);
+    assert.equal(res.error.message, "OTP is required to verify current email");
+    res = await b.client.emailOtp.requestEmailChange({ newEmail: email.toUpperCase(), otp: "123456" });
+    assert.equal(res.error.status, 400);
+    assert.equal(res.error.message, "Email is the same");
+    res = await b.client.emailOtp.requestEmailChange({ newEmail: "not-an-email", otp: "123456" });
+    assert.equal(res.error.code, "INVALID_EMAIL");
+
+    await b.client.emailOtp.sendVerificationOtp({ email, type: "email-verification" });
+    const current = codeFor(server, email, "email-verification");
+    res = await b.client.emailOtp.requestEmailChange({ newEmail, otp: other(current) });
+    assert.equal(res.error.code, "INVALID_OTP");
+    res = await b.client.emailOtp.requestEmailChange({ newEmail, otp: current });
+    assert.deepEqual(res.data, { success: true });
+    const code = codeFor(server, newEmail, "change-email");
+
+    res = await b.client.emailOtp.changeEmail({ newEmail, otp: other(code) });
+    assert.equal(res.error.status, 400);
+    assert.equal(res.error.code, "INVALID_OTP");
+    res = await b.client.emailOtp.changeEmail({ newEmail, otp: code });
+    assert.deepEqual(res.data, { success: true });
+    res = await b.client.getSession();
+    assert.equal(res.data.user.email, newEmail, "the session cookies say the new address");
+    assert.equal(res.data.user.emailVerified, true);
+    res = await b.client.getSession({ query: { disableCookieCache: true } });
+    assert.equal(res.data.user.email, newEmail);
+    res = await b.client.emailOtp.changeEmail({ newEmail, otp: code });
+    assert.equal(res.error.status, 400, "the code is spent (and the address is the same now)");
+    res = await browser(server).client.signIn.email({ email: newEmail, password: PASSWORD });
+    assert.equal(res.error, null, "the new address signs in");
+
+    // An address another user has: the same answer, no mail, nothing to spend.
+    const o = browser(server);
+    const taken = uniqueEmail("taken");
+    await o.client.signUp.email({ email: taken, password: PASSWORD, name: "Taken" });
+    await b.client.emailOtp.sendVerificationOtp({ email: newEmail, type: "email-verification" });
+    const again = codeFor(server, newEmail, "email-verification");
+    const before = readOutbox(server).length;
+    res = await b.client.emailOtp.requestEmailChange({ newEmail: taken, otp: again });
+    assert.deepEqual(res.data, { success: true });
+    assert.equal(readOutbox(server).length, before);
+    res = await b.client.emailOtp.changeEmail({ newEmail: taken, otp: "000000" });
+    assert.equal(res.error.code, "INVALID_OTP");
   } finally {
     await server.stop();
   }

@@ -7,12 +7,14 @@
 //   E2E_TARGET=reference node --test e2e-social.test.mjs
 
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { OAuth2Server } from "oauth2-mock-server";
-import { PASSWORD, TRUSTED_ORIGIN, here, newBrowser, startServer, stopAllServers, uniqueEmail } from "./harness.mjs";
+import Database from "better-sqlite3";
+import { PASSWORD, SECRET, TRUSTED_ORIGIN, here, newBrowser, startServer, stopAllServers, uniqueEmail } from "./harness.mjs";
 
 const TARGET = process.env.E2E_TARGET === "reference" ? "reference" : "rust";
 const CALLBACK = `${TRUSTED_ORIGIN}/dashboard`;
@@ -43,8 +45,8 @@ async function startIdp() {
   return discoveryUrl;
 }
 
-function rustConfig(discovery) {
-  const config = join(dir, "social.toml");
+function rustConfig(discovery, extra = "", name = "social.toml") {
+  const config = join(dir, name);
   writeFileSync(
     config,
     `${readFileSync(join(here, "e2e.toml"), "utf8")}
@@ -54,7 +56,7 @@ discovery_url = "${discovery}"
 client_id = "mock-client"
 client_secret = "mock-secret"
 scopes = ["openid", "email", "profile"]
-`,
+${extra}`,
   );
   return config;
 }
@@ -199,6 +201,276 @@ test("a flow started on Better Auth is finished by better-auth-rs on the same da
     await ours.stop();
     await reference.stop();
   } finally {
+    rmSync(shared, { recursive: true, force: true });
+  }
+});
+
+// The other way round: the flow starts on better-auth-rs (its state row, signed state cookie,
+// verifier and nonce) and the real Better Auth finishes it and signs the user in.
+test("a flow started on better-auth-rs is finished by Better Auth on the same database", { skip: TARGET === "reference" }, async () => {
+  const discovery = await startIdp();
+  const shared = mkdtempSync(join(tmpdir(), "ba-e2e-social-shared-"));
+  try {
+    const { reference, ours } = await startPair(shared, discovery);
+    person = { sub: "mock-shared-rs", email: uniqueEmail("shared-rs"), email_verified: true, name: "Shared Rs" };
+    const atOurs = newBrowser(ours.base);
+    const res = await atOurs.client.signIn.social({
+      provider: "mock",
+      callbackURL: CALLBACK,
+      newUserCallbackURL: NEW_USER,
+      disableRedirect: true,
+    });
+    assert.equal(res.error, null, JSON.stringify(res.error));
+    const atIdp = await fetch(res.data.url, { redirect: "manual" });
+    const back = new URL(atIdp.headers.get("location"));
+    assert.equal(back.origin, ours.base);
+    const finish = await fetch(`${reference.base}${back.pathname}${back.search}`, {
+      redirect: "manual",
+      headers: { cookie: atOurs.jar.header() },
+    });
+    assert.equal(finish.status, 302);
+    assert.equal(finish.headers.get("location"), NEW_USER);
+    const atReference = newBrowser(reference.base, { jar: atOurs.jar });
+    atReference.jar.store(finish);
+    const session = await atReference.client.getSession();
+    assert.equal(session.data.user.email, person.email);
+    assert.equal(session.data.user.emailVerified, true);
+    const accounts = await atReference.client.listAccounts();
+    assert.deepEqual(accounts.data.map((a) => [a.providerId, a.accountId]), [["mock", "mock-shared-rs"]]);
+    // better-auth-rs reads the session Better Auth made.
+    assert.equal((await atOurs.client.getSession()).data.user.id, session.data.user.id);
+  } finally {
+    await stopAllServers();
+    rmSync(shared, { recursive: true, force: true });
+  }
+});
+
+const ROTATED = "rotated-secret-0123456789abcdefghijklmnopq";
+/** Better Auth's own variable: version 2 current, version 1 the secret the tests otherwise use. */
+const VERSIONED = `2:${ROTATED},1:${SECRET}`;
+
+/**
+ * Both servers on one SQLite file with the given extra environment; `encrypt`: provider tokens
+ * encrypted; `cookieState`: the OAuth state kept in an encrypted cookie.
+ */
+async function startPair(shared, discovery, { env = {}, encrypt = false, cookieState = false, tag = "" } = {}) {
+  const databaseUrl = `sqlite://${join(shared, "auth.db")}?mode=rwc`;
+  const reference = await startServer({
+    target: "reference",
+    dir: shared,
+    logName: `reference${tag}`,
+    databaseUrl,
+    env: {
+      OIDC_DISCOVERY_URL: discovery,
+      ...(encrypt ? { ENCRYPT_OAUTH_TOKENS: "1" } : {}),
+      ...(cookieState ? { OAUTH_STATE_STRATEGY: "cookie" } : {}),
+      ...env,
+    },
+  });
+  const account = [
+    ...(encrypt ? ["encrypt_oauth_tokens = true"] : []),
+    ...(cookieState ? ['store_state_strategy = "cookie"'] : []),
+  ];
+  const ours = await startServer({
+    target: "rust",
+    dir: shared,
+    logName: `rust${tag}`,
+    databaseUrl,
+    env,
+    config: rustConfig(discovery, account.length ? `\n[account]\n${account.join("\n")}\n` : "", `shared${tag}.toml`),
+  });
+  return { reference, ours };
+}
+
+/** Access and refresh tokens the provider issued, newest last. */
+const issued = [];
+let issuedListening = false;
+function recordIssuedTokens() {
+  if (issuedListening) return;
+  issuedListening = true;
+  // Tokens made in the same second would otherwise be the same (RS256 is deterministic).
+  idp.service.on("beforeTokenSigning", (token) => {
+    token.payload.jti = randomUUID();
+  });
+  idp.service.on("beforeTokenSigning", (_token, req) => {
+    if (req.body?.grant_type === "refresh_token") refreshedWith.push(req.body.refresh_token);
+  });
+  idp.service.on("beforeResponse", (res) => {
+    if (res.body?.access_token) issued.push({ access: res.body.access_token, refresh: res.body.refresh_token });
+  });
+}
+/** The refresh tokens the provider was sent. */
+const refreshedWith = [];
+
+/** Makes the stored access token of `email`'s `mock` account expired (in the column's format). */
+function expireAccessToken(shared, email) {
+  const sqlite = new Database(join(shared, "auth.db"));
+  try {
+    const row = sqlite
+      .prepare(`SELECT a.id, a."accessTokenExpiresAt" AS at FROM account a JOIN "user" u ON u.id = a."userId" WHERE u.email = ? AND a."providerId" = 'mock'`)
+      .get(email);
+    const past = new Date(Date.now() - 60_000);
+    sqlite
+      .prepare(`UPDATE account SET "accessTokenExpiresAt" = ? WHERE id = ?`)
+      .run(typeof row.at === "number" ? past.getTime() : past.toISOString(), row.id);
+  } finally {
+    sqlite.close();
+  }
+}
+
+/** getAccessToken for the caller's `mock` account (Better Auth 1.7 selects it by its row id). */
+async function mockAccessToken(b) {
+  const accounts = await b.client.listAccounts();
+  assert.equal(accounts.error, null, JSON.stringify(accounts.error));
+  const account = accounts.data.find((a) => a.providerId === "mock");
+  assert.ok(account, JSON.stringify(accounts.data));
+  return b.client.getAccessToken({ accountId: account.id });
+}
+
+function storedTokens(shared, email) {
+  const sqlite = new Database(join(shared, "auth.db"), { readonly: true });
+  try {
+    return sqlite
+      .prepare(`SELECT a."accessToken" AS access, a."refreshToken" AS refresh FROM account a JOIN "user" u ON u.id = a."userId" WHERE u.email = ? AND a."providerId" = 'mock'`)
+      .get(email);
+  } finally {
+    sqlite.close();
+  }
+}
+
+// encryptOAuthTokens with versioned secrets (BETTER_AUTH_SECRETS) on both: the provider's tokens
+// one service stores in the `$ba$2$` envelope, the other opens (getAccessToken); each way.
+test("provider tokens encrypted under versioned secrets are read by the other service", { skip: TARGET === "reference" }, async () => {
+  const discovery = await startIdp();
+  recordIssuedTokens();
+  const shared = mkdtempSync(join(tmpdir(), "ba-e2e-social-secrets-"));
+  try {
+    const servers = await startPair(shared, discovery, { env: { BETTER_AUTH_SECRETS: VERSIONED }, encrypt: true });
+    for (const [signIn, read] of [
+      ["ours", "reference"],
+      ["reference", "ours"],
+    ]) {
+      person = { sub: `mock-sealed-${signIn}`, email: uniqueEmail(`sealed-${signIn}`), email_verified: true, name: "Sealed" };
+      const b = newBrowser(servers[signIn].base);
+      const res = await signInSocial(b, servers[signIn]);
+      assert.equal(res.headers.get("location"), NEW_USER, signIn);
+      const { access } = issued.at(-1);
+      const stored = storedTokens(shared, person.email);
+      assert.match(stored.access, /^\$ba\$2\$[0-9a-f]+$/, signIn);
+      assert.match(stored.refresh, /^\$ba\$2\$[0-9a-f]+$/, signIn);
+      assert.ok(!stored.access.includes(access));
+      const there = newBrowser(servers[read].base, { jar: b.jar });
+      const token = await mockAccessToken(there);
+      assert.equal(token.error, null, `${read}: ${JSON.stringify(token.error)}`);
+      assert.equal(token.data.accessToken, access, `${signIn} → ${read}`);
+      // The other's own sign-in (a fresh browser) rewrites the tokens, and the first reads them.
+      const again = newBrowser(servers[read].base);
+      assert.equal((await signInSocial(again, servers[read])).headers.get("location"), CALLBACK);
+      const rewritten = issued.at(-1);
+      assert.notEqual(rewritten.access, access);
+      const back = await mockAccessToken(newBrowser(servers[signIn].base, { jar: b.jar }));
+      assert.equal(back.data?.accessToken, rewritten.access, `${read} → ${signIn}`);
+      // Expired: `signIn` refreshes with the refresh token `read` stored (the provider gets it
+      // in clear), and stores the new tokens, which `read` opens.
+      expireAccessToken(shared, person.email);
+      const refreshed = await mockAccessToken(newBrowser(servers[signIn].base, { jar: b.jar }));
+      assert.equal(refreshed.error, null, `${signIn} refresh: ${JSON.stringify(refreshed.error)}`);
+      assert.equal(refreshedWith.at(-1), rewritten.refresh, `${signIn} sent the refresh token ${read} stored`);
+      assert.equal(refreshed.data.accessToken, issued.at(-1).access);
+      assert.match(storedTokens(shared, person.email).access, /^\$ba\$2\$[0-9a-f]+$/);
+      const afterRefresh = await mockAccessToken(there);
+      assert.equal(afterRefresh.data?.accessToken, issued.at(-1).access, `${signIn} refreshed → ${read}`);
+    }
+  } finally {
+    await stopAllServers();
+    rmSync(shared, { recursive: true, force: true });
+  }
+});
+
+// Linking with versioned secrets: the state carries the linking session's token encrypted under
+// a purpose key of the secrets (`$ba$2$` envelope); a link started on one service is finished
+// by the other. Then with the state itself in an encrypted cookie (same purpose keys).
+test("a link started on one service is finished by the other, with versioned secrets", { skip: TARGET === "reference" }, async () => {
+  const discovery = await startIdp();
+  for (const cookieState of [false, true]) {
+    const shared = mkdtempSync(join(tmpdir(), "ba-e2e-social-link-"));
+    try {
+      await linkAcross(shared, discovery, cookieState);
+    } finally {
+      await stopAllServers();
+      rmSync(shared, { recursive: true, force: true });
+    }
+  }
+});
+
+async function linkAcross(shared, discovery, cookieState) {
+  {
+    const servers = await startPair(shared, discovery, { env: { BETTER_AUTH_SECRETS: VERSIONED }, encrypt: true, cookieState });
+    for (const [start, finish] of [
+      ["ours", "reference"],
+      ["reference", "ours"],
+    ]) {
+      const email = uniqueEmail(`link-${start}`);
+      const b = newBrowser(servers[start].base);
+      assert.equal((await b.client.signUp.email({ email, password: PASSWORD, name: "Linker" })).error, null);
+      person = { sub: `mock-link-${start}`, email, email_verified: true, name: "Linker" };
+      const link = await b.client.linkSocial({ provider: "mock", callbackURL: CALLBACK, disableRedirect: true });
+      assert.equal(link.error, null, JSON.stringify(link.error));
+      const atIdp = await fetch(link.data.url, { redirect: "manual" });
+      const back = new URL(atIdp.headers.get("location"));
+      const res = await fetch(`${servers[finish].base}${back.pathname}${back.search}`, {
+        redirect: "manual",
+        headers: { cookie: b.jar.header() },
+      });
+      assert.equal(res.headers.get("location"), CALLBACK, `${start} → ${finish}${cookieState ? " (cookie state)" : ""}`);
+      const accounts = await newBrowser(servers[finish].base, { jar: b.jar }).client.listAccounts();
+      assert.deepEqual(accounts.data.map((a) => a.providerId).sort(), ["credential", "mock"]);
+    }
+  }
+}
+
+// Secrets rotated: tokens encrypted before under BETTER_AUTH_SECRET alone (bare hex) are opened
+// afterwards, by either service, with BETTER_AUTH_SECRETS listing only the new secret and
+// BETTER_AUTH_SECRET kept as the legacy one (Better Auth's `legacySecret`).
+test("tokens encrypted before a rotation open with the legacy secret on both services", { skip: TARGET === "reference" }, async () => {
+  const discovery = await startIdp();
+  recordIssuedTokens();
+  const shared = mkdtempSync(join(tmpdir(), "ba-e2e-social-legacy-"));
+  try {
+    let servers = await startPair(shared, discovery, { encrypt: true });
+    const users = {};
+    for (const side of ["ours", "reference"]) {
+      const email = uniqueEmail(`legacy-${side}`);
+      const b = newBrowser(servers[side].base);
+      assert.equal((await b.client.signUp.email({ email, password: PASSWORD, name: "Legacy" })).error, null);
+      person = { sub: `mock-legacy-${side}`, email, email_verified: true, name: "Legacy" };
+      const link = await b.client.linkSocial({ provider: "mock", callbackURL: CALLBACK, disableRedirect: true });
+      assert.equal(link.error, null, JSON.stringify(link.error));
+      assert.equal((await throughProvider(b, link.data.url)).headers.get("location"), CALLBACK);
+      const stored = storedTokens(shared, email);
+      assert.match(stored.access, /^[0-9a-f]+$/, side);
+      users[side] = { email, access: issued.at(-1).access };
+    }
+    await stopAllServers();
+    servers = await startPair(shared, discovery, {
+      env: { BETTER_AUTH_SECRETS: `2:${ROTATED}` },
+      encrypt: true,
+      tag: "-rotated",
+    });
+    for (const [stored, read] of [
+      ["ours", "ours"],
+      ["ours", "reference"],
+      ["reference", "reference"],
+      ["reference", "ours"],
+    ]) {
+      const b = newBrowser(servers[read].base);
+      assert.equal((await b.client.signIn.email({ email: users[stored].email, password: PASSWORD })).error, null);
+      const token = await mockAccessToken(b);
+      assert.equal(token.error, null, `${stored} → ${read}: ${JSON.stringify(token.error)}`);
+      assert.equal(token.data.accessToken, users[stored].access, `${stored} → ${read}`);
+    }
+  } finally {
+    await stopAllServers();
     rmSync(shared, { recursive: true, force: true });
   }
 });

@@ -290,7 +290,18 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       // EMAIL_OTP=1 adds the email-OTP plugin, as `[plugins.email_otp] enabled = true` does;
       // EMAIL_OTP_STORE (plain, hashed, encrypted) is its `store_otp`.
       ...(env.EMAIL_OTP === "1"
-        ? [emailOTP({ sendVerificationOTP: otpOutbox(env), storeOTP: env.EMAIL_OTP_STORE || "plain" })]
+        ? [
+            emailOTP({
+              sendVerificationOTP: otpOutbox(env),
+              storeOTP: env.EMAIL_OTP_STORE || "plain",
+              // EMAIL_OTP_CHANGE_EMAIL=verify-current: `changeEmail` on, the current address
+              // proven first, as `[plugins.email_otp.change_email]` enabled and
+              // verify_current_email do.
+              ...(env.EMAIL_OTP_CHANGE_EMAIL === "verify-current"
+                ? { changeEmail: { enabled: true, verifyCurrentEmail: true } }
+                : {}),
+            }),
+          ]
         : []),
       // MAGIC_LINK=1 adds the magic-link plugin, as `[plugins.magic_link] enabled = true` does;
       // MAGIC_LINK_STORE=hashed is its `store_token`.
@@ -313,11 +324,45 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
                   clientSecret: "mock-secret",
                   scopes: ["openid", "email", "profile"],
                 },
+                // OIDC_CLOSED=1: a second provider `closed` on the same discovery URL that signs
+                // nobody up unless the flow asks for it (`requestSignUp`), as
+                // `disable_implicit_sign_up = true` does.
+                ...(env.OIDC_CLOSED === "1"
+                  ? [
+                      {
+                        providerId: "closed",
+                        discoveryUrl: env.OIDC_DISCOVERY_URL,
+                        clientId: "mock-client",
+                        clientSecret: "mock-secret",
+                        scopes: ["openid", "email", "profile"],
+                        disableImplicitSignUp: true,
+                      },
+                    ]
+                  : []),
               ],
             }),
           ]
         : []),
     ],
+    // GITHUB_BASE_URL: the built-in GitHub provider, its requests to github.com and
+    // api.github.com sent to that local fake by reference-server.mjs (tests only), as
+    // `[social_providers.github]` with endpoints on the fake does for the Rust service.
+    ...(env.GITHUB_BASE_URL
+      ? { socialProviders: { github: { clientId: "gh-client", clientSecret: "gh-secret" } } }
+      : {}),
+    // ENCRYPT_OAUTH_TOKENS=1: provider tokens encrypted in the account rows, as
+    // `[account] encrypt_oauth_tokens = true` does (with BETTER_AUTH_SECRETS, Better Auth's
+    // own env variable, in the versioned envelope `$ba$<version>$`).
+    // OAUTH_STATE_STRATEGY=cookie: the OAuth state in an encrypted cookie, as
+    // `[account] store_state_strategy = "cookie"` does.
+    ...(env.ENCRYPT_OAUTH_TOKENS === "1" || env.OAUTH_STATE_STRATEGY
+      ? {
+          account: {
+            ...(env.ENCRYPT_OAUTH_TOKENS === "1" ? { encryptOAuthTokens: true } : {}),
+            ...(env.OAUTH_STATE_STRATEGY ? { storeStateStrategy: env.OAUTH_STATE_STRATEGY } : {}),
+          },
+        }
+      : {}),
     // ERROR_URL: where GET /error sends the browser, as `[on_api_error] error_url` does.
     ...(env.ERROR_URL ? { onAPIError: { errorURL: env.ERROR_URL } } : {}),
     telemetry: { enabled: false },

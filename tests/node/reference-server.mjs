@@ -15,7 +15,9 @@
 //   and API_KEY_SERVER_TOKEN: a POST to /api-key/{create,update,verify,
 //   delete-all-expired-api-keys} carrying it in `x-server-token` is made as a
 //   server-side `auth.api.*` call (no headers), as better-auth-rs serves
-//   `[plugins.api_key] server_token`.
+//   `[plugins.api_key] server_token`. GITHUB_BASE_URL (tests only) turns the
+//   GitHub provider on and sends its requests to github.com / api.github.com to
+//   that local fake (see reference-config.mjs).
 //
 // Plugins jwt() and bearer(), email+password enabled, additional user fields
 // `role` (default "user", input:false) and `nickname`. Runs Better Auth's own
@@ -28,6 +30,22 @@ import { toNodeHandler } from "better-auth/node";
 import { buildAuthOptions, openDatabase, redisStorage } from "./reference-config.mjs";
 
 const env = process.env;
+
+// GITHUB_BASE_URL (tests only): Better Auth's GitHub provider has fixed URLs; its server-side
+// requests to github.com and api.github.com go to this local fake instead, path and query kept.
+if (env.GITHUB_BASE_URL) {
+  const fake = new URL(env.GITHUB_BASE_URL);
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.protocol === "https:" && (url.host === "github.com" || url.host === "api.github.com")) {
+      const local = new URL(`${url.pathname}${url.search}`, fake);
+      return input instanceof Request ? realFetch(new Request(local, input), init) : realFetch(local, init);
+    }
+    return realFetch(input, init);
+  };
+}
+
 const host = env.HOST || "127.0.0.1";
 const port = Number(env.PORT || 3001);
 if (!env.BETTER_AUTH_URL) env.BETTER_AUTH_URL = `http://${host}:${port}`;

@@ -22,6 +22,18 @@ pub struct EmailOtpSettings {
     pub resend_strategy: ResendStrategy,
     /// `rateLimit` of the plugin's routes.
     pub rate_limit: OtpRateLimit,
+    /// `changeEmail`: `/email-otp/request-email-change` and `/email-otp/change-email`.
+    pub change_email: OtpChangeEmail,
+}
+
+/// `[plugins.email_otp.change_email]`: a signed-in user changes address with a code sent to
+/// the new one (`changeEmail.enabled`), after proving the current one with an
+/// email-verification code when `verify_current_email` (`changeEmail.verifyCurrentEmail`).
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtpChangeEmail {
+    pub enabled: bool,
+    pub verify_current_email: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -65,6 +77,7 @@ impl Default for EmailOtpSettings {
             disable_sign_up: false,
             resend_strategy: ResendStrategy::Rotate,
             rate_limit: OtpRateLimit::default(),
+            change_email: OtpChangeEmail::default(),
         }
     }
 }

@@ -68,6 +68,11 @@ pub fn identifier(otp_type: &str, email: &str) -> String {
     format!("{otp_type}-otp-{email}")
 }
 
+/// The change-email code's identifier: `change-email-otp-<user id>:<new email>`.
+pub fn change_identifier(user_id: &str, new_email: &str) -> String {
+    identifier("change-email", &format!("{user_id}:{new_email}"))
+}
+
 /// The plugin's error codes (Better Auth's `EMAIL_OTP_ERROR_CODES`).
 #[derive(Debug, Clone, Copy)]
 pub enum OtpError {
@@ -215,11 +220,18 @@ impl EmailOtpPlugin {
                 }
             }
         }
+        self.issue_new(state, &id).await
+    }
+
+    /// A new code stored under the verification identifier `id` with no wrong attempts.
+    async fn issue_new(&self, state: &AppState, id: &str) -> Result<String, ApiError> {
+        let now = state.clock.now();
+        let expires_at = now + Duration::seconds(self.settings.expires_in);
         let code = self.generate();
         let value = format!("{}:0", self.store_form(state, &code)?);
         state
             .store
-            .create_verification(&id, &value, expires_at, now)
+            .create_verification(id, &value, expires_at, now)
             .await?;
         Ok(code)
     }
@@ -290,6 +302,25 @@ impl EmailOtpPlugin {
             extra: Default::default(),
         };
         state.mailer.send(mail).await;
+    }
+
+    /// `/email-otp/request-email-change`'s code: made for the user and the new address, and
+    /// sent there unless a user already has it (then dropped, the answer the same).
+    pub async fn issue_email_change(
+        &self,
+        state: &AppState,
+        user_id: &str,
+        new_email: &str,
+    ) -> Result<(), ApiError> {
+        let id = change_identifier(user_id, new_email);
+        let code = self.issue_new(state, &id).await?;
+        if state.store.find_user_by_email(new_email).await?.is_some() {
+            state.store.delete_verification(&id).await?;
+            return Ok(());
+        }
+        self.send(state, new_email, user_id, "change-email", code)
+            .await;
+        Ok(())
     }
 
     /// Send-verification-otp and request-password-reset: a code is made and stored whoever

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 use utoipa::openapi::path::HttpMethod::Post;
 
-use super::{identifier, EmailOtpPlugin, OnSuccess, OtpError, TYPES};
+use super::{change_identifier, identifier, EmailOtpPlugin, OnSuccess, OtpError, TYPES};
 use crate::auth::email;
 use crate::auth::fields::SIGN_UP_KEYS;
 use crate::config::Settings;
@@ -14,7 +14,7 @@ use crate::flows::passwordless::{user_for_proven_email, NewUserInput, Proven};
 use crate::flows::session::{create_session, resolve, session_cookies, Lookup};
 use crate::http::extract::{login_csrf, read_checked_body, Validator};
 use crate::http::route::post;
-use crate::http::{request_cookies, ClientInfo};
+use crate::http::{request_cookies, ClientInfo, Current, Need};
 use crate::openapi::builder::{boolean, object, string, user, Op};
 use crate::state::AppState;
 use crate::store::json::user_json;
@@ -35,7 +35,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         request_password_reset,
     ))
     .service(post("/forget-password/email-otp", request_password_reset))
-    .service(post("/email-otp/reset-password", reset_password));
+    .service(post("/email-otp/reset-password", reset_password))
+    .service(post(
+        "/email-otp/request-email-change",
+        request_email_change,
+    ))
+    .service(post("/email-otp/change-email", change_email));
 }
 
 fn plugin(state: &AppState) -> Result<&EmailOtpPlugin, ApiError> {
@@ -397,5 +402,134 @@ pub fn openapi(settings: &Settings) -> Vec<Op> {
             &["email", "otp", "password"],
         )
         .ok(ok()),
+        Op::new(
+            Post,
+            "/email-otp/request-email-change",
+            "Email OTP",
+            "Send a code to the new address of the signed-in user",
+        )
+        .body(
+            vec![("newEmail", string()), ("otp", string())],
+            &["newEmail"],
+        )
+        .ok(ok()),
+        Op::new(
+            Post,
+            "/email-otp/change-email",
+            "Email OTP",
+            "Change the signed-in user's address with the code sent there",
+        )
+        .body(
+            vec![("newEmail", string()), ("otp", string())],
+            &["newEmail", "otp"],
+        )
+        .ok(ok()),
     ]
+}
+
+/// The plugin when `change_email.enabled`, else Better Auth's 400.
+fn change_email_plugin(state: &AppState) -> Result<&EmailOtpPlugin, ApiError> {
+    let plugin = plugin(state)?;
+    if !plugin.settings.change_email.enabled {
+        return Err(ApiError::message_only(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "Change email with OTP is disabled",
+        ));
+    }
+    Ok(plugin)
+}
+
+/// The new address lower-cased: an address (`INVALID_EMAIL`), not the caller's own.
+fn new_address(current: &Current, raw: &str) -> Result<String, ApiError> {
+    let new_email = address(raw)?;
+    if new_email == current.user.email.to_lowercase() {
+        return Err(ApiError::message_only(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "Email is the same",
+        ));
+    }
+    Ok(new_email)
+}
+
+#[tracing::instrument(name = "email_otp.request_email_change", skip_all, fields(user_id = tracing::field::Empty))]
+pub async fn request_email_change(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_checked_body(&state, &req, payload, false).await?;
+    let mut v = Validator::body(body.as_ref());
+    let new_email = v.string("newEmail");
+    let otp = v.opt_string("otp");
+    v.finish()?;
+    let current = Current::require(&state, &req, Need::Sensitive).await?;
+    tracing::Span::current().record("user_id", tracing::field::display(&current.user.id));
+    let result = async {
+        let plugin = change_email_plugin(&state)?;
+        let new_email = new_address(&current, &new_email)?;
+        if plugin.settings.change_email.verify_current_email {
+            let Some(otp) = otp else {
+                return Err(ApiError::message_only(
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    "OTP is required to verify current email",
+                ));
+            };
+            let id = identifier("email-verification", &current.user.email.to_lowercase());
+            plugin.verify(&state, &id, &otp, OnSuccess::Consume).await?;
+        }
+        plugin
+            .issue_email_change(&state, &current.user.id, &new_email)
+            .await?;
+        Ok(json!({ "success": true }))
+    }
+    .await;
+    current.answer(result)
+}
+
+#[tracing::instrument(name = "email_otp.change_email", skip_all, fields(user_id = tracing::field::Empty))]
+pub async fn change_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_checked_body(&state, &req, payload, false).await?;
+    let mut v = Validator::body(body.as_ref());
+    let new_email = v.string("newEmail");
+    let otp = v.string("otp");
+    v.finish()?;
+    let current = Current::require(&state, &req, Need::Sensitive).await?;
+    tracing::Span::current().record("user_id", tracing::field::display(&current.user.id));
+    let result = async {
+        let plugin = change_email_plugin(&state)?;
+        let new_email = new_address(&current, &new_email)?;
+        let id = change_identifier(&current.user.id, &new_email);
+        plugin.verify(&state, &id, &otp, OnSuccess::Consume).await?;
+        // A valid code was given: telling that an address is taken is safe now.
+        if state.store.find_user_by_email(&new_email).await?.is_some() {
+            return Err(ApiError::message_only(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "Email already in use",
+            ));
+        }
+        let updated = match state
+            .store
+            .update_user_email(&current.user.id, Some(&new_email), true, state.clock.now())
+            .await
+        {
+            Ok(Some(u)) => u,
+            Ok(None) => return Err(ErrorCode::UserNotFound.into()),
+            Err(crate::store::StoreError::Conflict) => {
+                return Err(ApiError::message_only(
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    "Email already in use",
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tracing::info!("email changed with a code");
+        let cookies = session_cookies(&state, &current.session, &updated, current.dont_remember);
+        Ok((json!({ "success": true }), cookies))
+    }
+    .await;
+    current.answer_with(result)
 }
