@@ -848,6 +848,9 @@ async function main() {
   const unknown = only.filter((k) => !scenarios.some((s) => s.key === k));
   if (unknown.length) throw new Error(`unknown scenario ${unknown.join(", ")}; known: ${scenarios.map((s) => s.key).join(", ")}`);
   const variants = [...new Set(selected.map((s) => s.variant ?? ""))];
+  if (selected.some((s) => s.key === "verify-totp") && smokePluginDuration > 30) {
+    notes.push("verify-totp: runs longer than 30 s may outlive their TOTP codes (valid 30 s at least); its errors then count failed codes");
+  }
   // The base instances' start and memory figures are targets: they always run.
   if (!variants.includes("")) variants.unshift("");
   if (selected.some((s) => s.key.startsWith("social") || s.key === "sign-in-social")) {
