@@ -1,7 +1,9 @@
 -- wrk script shared by every scenario of bench/bench.mjs. The request comes from the
 -- environment: BENCH_METHOD (GET), BENCH_PATH, BENCH_COOKIES_FILE (cookies, one per line:
--- the requests cycle through them), BENCH_ORIGIN, BENCH_BODY (JSON), BENCH_SIGN_UP=1 (a unique
--- e-mail per request: thread id + counter). When wrk is done, one line `BENCH_RESULT {json}`
+-- the requests cycle through them; a line `value<TAB>body` gives that request its own body),
+-- BENCH_LINES_HEADER (the header the lines go in, default Cookie; x-api-key for API keys),
+-- BENCH_ORIGIN, BENCH_BODY (JSON), BENCH_SIGN_UP=1 (a unique e-mail per request: thread id +
+-- counter). When wrk is done, one line `BENCH_RESULT {json}`
 -- carries the figures (latencies in microseconds).
 
 local method = os.getenv("BENCH_METHOD") or "GET"
@@ -10,6 +12,8 @@ local cookies_file = os.getenv("BENCH_COOKIES_FILE")
 local origin = os.getenv("BENCH_ORIGIN")
 local body = os.getenv("BENCH_BODY")
 local sign_up = os.getenv("BENCH_SIGN_UP") == "1"
+local lines_header = os.getenv("BENCH_LINES_HEADER") or "Cookie"
+if lines_header == "" then lines_header = "Cookie" end
 local run = os.getenv("BENCH_RUN_ID") or tostring(os.time())
 
 local next_id = 0
@@ -30,11 +34,17 @@ function init(args)
   if cookies_file and cookies_file ~= "" then
     for line in io.lines(cookies_file) do
       if line ~= "" then
-        wrk.headers["Cookie"] = line
-        prepared[#prepared + 1] = wrk.format(method, path, wrk.headers, body)
+        local value, own = string.match(line, "^([^\t]*)\t(.*)$")
+        if value then
+          wrk.headers["Content-Type"] = "application/json"
+        else
+          value, own = line, body
+        end
+        wrk.headers[lines_header] = value
+        prepared[#prepared + 1] = wrk.format(method, path, wrk.headers, own)
       end
     end
-    wrk.headers["Cookie"] = nil
+    wrk.headers[lines_header] = nil
     -- The threads start at different sessions.
     counter = (id * 17) % #prepared
   end

@@ -3,7 +3,9 @@
 #
 #   bash bench/run.sh                 # full run: release build, 32 connections, 10 s per scenario
 #   bash bench/run.sh --smoke         # CI: debug build, 4 connections, 2 s per scenario
-#   options: --out FILE  --duration SECONDS  --connections N
+#   options: --out FILE  --duration SECONDS  --connections N  --rounds N  --only KEY,...
+#   (the plugin and social scenarios: --only sign-in-social,social-callback,verify-totp,
+#    passkey-authenticate,get-full-organization,has-permission,api-key)
 #
 # Needs PostgreSQL on 127.0.0.1:5432 (BENCH_POSTGRES_URL, user allowed to create databases).
 # Installs wrk (apt) and the pinned npm packages of tests/node when missing.

@@ -270,7 +270,17 @@ export function buildAuthOptions({ env = process.env, database, rateLimitStorage
       bearer(),
       ...(env.ADMIN === "1" ? [admin()] : []),
       ...twoFactorPlugins(env),
-      ...(env.API_KEY === "1" ? [apiKey({ enableSessionForAPIKeys: true, enableMetadata: true })] : []),
+      // API_KEY_RATE_LIMIT=0 turns the keys' own rate limit off (new keys get
+      // rateLimitEnabled false), as `[plugins.api_key.rate_limit] enabled = false` does.
+      ...(env.API_KEY === "1"
+        ? [
+            apiKey({
+              enableSessionForAPIKeys: true,
+              enableMetadata: true,
+              ...(env.API_KEY_RATE_LIMIT === "0" ? { rateLimit: { enabled: false } } : {}),
+            }),
+          ]
+        : []),
       ...(env.PASSKEY === "1" ? [passkey(passkeyPluginOptions(env))] : []),
       ...(env.ORGANIZATION === "1" ? [organization(organizationOptions(env))] : []),
       ...(env.USERNAME === "1" ? [username()] : []),

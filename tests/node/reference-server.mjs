@@ -11,7 +11,7 @@
 //   verification values in Redis (secondaryStorage) under REDIS_KEY_PREFIX
 //   (default better-auth:), VERIFICATION_STORE_IN_DATABASE=1 to keep the
 //   verification rows in the database too, ERROR_URL for onAPIError.errorURL,
-//   API_KEY=1 for the API key plugin
+//   API_KEY=1 for the API key plugin (API_KEY_RATE_LIMIT=0: the keys' own rate limit off)
 //   and API_KEY_SERVER_TOKEN: a POST to /api-key/{create,update,verify,
 //   delete-all-expired-api-keys} carrying it in `x-server-token` is made as a
 //   server-side `auth.api.*` call (no headers), as better-auth-rs serves
