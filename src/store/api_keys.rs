@@ -375,7 +375,15 @@ impl Store {
         change: CounterChange,
     ) -> StoreResult<bool> {
         let mut q = Query::update();
-        q.table(table()).and_where(Expr::col(col("id")).eq(id));
+        let now = match change {
+            CounterChange::Touch(now)
+            | CounterChange::Start { now, .. }
+            | CounterChange::Increment { now, .. } => now,
+        };
+        // `updatedAt` in the same statement: a use costs one write.
+        q.table(table())
+            .value(col("updatedAt"), self.ts(now))
+            .and_where(Expr::col(col("id")).eq(id));
         match change {
             CounterChange::Touch(now) => {
                 q.value(col("lastRequest"), self.ts(now));
@@ -402,6 +410,20 @@ impl Store {
                     .and_where(Expr::expr(count).lt(int(Some(max))));
             }
         }
+        Ok(exec(&self.db, self.stmt(&q)).await? == 1)
+    }
+
+    /// `updatedAt = now` and nothing else; whether the key still exists.
+    pub async fn touch_api_key_updated_at(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let q = Query::update()
+            .table(table())
+            .value(col("updatedAt"), self.ts(now))
+            .and_where(Expr::col(col("id")).eq(id))
+            .to_owned();
         Ok(exec(&self.db, self.stmt(&q)).await? == 1)
     }
 

@@ -155,6 +155,9 @@ pub struct Store {
     origin: Option<origin::Origin>,
     /// What the service writes for Node to read (`resolve_format`).
     format: StorageFormat,
+    /// When a verification lookup next deletes the expired rows (Unix milliseconds), shared by
+    /// the workers' stores: once a minute per process, as Better Auth's internal adapter does.
+    next_verification_cleanup: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Store {
@@ -193,6 +196,7 @@ impl Store {
             secondary: None,
             origin: None,
             format: StorageFormat::Native,
+            next_verification_cleanup: Arc::default(),
         })
     }
 

@@ -81,6 +81,15 @@ pub struct MemberQuery {
     pub offset: u64,
 }
 
+/// The organization's members that `query`'s filter keeps.
+fn member_cond(organization_id: &str, query: &MemberQuery) -> Cond {
+    let cond = Cond::all().add(Expr::col((member_t(), col("organizationId"))).eq(organization_id));
+    match &query.filter {
+        Some(f) => cond.add(member_filter(f)),
+        None => cond,
+    }
+}
+
 /// The columns of `member` a list may filter or sort on.
 pub const MEMBER_COLUMNS: [&str; 5] = ["id", "organizationId", "userId", "role", "createdAt"];
 
@@ -393,13 +402,27 @@ impl Store {
         organization_id: &str,
         query: &MemberQuery,
     ) -> StoreResult<(Vec<(Member, MemberUser)>, u64)> {
-        let mut cond =
-            Cond::all().add(Expr::col((member_t(), col("organizationId"))).eq(organization_id));
-        if let Some(f) = &query.filter {
-            cond = cond.add(member_filter(f));
-        }
+        let members = self.members_page(organization_id, query).await?;
+        let count = Query::select()
+            .expr_as(
+                Func::count(Expr::col((member_t(), col("id")))),
+                Alias::new("n"),
+            )
+            .from(member_t())
+            .cond_where(member_cond(organization_id, query))
+            .to_owned();
+        let total = count_of(self.db.query_one(self.stmt(&count)).await?)?;
+        Ok((members, total))
+    }
+
+    /// A page of the organization's members with their users (no count).
+    pub async fn members_page(
+        &self,
+        organization_id: &str,
+        query: &MemberQuery,
+    ) -> StoreResult<Vec<(Member, MemberUser)>> {
         let mut q = member_with_user_select();
-        q.cond_where(cond.clone());
+        q.cond_where(member_cond(organization_id, query));
         match &query.sort {
             Some((field, desc)) => {
                 let order = if *desc { Order::Desc } else { Order::Asc };
@@ -412,20 +435,10 @@ impl Store {
         q.order_by((member_t(), col("id")), Order::Asc);
         q.limit(query.limit).offset(query.offset);
         let rows = self.db.query_all(self.stmt(&q)).await?;
-        let members = rows
+        Ok(rows
             .iter()
             .map(|r| Ok((member_from_row(r)?, member_user_from_row(r)?)))
-            .collect::<Result<Vec<_>, DbErr>>()?;
-        let count = Query::select()
-            .expr_as(
-                Func::count(Expr::col((member_t(), col("id")))),
-                Alias::new("n"),
-            )
-            .from(member_t())
-            .cond_where(cond)
-            .to_owned();
-        let total = count_of(self.db.query_one(self.stmt(&count)).await?)?;
-        Ok((members, total))
+            .collect::<Result<Vec<_>, DbErr>>()?)
     }
 
     pub async fn count_members(&self, organization_id: &str) -> StoreResult<u64> {

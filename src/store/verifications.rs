@@ -160,8 +160,10 @@ impl Store {
     }
 
     /// The value for `identifier`, expired or not: the Redis entry if there is one, else (and
-    /// only when the table is written) the newest row; every expired row of the table is
-    /// deleted on the way, as Better Auth's lookup does.
+    /// only when the table is written) the newest row. Every expired row of the table is
+    /// deleted on the way at most once a minute (Better Auth's `findVerificationValue` with
+    /// `VERIFICATION_CLEANUP_INTERVAL_MS`): without an index on `expiresAt` each clean-up reads
+    /// the whole table.
     pub async fn find_verification(
         &self,
         identifier: &str,
@@ -176,12 +178,28 @@ impl Store {
             }
         }
         let found = self.newest_verification(&self.db, identifier).await?;
-        let q = Query::delete()
-            .from_table(Entity)
-            .and_where(Expr::col(Column::ExpiresAt).lt(self.ts(now)))
-            .to_owned();
-        exec(&self.db, self.stmt(&q)).await?;
+        if self.verification_cleanup_due(now) {
+            let q = Query::delete()
+                .from_table(Entity)
+                .and_where(Expr::col(Column::ExpiresAt).lt(self.ts(now)))
+                .to_owned();
+            exec(&self.db, self.stmt(&q)).await?;
+        }
         Ok(found)
+    }
+
+    /// Whether this lookup runs the clean-up: the first one, then the first after each minute
+    /// (one caller wins the slot).
+    fn verification_cleanup_due(&self, now: DateTime<Utc>) -> bool {
+        use std::sync::atomic::Ordering;
+        const INTERVAL_MS: i64 = 60_000;
+        let now = now.timestamp_millis();
+        let next = &self.next_verification_cleanup;
+        let due = next.load(Ordering::Relaxed);
+        now >= due
+            && next
+                .compare_exchange(due, now + INTERVAL_MS, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// Takes the value for `identifier` so that no one can take it again. Of concurrent

@@ -157,18 +157,23 @@ async fn claim_usage(
             Some(c) => store.count_api_key_request(&row.id, c).await?,
         };
         if applied {
-            let now = state.clock.now();
-            if let Some(c) = change {
-                if !matches!(c, CounterChange::Touch(_)) {
+            // The counter's update also set `updatedAt`; without one, only `updatedAt` changes.
+            // The row is answered as this use left it (one write per use, no re-read).
+            match change {
+                Some(CounterChange::Touch(_)) => {}
+                Some(c) => {
                     row.request_count = Some(match c {
                         CounterChange::Increment { .. } => row.request_count.unwrap_or(0) + 1,
                         _ => 1,
                     });
                     row.last_request = Some(now);
                 }
+                None => {
+                    store.touch_api_key_updated_at(&row.id, now).await?;
+                }
             }
             row.updated_at = now;
-            return Ok(store.touch_api_key(&row.id, now).await?.unwrap_or(row));
+            return Ok(row);
         }
         match store.find_api_key(&row.id).await? {
             Some(fresh) => row = fresh,

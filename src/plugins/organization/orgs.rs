@@ -449,7 +449,7 @@ async fn get_full_organization(
             limit,
             ..Default::default()
         };
-        let (members, _) = state.store.list_members(&org.id, &query).await?;
+        let members = state.store.members_page(&org.id, &query).await?;
         let invitations = if plugin.may(&member.role, "invitation", "create") {
             let all = state.store.list_invitations(&org.id).await?;
             plugin.visible_invitations(&member.role, all)
