@@ -451,19 +451,35 @@ fn new_address(current: &Current, raw: &str) -> Result<String, ApiError> {
     Ok(new_email)
 }
 
+/// The change-email routes' request: `newEmail` and `otp` (required or not) from the body, then
+/// the caller's session re-read from the database (`sensitiveSessionMiddleware`).
+async fn change_request(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    otp_required: bool,
+) -> Result<(Current, String, Option<String>), ApiError> {
+    let body = read_checked_body(state, req, payload, false).await?;
+    let mut v = Validator::body(body.as_ref());
+    let new_email = v.string("newEmail");
+    let otp = if otp_required {
+        Some(v.string("otp"))
+    } else {
+        v.opt_string("otp")
+    };
+    v.finish()?;
+    let current = Current::require(state, req, Need::Sensitive).await?;
+    tracing::Span::current().record("user_id", tracing::field::display(&current.user.id));
+    Ok((current, new_email, otp))
+}
+
 #[tracing::instrument(name = "email_otp.request_email_change", skip_all, fields(user_id = tracing::field::Empty))]
 pub async fn request_email_change(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_checked_body(&state, &req, payload, false).await?;
-    let mut v = Validator::body(body.as_ref());
-    let new_email = v.string("newEmail");
-    let otp = v.opt_string("otp");
-    v.finish()?;
-    let current = Current::require(&state, &req, Need::Sensitive).await?;
-    tracing::Span::current().record("user_id", tracing::field::display(&current.user.id));
+    let (current, new_email, otp) = change_request(&state, &req, payload, false).await?;
     let result = async {
         let plugin = change_email_plugin(&state)?;
         let new_email = new_address(&current, &new_email)?;
@@ -492,13 +508,8 @@ pub async fn change_email(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_checked_body(&state, &req, payload, false).await?;
-    let mut v = Validator::body(body.as_ref());
-    let new_email = v.string("newEmail");
-    let otp = v.string("otp");
-    v.finish()?;
-    let current = Current::require(&state, &req, Need::Sensitive).await?;
-    tracing::Span::current().record("user_id", tracing::field::display(&current.user.id));
+    let (current, new_email, otp) = change_request(&state, &req, payload, true).await?;
+    let otp = otp.unwrap_or_default();
     let result = async {
         let plugin = change_email_plugin(&state)?;
         let new_email = new_address(&current, &new_email)?;
