@@ -48,7 +48,9 @@ pub async fn middleware<B: MessageBody>(
     let ip = rate_limit_ip(settings, req.headers(), peer);
     let key = limiter.key(ip.as_deref(), route.as_deref());
     let now_ms = state.clock.now().timestamp_millis();
-    match limiter.consume(&key, rule, now_ms).await {
+    // Boxed: the store's future is large, and this middleware's own future, moved into a box on
+    // every request, stays small when the rule is not reached.
+    match Box::pin(limiter.consume(&key, rule, now_ms)).await {
         Verdict::Allowed => Ok(next.call(req).await?.map_into_left_body()),
         Verdict::Limited { retry_after } => {
             // The route, not the path: a path is the client's to make as long as it likes.

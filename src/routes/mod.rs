@@ -43,12 +43,6 @@ pub fn auth_scope(settings: &Settings, plugins: &Plugins) -> impl HttpServiceFac
         .service(post("/sign-in/email", sign_in::sign_in_email))
         .service(post("/sign-out", sign_out::sign_out))
         .service(post("/sign-in/social", social::sign_in_social))
-        .service(
-            web::resource("/callback/{id}")
-                .route(web::get().to(social::callback_get))
-                .route(web::post().to(social::callback_post))
-                .default_service(web::to(not_found)),
-        )
         .service(post("/link-social", social::link_social))
         .service(post("/get-access-token", provider_tokens::get_access_token))
         .service(post("/refresh-token", provider_tokens::refresh_token))
@@ -85,10 +79,6 @@ pub fn auth_scope(settings: &Settings, plugins: &Plugins) -> impl HttpServiceFac
             "/forget-password",
             reset_password::request_password_reset,
         ))
-        .service(get(
-            "/reset-password/{token}",
-            reset_password::reset_password_callback,
-        ))
         .service(post("/reset-password", reset_password::reset_password))
         .service(post("/change-email", change_email::change_email))
         .service(post("/delete-user", delete_user::delete_user))
@@ -99,6 +89,18 @@ pub fn auth_scope(settings: &Settings, plugins: &Plugins) -> impl HttpServiceFac
         .service(get("/ok", health::ok))
         .service(get("/error", health::error_page))
         .service(get("/open-api/generate-schema", openapi::generate_schema))
+        // Patterns with a parameter last: the router tries each resource in turn, and a
+        // parameter makes the try a regular-expression match.
+        .service(
+            web::resource("/callback/{id}")
+                .route(web::get().to(social::callback_get))
+                .route(web::post().to(social::callback_post))
+                .default_service(web::to(not_found)),
+        )
+        .service(get(
+            "/reset-password/{token}",
+            reset_password::reset_password_callback,
+        ))
         .configure(move |cfg| {
             for plugin in plugins.iter() {
                 plugin.routes(cfg);
