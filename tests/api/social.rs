@@ -880,31 +880,50 @@ async fn linkedin_slack_and_spotify_sign_in_with_their_profiles() {
     }
 }
 
+/// A service with `encrypt_oauth_tokens` and `BETTER_AUTH_SECRETS = secrets`, and a browser
+/// signed up through the `acme` provider: its user and that account.
+async fn signed_in_with_sealed_tokens(
+    secrets: &str,
+) -> Option<(
+    Idp,
+    TestApp,
+    reqwest::Client,
+    better_auth_rs::store::User,
+    better_auth_rs::store::accounts::Account,
+)> {
+    let idp = Idp::start().await;
+    let toml = providers(&idp).replace("[account]\n", "[account]\nencrypt_oauth_tokens = true\n");
+    let app = spawn_app_with(Backend::Sqlite, &toml, &[("BETTER_AUTH_SECRETS", secrets)]).await?;
+    let email = unique_email();
+    idp.set_user(IdpUser::new(&email, true));
+    let client = app.browser();
+    assert_eq!(
+        location(&flow(&app, &client, "acme", json!({})).await),
+        NEW_USER
+    );
+    let user = app.user_by_email(&email).await.unwrap();
+    let account = app
+        .state
+        .store
+        .list_accounts(&user.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.provider_id == "acme")
+        .unwrap();
+    Some((idp, app, client, user, account))
+}
+
 /// With versioned secrets Better Auth 1.7 writes provider tokens as `$ba$<version>$<hex>`: the
 /// same here, and tokens sealed under an older secret (bare hex) still open.
 #[tokio::test]
 async fn provider_tokens_use_the_versioned_secret_envelope() {
-    let idp = Idp::start().await;
-    let toml = providers(&idp).replace("[account]\n", "[account]\nencrypt_oauth_tokens = true\n");
     let secrets = format!("2:rotated-secret-0123456789abcdefghijklmnop,1:{SECRET}");
-    let Some(app) =
-        spawn_app_with(Backend::Sqlite, &toml, &[("BETTER_AUTH_SECRETS", &secrets)]).await
+    let Some((idp, app, client, user, account)) = signed_in_with_sealed_tokens(&secrets).await
     else {
         return;
     };
-    let email = unique_email();
-    idp.set_user(IdpUser::new(&email, true));
-    let client = app.browser();
-    let res = flow(&app, &client, "acme", json!({})).await;
-    assert_eq!(location(&res), NEW_USER);
-    let user = app.user_by_email(&email).await.unwrap();
-    let accounts = app.state.store.list_accounts(&user.id).await.unwrap();
-    let id = accounts
-        .iter()
-        .find(|a| a.provider_id == "acme")
-        .unwrap()
-        .id
-        .clone();
+    let id = account.id.clone();
     let (_, stored) = app
         .state
         .store
@@ -1057,33 +1076,13 @@ async fn versioned_secrets_seal_the_states_secrets_in_better_auths_envelope() {
 async fn tokens_sealed_before_secrets_were_versioned_open_with_the_legacy_secret() {
     use better_auth_rs::auth::crypto::VersionedSecret;
     use better_auth_rs::auth::keyseal::encrypt_value;
-    let idp = Idp::start().await;
-    let toml = providers(&idp).replace("[account]\n", "[account]\nencrypt_oauth_tokens = true\n");
     // BETTER_AUTH_SECRET (the helpers' SECRET) stays beside the versioned list, as Better Auth's
     // `legacySecret`.
-    let secrets = format!("2:{ROTATED}");
-    let Some(app) =
-        spawn_app_with(Backend::Sqlite, &toml, &[("BETTER_AUTH_SECRETS", &secrets)]).await
+    let Some((_idp, app, client, _, account)) =
+        signed_in_with_sealed_tokens(&format!("2:{ROTATED}")).await
     else {
         return;
     };
-    let email = unique_email();
-    idp.set_user(IdpUser::new(&email, true));
-    let client = app.browser();
-    assert_eq!(
-        location(&flow(&app, &client, "acme", json!({})).await),
-        NEW_USER
-    );
-    let user = app.user_by_email(&email).await.unwrap();
-    let account = app
-        .state
-        .store
-        .list_accounts(&user.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|a| a.provider_id == "acme")
-        .unwrap();
     // What Better Auth (or this service) wrote before the rotation: bare hex under the old
     // secret.
     let old = [VersionedSecret {
