@@ -163,87 +163,54 @@ test(`social sign-in through the official client (${TARGET})`, async () => {
   await server.stop();
 });
 
-// One database, two servers: the flow starts on the real Better Auth (its state row, its signed
-// state cookie, its PKCE verifier and nonce) and the provider's answer is finished by
-// better-auth-rs, which signs the user in.
-test("a flow started on Better Auth is finished by better-auth-rs on the same database", { skip: TARGET === "reference" }, async () => {
-  const discovery = await startIdp();
-  const shared = mkdtempSync(join(tmpdir(), "ba-e2e-social-shared-"));
-  try {
-    const databaseUrl = `sqlite://${join(shared, "auth.db")}?mode=rwc`;
-    const reference = await startServer({ target: "reference", dir: shared, logName: "reference", databaseUrl, env: { OIDC_DISCOVERY_URL: discovery } });
-    const ours = await startServer({ target: "rust", dir: shared, logName: "rust", databaseUrl, config: rustConfig(discovery) });
-    person = { sub: "mock-shared", email: uniqueEmail("shared"), email_verified: true, name: "Shared" };
-    const atReference = newBrowser(reference.base);
-    const res = await atReference.client.signIn.social({
-      provider: "mock",
-      callbackURL: CALLBACK,
-      newUserCallbackURL: NEW_USER,
-      disableRedirect: true,
-    });
-    assert.equal(res.error, null, JSON.stringify(res.error));
-    const atIdp = await fetch(res.data.url, { redirect: "manual" });
-    const back = new URL(atIdp.headers.get("location"));
-    assert.equal(back.origin, reference.base);
-    const finish = await fetch(`${ours.base}${back.pathname}${back.search}`, {
-      redirect: "manual",
-      headers: { cookie: atReference.jar.header() },
-    });
-    assert.equal(finish.status, 302);
-    assert.equal(finish.headers.get("location"), NEW_USER);
-    const atOurs = newBrowser(ours.base, { jar: atReference.jar });
-    atOurs.jar.store(finish);
-    const session = await atOurs.client.getSession();
-    assert.equal(session.data.user.email, person.email);
-    // The session is Better Auth's too: the reference reads it from the shared database.
-    const there = await atReference.client.getSession();
-    assert.equal(there.data.user.id, session.data.user.id);
-    await ours.stop();
-    await reference.stop();
-  } finally {
-    rmSync(shared, { recursive: true, force: true });
-  }
-});
+/**
+ * One database, two servers: the flow starts on `first` (its state row, signed state cookie, PKCE
+ * verifier and nonce) and the provider's answer is finished by `second`, which signs the user in;
+ * `first` then reads that session from the shared database too.
+ */
+async function crossServiceFlow(first, second, sub) {
+  person = { sub, email: uniqueEmail(sub), email_verified: true, name: "Shared" };
+  const atFirst = newBrowser(first.base);
+  const res = await atFirst.client.signIn.social({
+    provider: "mock",
+    callbackURL: CALLBACK,
+    newUserCallbackURL: NEW_USER,
+    disableRedirect: true,
+  });
+  assert.equal(res.error, null, JSON.stringify(res.error));
+  const atIdp = await fetch(res.data.url, { redirect: "manual" });
+  const back = new URL(atIdp.headers.get("location"));
+  assert.equal(back.origin, first.base);
+  const finish = await fetch(`${second.base}${back.pathname}${back.search}`, {
+    redirect: "manual",
+    headers: { cookie: atFirst.jar.header() },
+  });
+  assert.equal(finish.status, 302);
+  assert.equal(finish.headers.get("location"), NEW_USER);
+  const atSecond = newBrowser(second.base, { jar: atFirst.jar });
+  atSecond.jar.store(finish);
+  const session = await atSecond.client.getSession();
+  assert.equal(session.data.user.email, person.email);
+  assert.equal(session.data.user.emailVerified, true);
+  const accounts = await atSecond.client.listAccounts();
+  assert.deepEqual(accounts.data.map((a) => [a.providerId, a.accountId]), [["mock", sub]]);
+  assert.equal((await atFirst.client.getSession()).data.user.id, session.data.user.id);
+}
 
-// The other way round: the flow starts on better-auth-rs (its state row, signed state cookie,
-// verifier and nonce) and the real Better Auth finishes it and signs the user in.
-test("a flow started on better-auth-rs is finished by Better Auth on the same database", { skip: TARGET === "reference" }, async () => {
-  const discovery = await startIdp();
-  const shared = mkdtempSync(join(tmpdir(), "ba-e2e-social-shared-"));
-  try {
-    const { reference, ours } = await startPair(shared, discovery);
-    person = { sub: "mock-shared-rs", email: uniqueEmail("shared-rs"), email_verified: true, name: "Shared Rs" };
-    const atOurs = newBrowser(ours.base);
-    const res = await atOurs.client.signIn.social({
-      provider: "mock",
-      callbackURL: CALLBACK,
-      newUserCallbackURL: NEW_USER,
-      disableRedirect: true,
-    });
-    assert.equal(res.error, null, JSON.stringify(res.error));
-    const atIdp = await fetch(res.data.url, { redirect: "manual" });
-    const back = new URL(atIdp.headers.get("location"));
-    assert.equal(back.origin, ours.base);
-    const finish = await fetch(`${reference.base}${back.pathname}${back.search}`, {
-      redirect: "manual",
-      headers: { cookie: atOurs.jar.header() },
-    });
-    assert.equal(finish.status, 302);
-    assert.equal(finish.headers.get("location"), NEW_USER);
-    const atReference = newBrowser(reference.base, { jar: atOurs.jar });
-    atReference.jar.store(finish);
-    const session = await atReference.client.getSession();
-    assert.equal(session.data.user.email, person.email);
-    assert.equal(session.data.user.emailVerified, true);
-    const accounts = await atReference.client.listAccounts();
-    assert.deepEqual(accounts.data.map((a) => [a.providerId, a.accountId]), [["mock", "mock-shared-rs"]]);
-    // better-auth-rs reads the session Better Auth made.
-    assert.equal((await atOurs.client.getSession()).data.user.id, session.data.user.id);
-  } finally {
-    await stopAllServers();
-    rmSync(shared, { recursive: true, force: true });
-  }
-});
+for (const [from, to] of [["Better Auth", "better-auth-rs"], ["better-auth-rs", "Better Auth"]]) {
+  test(`a flow started on ${from} is finished by ${to} on the same database`, { skip: TARGET === "reference" }, async () => {
+    const discovery = await startIdp();
+    const shared = mkdtempSync(join(tmpdir(), "ba-e2e-social-shared-"));
+    try {
+      const { reference, ours } = await startPair(shared, discovery);
+      if (from === "Better Auth") await crossServiceFlow(reference, ours, "mock-shared");
+      else await crossServiceFlow(ours, reference, "mock-shared-rs");
+    } finally {
+      await stopAllServers();
+      rmSync(shared, { recursive: true, force: true });
+    }
+  });
+}
 
 const ROTATED = "rotated-secret-0123456789abcdefghijklmnopq";
 /** Better Auth's own variable: version 2 current, version 1 the secret the tests otherwise use. */
