@@ -276,6 +276,23 @@ impl Store {
         u: &ApiKeyUpdate,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<ApiKeyRow>> {
+        self.write_api_key_update(id, u, now).await?;
+        self.find_api_key(id).await
+    }
+
+    /// `updatedAt = now` and nothing else (a use without counters to change).
+    pub async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        self.write_api_key_update(id, &ApiKeyUpdate::default(), now)
+            .await
+    }
+
+    /// The UPDATE of [`Self::update_api_key`], without reading the row back.
+    async fn write_api_key_update(
+        &self,
+        id: &str,
+        u: &ApiKeyUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let mut q = Query::update();
         q.table(table()).value(col("updatedAt"), self.ts(now));
         if let Some(v) = &u.name {
@@ -313,7 +330,7 @@ impl Store {
         }
         q.and_where(Expr::col(col("id")).eq(id));
         exec(&self.db, self.stmt(&q)).await?;
-        self.find_api_key(id).await
+        Ok(())
     }
 
     pub async fn delete_api_key(&self, id: &str) -> StoreResult<u64> {
@@ -411,28 +428,5 @@ impl Store {
             }
         }
         Ok(exec(&self.db, self.stmt(&q)).await? == 1)
-    }
-
-    /// `updatedAt = now` and nothing else; whether the key still exists.
-    pub async fn touch_api_key_updated_at(
-        &self,
-        id: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let q = Query::update()
-            .table(table())
-            .value(col("updatedAt"), self.ts(now))
-            .and_where(Expr::col(col("id")).eq(id))
-            .to_owned();
-        Ok(exec(&self.db, self.stmt(&q)).await? == 1)
-    }
-
-    /// `updatedAt = now`; the row after.
-    pub async fn touch_api_key(
-        &self,
-        id: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<ApiKeyRow>> {
-        self.update_api_key(id, &ApiKeyUpdate::default(), now).await
     }
 }

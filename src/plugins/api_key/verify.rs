@@ -169,7 +169,7 @@ async fn claim_usage(
                     row.last_request = Some(now);
                 }
                 None => {
-                    store.touch_api_key_updated_at(&row.id, now).await?;
+                    store.touch_api_key(&row.id, now).await?;
                 }
             }
             row.updated_at = now;
