@@ -20,7 +20,7 @@ use rand::Rng;
 use secrecy::ExposeSecret;
 
 use crate::auth::crypto::{b64url, ct_eq, sha256};
-use crate::auth::keyseal::{symmetric_decrypt, symmetric_encrypt};
+use crate::auth::keyseal::{encrypt_value, symmetric_decrypt};
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::mail::{Mail, MailKind};
@@ -138,18 +138,9 @@ impl EmailOtpPlugin {
             StoreOtp::Plain => code.to_owned(),
             StoreOtp::Hashed => hash_code(code),
             StoreOtp::Encrypted => {
-                let (version, secret) = match state.settings.secrets.first() {
-                    Some(s) if state.settings.versioned_secrets => {
-                        (Some(s.version), s.value.expose_secret().to_owned())
-                    }
-                    _ => (None, state.settings.secret.expose_secret().to_owned()),
-                };
-                let sealed = symmetric_encrypt(secret.as_bytes(), code.as_bytes())
-                    .map_err(|e| anyhow::anyhow!("sealing a code: {e}"))?;
-                match version {
-                    Some(v) => format!("$ba${v}${sealed}"),
-                    None => sealed,
-                }
+                let s = &state.settings;
+                encrypt_value(&s.secrets, s.versioned_secrets, code)
+                    .map_err(|e| anyhow::anyhow!("sealing a code: {e}"))?
             }
         })
     }
