@@ -516,11 +516,14 @@ pub async fn change_email(
         let id = change_identifier(&current.user.id, &new_email);
         plugin.verify(&state, &id, &otp, OnSuccess::Consume).await?;
         // A valid code was given: telling that an address is taken is safe now.
-        if state.store.find_user_by_email(&new_email).await?.is_some() {
-            return Err(ApiError::message_only(
+        let in_use = || {
+            ApiError::message_only(
                 actix_web::http::StatusCode::BAD_REQUEST,
                 "Email already in use",
-            ));
+            )
+        };
+        if state.store.find_user_by_email(&new_email).await?.is_some() {
+            return Err(in_use());
         }
         let updated = match state
             .store
@@ -529,12 +532,7 @@ pub async fn change_email(
         {
             Ok(Some(u)) => u,
             Ok(None) => return Err(ErrorCode::UserNotFound.into()),
-            Err(crate::store::StoreError::Conflict) => {
-                return Err(ApiError::message_only(
-                    actix_web::http::StatusCode::BAD_REQUEST,
-                    "Email already in use",
-                ))
-            }
+            Err(crate::store::StoreError::Conflict) => return Err(in_use()),
             Err(e) => return Err(e.into()),
         };
         tracing::info!("email changed with a code");
