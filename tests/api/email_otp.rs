@@ -243,3 +243,115 @@ async fn code_routes_have_better_auths_plugin_rate_limit() {
     assert_eq!(res.status(), 429);
     assert_eq!(res.headers()["x-retry-after"], "60");
 }
+
+/// `changeEmail` on every backend: the code stored under `change-email-otp-<user>:<new>`,
+/// attempts counted, the switch written and verified; a taken address stores and sends nothing;
+/// bad input answers as Better Auth does; off, both routes refuse.
+#[apply(backends)]
+#[tokio::test]
+async fn changing_the_address_with_a_code(#[case] backend: Backend) {
+    let change = "[plugins.email_otp.change_email]\nenabled = true\n";
+    let Some(app) = spawn_mail_app(backend, &format!("{OTP}{change}")).await else {
+        return;
+    };
+    let email = unique_email();
+    let new_email = unique_email();
+    assert_eq!(app.sign_up(&email).await.status(), 200);
+    let user = app.user_by_email(&email).await.unwrap();
+
+    let res = app
+        .post("/email-otp/request-email-change", &json!({}))
+        .await;
+    assert_eq!(error_code(res).await.0, 400);
+    let res = app
+        .post(
+            "/email-otp/request-email-change",
+            &json!({"newEmail": "nope"}),
+        )
+        .await;
+    assert_eq!(error_code(res).await.1, "INVALID_EMAIL");
+    let res = app
+        .post_as(
+            &app.anonymous(),
+            "/email-otp/request-email-change",
+            &json!({"newEmail": new_email}),
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+
+    let res = app
+        .post(
+            "/email-otp/request-email-change",
+            &json!({"newEmail": new_email.to_uppercase()}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let id = format!("change-email-otp-{}:{new_email}", user.id);
+    let otp = code(&app, &new_email, "change-email");
+    assert_eq!(stored(&app, &id).await.unwrap(), format!("{otp}:0"));
+    let wrong = if otp == "000000" { "111111" } else { "000000" };
+    let res = app
+        .post(
+            "/email-otp/change-email",
+            &json!({"newEmail": new_email, "otp": wrong}),
+        )
+        .await;
+    assert_eq!(error_code(res).await.1, "INVALID_OTP");
+    assert_eq!(stored(&app, &id).await.unwrap(), format!("{otp}:1"));
+    let res = app
+        .post(
+            "/email-otp/change-email",
+            &json!({"newEmail": new_email, "otp": otp}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"success": true}));
+    assert!(stored(&app, &id).await.is_none(), "the code is spent");
+    let changed = app.user_by_email(&new_email).await.unwrap();
+    assert_eq!(
+        (changed.id.as_str(), changed.email_verified),
+        (user.id.as_str(), true)
+    );
+    assert!(app.user_by_email(&email).await.is_none());
+
+    // An address another user has: the same answer, no code kept, no mail.
+    let taken = unique_email();
+    assert_eq!(
+        app.post_as(
+            &app.anonymous(),
+            "/sign-up/email",
+            &json!({"email": taken, "password": PASSWORD, "name": "T"})
+        )
+        .await
+        .status(),
+        200
+    );
+    let mails = app.mails().len();
+    let res = app
+        .post(
+            "/email-otp/request-email-change",
+            &json!({"newEmail": taken}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.mails().len(), mails);
+    assert!(
+        stored(&app, &format!("change-email-otp-{}:{taken}", user.id))
+            .await
+            .is_none()
+    );
+
+    // Off (the default), both routes refuse.
+    let Some(off) = spawn_mail_app(backend, OTP).await else {
+        return;
+    };
+    off.sign_up(&unique_email()).await;
+    for path in ["/email-otp/request-email-change", "/email-otp/change-email"] {
+        let res = off
+            .post(path, &json!({"newEmail": unique_email(), "otp": "123456"}))
+            .await;
+        assert_eq!(res.status(), 400);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["message"], "Change email with OTP is disabled");
+    }
+}
