@@ -17,7 +17,7 @@ pub fn hash_key(key: &str) -> String {
 /// Auth's `generateRandomString(length, "a-z", "A-Z")`).
 pub fn generate_key(length: usize, prefix: &str) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut rng = rand::rngs::OsRng;
+    let mut rng = crate::auth::crypto::rng();
     let random: String = (0..length)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect();

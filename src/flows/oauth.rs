@@ -34,7 +34,7 @@ const OAUTH_STATE_COOKIE: &str = "oauth_state";
 /// Better Auth's `generateRandomString`: `a-z 0-9 A-Z - _`, uniform.
 pub fn random_string(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_";
-    let mut rng = rand::rngs::OsRng;
+    let mut rng = crate::auth::crypto::rng();
     (0..len)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect()

@@ -280,10 +280,51 @@ impl Store {
         self.find_api_key(id).await
     }
 
-    /// `updatedAt = now` and nothing else (a use without counters to change).
-    pub async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        self.write_api_key_update(id, &ApiKeyUpdate::default(), now)
-            .await
+    /// A use of the key that changes no counter: `updatedAt = now`, and `lastRequest = now`
+    /// too when `last_request` (a key without a rate limit, Better Auth's
+    /// `lastRequest: new Date()`). The uses of one key that arrive together share one UPDATE
+    /// carrying the latest time ([`super::group`]): a machine client sending many requests
+    /// with one key no longer has them queue on the row's lock, one commit each. Answered once
+    /// a write at least as late as `now` is stored.
+    pub async fn touch_api_key(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        last_request: bool,
+    ) -> StoreResult<()> {
+        let store = self.clone();
+        let shared = self
+            .api_key_touches
+            .join(
+                (id.to_owned(), last_request),
+                now,
+                |a, b| *a = (*a).max(b),
+                move |(id, last_request), at| {
+                    let store = store.clone();
+                    async move { store.write_touch(&id, at, last_request).await.is_ok() }
+                },
+            )
+            .await;
+        if shared {
+            return Ok(());
+        }
+        self.write_touch(id, now, last_request).await
+    }
+
+    async fn write_touch(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        last_request: bool,
+    ) -> StoreResult<()> {
+        if last_request {
+            self.count_api_key_request(id, CounterChange::Touch(now))
+                .await
+                .map(|_| ())
+        } else {
+            self.write_api_key_update(id, &ApiKeyUpdate::default(), now)
+                .await
+        }
     }
 
     /// The UPDATE of [`Self::update_api_key`], without reading the row back.

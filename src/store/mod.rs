@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod api_keys;
 mod direct;
+mod group;
 pub mod json;
 pub mod jwks;
 pub mod organizations;
@@ -158,6 +159,11 @@ pub struct Store {
     /// When a verification lookup next deletes the expired rows (Unix milliseconds), shared by
     /// the workers' stores: once a minute per process, as Better Auth's internal adapter does.
     next_verification_cleanup: Arc<std::sync::atomic::AtomicI64>,
+    /// Uses of an API key waiting to be written, by key id and whether `lastRequest` moves
+    /// (`touch_api_key`), shared by the workers' stores.
+    api_key_touches: Arc<group::Group<(String, bool), DateTime<Utc>>>,
+    /// Verification rows waiting to be inserted (`create_verification`).
+    verification_inserts: Arc<group::Group<(), Vec<verifications::Verification>>>,
 }
 
 impl Store {
@@ -197,6 +203,8 @@ impl Store {
             origin: None,
             format: StorageFormat::Native,
             next_verification_cleanup: Arc::default(),
+            api_key_touches: Arc::default(),
+            verification_inserts: Arc::default(),
         })
     }
 

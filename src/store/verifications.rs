@@ -121,24 +121,50 @@ impl Store {
             created_at: now,
         };
         if self.verification_table() {
-            let q = Query::insert()
-                .into_table(Entity)
-                .columns(COLUMNS)
-                .values_panic([
-                    v.id.clone().into(),
-                    v.identifier.clone().into(),
-                    v.value.clone().into(),
-                    self.ts(expires_at).into(),
-                    self.ts(now).into(),
-                    self.ts(now).into(),
-                ])
-                .to_owned();
-            exec(&self.db, self.stmt(&q)).await?;
+            let store = self.clone();
+            let shared = self
+                .verification_inserts
+                .join(
+                    (),
+                    vec![v.clone()],
+                    |rows, more| rows.extend(more),
+                    move |(), rows| {
+                        let store = store.clone();
+                        async move { store.insert_verifications(&rows).await.is_ok() }
+                    },
+                )
+                .await;
+            if !shared {
+                self.insert_verifications(std::slice::from_ref(&v)).await?;
+            }
         }
         if let Some(redis) = &self.secondary {
             redis.put_verification(&v).await?;
         }
         Ok(v)
+    }
+
+    /// The rows in one INSERT per `INSERT_BATCH` (one statement, one commit): the values that
+    /// concurrent requests create together ([`super::group`]), e.g. the states of many
+    /// `/sign-in/social` at once. A statement inserts all its rows or none.
+    async fn insert_verifications(&self, rows: &[Verification]) -> StoreResult<()> {
+        const INSERT_BATCH: usize = 64;
+        for chunk in rows.chunks(INSERT_BATCH) {
+            let mut q = Query::insert();
+            q.into_table(Entity).columns(COLUMNS);
+            for v in chunk {
+                q.values_panic([
+                    v.id.clone().into(),
+                    v.identifier.clone().into(),
+                    v.value.clone().into(),
+                    self.ts(v.expires_at).into(),
+                    self.ts(v.created_at).into(),
+                    self.ts(v.created_at).into(),
+                ]);
+            }
+            exec(&self.db, self.stmt(&q)).await?;
+        }
+        Ok(())
     }
 
     async fn newest_verification<C: ConnectionTrait>(

@@ -149,9 +149,9 @@ async fn claim_usage(
         // A touch has no guard: it applies even where MySQL reports no changed row.
         let applied = match change {
             None => true,
-            Some(c @ CounterChange::Touch(_)) => {
-                store.count_api_key_request(&row.id, c).await?;
-                row.last_request = Some(now);
+            Some(CounterChange::Touch(at)) => {
+                store.touch_api_key(&row.id, at, true).await?;
+                row.last_request = Some(at);
                 true
             }
             Some(c) => store.count_api_key_request(&row.id, c).await?,
@@ -169,7 +169,7 @@ async fn claim_usage(
                     row.last_request = Some(now);
                 }
                 None => {
-                    store.touch_api_key(&row.id, now).await?;
+                    store.touch_api_key(&row.id, now, false).await?;
                 }
             }
             row.updated_at = now;

@@ -126,7 +126,7 @@ pub struct EmailOtpPlugin {
 impl EmailOtpPlugin {
     /// A fresh code: `otp_length` uniform digits.
     fn generate(&self) -> String {
-        let mut rng = rand::rngs::OsRng;
+        let mut rng = crate::auth::crypto::rng();
         (0..self.settings.otp_length)
             .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
             .collect()

@@ -38,7 +38,7 @@ fn plugin(state: &AppState) -> Result<&MagicLinkPlugin, ApiError> {
 /// `generateRandomString(32, "a-z", "A-Z")`.
 fn new_token() -> String {
     const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut rng = rand::rngs::OsRng;
+    let mut rng = crate::auth::crypto::rng();
     (0..32)
         .map(|_| char::from(LETTERS[rng.gen_range(0..LETTERS.len())]))
         .collect()

@@ -375,6 +375,47 @@ async fn named_organization(
     id: Option<String>,
     slug: Option<String>,
 ) -> Result<Option<(Organization, Member)>, ApiError> {
+    let Some(org) = find_named_organization(state, current, id, slug).await? else {
+        return Ok(None);
+    };
+    let member = state
+        .store
+        .find_member(&org.id, &current.user.id)
+        .await?
+        .map(|(m, _)| m);
+    Ok(Some((
+        org,
+        caller_membership(state, current, member).await?,
+    )))
+}
+
+/// The caller's membership, or (Better Auth's `checkMembership` failing) the active
+/// organization cleared and `USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION`.
+async fn caller_membership(
+    state: &AppState,
+    current: &mut Current,
+    member: Option<Member>,
+) -> Result<Member, ApiError> {
+    match member {
+        Some(m) => Ok(m),
+        None => {
+            set_active_organization(state, current, None).await?;
+            Err(org_error(
+                FORBIDDEN,
+                "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION",
+            ))
+        }
+    }
+}
+
+/// The organization a GET names, whoever asks; `ORGANIZATION_NOT_FOUND` when the name or id
+/// matches none.
+async fn find_named_organization(
+    state: &AppState,
+    current: &Current,
+    id: Option<String>,
+    slug: Option<String>,
+) -> Result<Option<Organization>, ApiError> {
     let by_slug = slug.filter(|s| !s.is_empty());
     let org = if let Some(slug) = &by_slug {
         state.store.find_organization_by_slug(slug).await?
@@ -387,17 +428,10 @@ async fn named_organization(
         };
         state.store.find_organization(&id).await?
     };
-    let Some(org) = org else {
-        return Err(org_error(BAD, "ORGANIZATION_NOT_FOUND"));
-    };
-    let Some((member, _)) = state.store.find_member(&org.id, &current.user.id).await? else {
-        set_active_organization(state, current, None).await?;
-        return Err(org_error(
-            FORBIDDEN,
-            "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION",
-        ));
-    };
-    Ok(Some((org, member)))
+    match org {
+        Some(org) => Ok(Some(org)),
+        None => Err(org_error(BAD, "ORGANIZATION_NOT_FOUND")),
+    }
 }
 
 #[tracing::instrument(name = "organization.get_organization", skip_all)]
@@ -441,7 +475,7 @@ async fn get_full_organization(
     let mut current = caller(&state, &req, None).await?;
     let result = async {
         let plugin = plugin(&state)?;
-        let Some((org, member)) = named_organization(&state, &mut current, id, slug).await? else {
+        let Some(org) = find_named_organization(&state, &current, id, slug).await? else {
             return Ok((Value::Null, Vec::new()));
         };
         let limit = members_limit.unwrap_or(plugin.settings.membership_limit());
@@ -450,6 +484,20 @@ async fn get_full_organization(
             ..Default::default()
         };
         let members = state.store.members_page(&org.id, &query).await?;
+        // The caller's membership from the page when it is there, or when the page holds every
+        // member (then there is none); else looked up.
+        let user_id = &current.user.id;
+        let listed = members.iter().find(|(m, _)| &m.user_id == user_id);
+        let member = match listed {
+            Some((m, _)) => Some(m.clone()),
+            None if (members.len() as u64) < limit => None,
+            None => state
+                .store
+                .find_member(&org.id, user_id)
+                .await?
+                .map(|(m, _)| m),
+        };
+        let member = caller_membership(&state, &mut current, member).await?;
         let invitations = if plugin.may(&member.role, "invitation", "create") {
             let all = state.store.list_invitations(&org.id).await?;
             plugin.visible_invitations(&member.role, all)

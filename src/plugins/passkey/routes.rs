@@ -147,7 +147,7 @@ fn request_origin(req: &HttpRequest) -> Option<&str> {
 fn random_user_id() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let pick = Uniform::from(0..ALPHABET.len());
-    let mut rng = rand::rngs::OsRng;
+    let mut rng = crate::auth::crypto::rng();
     let bytes: Vec<u8> = (0..32).map(|_| ALPHABET[pick.sample(&mut rng)]).collect();
     URL_SAFE_NO_PAD.encode(bytes)
 }

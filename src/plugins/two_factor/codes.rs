@@ -17,7 +17,7 @@ const BASE32_PREFIX: &str = "base32:";
 
 /// `len` characters drawn uniformly from `alphabet`, from the OS's generator.
 pub fn random_string(len: usize, alphabet: &[u8]) -> String {
-    let mut rng = rand::rngs::OsRng;
+    let mut rng = crate::auth::crypto::rng();
     (0..len)
         .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
         .collect()

@@ -1,0 +1,221 @@
+//! Writes that arrive together, made together (group commit).
+//!
+//! Some writes come in bursts: every use of an API key moves the same row's `lastRequest`, and
+//! every `/sign-in/social` inserts a verification row. Made one by one, each is a statement and
+//! a commit of its own, and concurrent updates of one row wait for each other's row lock; on a
+//! database server that shares the cores with this service, that is what bounds the rate.
+//!
+//! A [`Group`] keeps, per key, the value waiting to be written. The first caller starts a
+//! writer task; whoever arrives while it writes merges their value into the next write (a later
+//! timestamp, more rows) and waits for it. A caller is answered only once a write that carries
+//! its value has finished, so nothing is acknowledged before it is stored; when the shared write
+//! fails, every caller in it makes its own write and gets its own error. With nothing else in
+//! flight a write goes out at once: no timer, no added latency.
+//!
+//! The writer is a task of its own, so a request that goes away never leaves a write half made
+//! or the others waiting.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+struct Pending<V> {
+    value: Option<V>,
+    waiters: Vec<oneshot::Sender<bool>>,
+}
+
+type Slots<K, V> = Arc<Mutex<HashMap<K, Pending<V>>>>;
+
+pub(crate) struct Group<K, V> {
+    slots: Slots<K, V>,
+}
+
+impl<K, V> Default for Group<K, V> {
+    fn default() -> Self {
+        Self {
+            slots: Arc::default(),
+        }
+    }
+}
+
+impl<K, V> std::fmt::Debug for Group<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Group").finish_non_exhaustive()
+    }
+}
+
+impl<K, V> Group<K, V>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    V: Send + 'static,
+{
+    /// Adds `value` to the write pending for `key` (`merge` folds it into a value already
+    /// waiting), starts a writer when none runs for `key`, and waits for the write that carries
+    /// it: whether that write succeeded.
+    pub async fn join<W, F>(&self, key: K, value: V, merge: fn(&mut V, V), write: W) -> bool
+    where
+        W: Fn(K, V) -> F + Send + 'static,
+        F: Future<Output = bool> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let start = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            match slots.get_mut(&key) {
+                Some(p) => {
+                    match &mut p.value {
+                        Some(v) => merge(v, value),
+                        None => p.value = Some(value),
+                    }
+                    p.waiters.push(tx);
+                    false
+                }
+                None => {
+                    slots.insert(
+                        key.clone(),
+                        Pending {
+                            value: Some(value),
+                            waiters: vec![tx],
+                        },
+                    );
+                    true
+                }
+            }
+        };
+        if start {
+            tokio::spawn(drain(self.slots.clone(), key, write));
+        }
+        // A writer that died (a panic) dropped the sender: the caller writes alone.
+        rx.await.unwrap_or(false)
+    }
+}
+
+/// Removes the key's slot when the writer ends without doing so (a panic in `write`), so the
+/// next caller starts a new writer; the waiters' senders go with it.
+struct Release<K: Hash + Eq, V> {
+    slots: Slots<K, V>,
+    key: Option<K>,
+}
+
+impl<K: Hash + Eq, V> Drop for Release<K, V> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.slots
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+        }
+    }
+}
+
+async fn drain<K, V, W, F>(slots: Slots<K, V>, key: K, write: W)
+where
+    K: Hash + Eq + Clone,
+    W: Fn(K, V) -> F,
+    F: Future<Output = bool>,
+{
+    let mut release = Release {
+        slots: slots.clone(),
+        key: Some(key.clone()),
+    };
+    loop {
+        let (value, waiters) = {
+            let mut map = slots.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(p) = map.get_mut(&key) else {
+                release.key = None;
+                return;
+            };
+            match p.value.take() {
+                Some(v) => (v, std::mem::take(&mut p.waiters)),
+                None => {
+                    map.remove(&key);
+                    release.key = None;
+                    return;
+                }
+            }
+        };
+        let ok = write(key.clone(), value).await;
+        for w in waiters {
+            let _ = w.send(ok);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    fn keep_max(a: &mut u32, b: u32) {
+        *a = (*a).max(b);
+    }
+
+    #[tokio::test]
+    async fn concurrent_values_share_writes_and_the_latest_is_written_last() {
+        let group: Arc<Group<&'static str, u32>> = Arc::default();
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for i in 0..20u32 {
+            let (group, writes) = (group.clone(), writes.clone());
+            tasks.push(tokio::spawn(async move {
+                group
+                    .join("k", i, keep_max, move |_, v| {
+                        let writes = writes.clone();
+                        async move {
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                            writes.lock().unwrap().push(v);
+                            true
+                        }
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert!(t.await.unwrap());
+        }
+        let writes = writes.lock().unwrap().clone();
+        assert!(writes.len() < 20, "no write was shared: {writes:?}");
+        assert_eq!(writes.last(), Some(&19));
+        assert!(group.slots.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_reported_to_everyone_in_it() {
+        let group: Group<u8, Vec<u8>> = Group::default();
+        let ok = group
+            .join(1, vec![1], |a, b| a.extend(b), |_, _| async { false })
+            .await;
+        assert!(!ok);
+        assert!(group.slots.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_panicking_writer_frees_the_key() {
+        let group: Group<u8, u8> = Group::default();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let ok = group
+            .join(1, 1, keep_max_u8, move |_, _| {
+                let c = c.clone();
+                async move {
+                    if c.fetch_add(1, Ordering::SeqCst) < usize::MAX {
+                        panic!("write failed");
+                    }
+                    true
+                }
+            })
+            .await;
+        assert!(!ok);
+        assert!(group.slots.lock().unwrap().is_empty());
+        let again = group.join(1, 2, keep_max_u8, |_, _| async { true }).await;
+        assert!(again);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    fn keep_max_u8(a: &mut u8, b: u8) {
+        *a = (*a).max(b);
+    }
+}
