@@ -56,10 +56,7 @@ pub async fn create_session(
     dont_remember: bool,
 ) -> Result<Session, ApiError> {
     let session = new_session(state, user_id, client, dont_remember).await?;
-    state
-        .store
-        .insert_session(state.store.connection(), &session)
-        .await?;
+    state.store.store_session(&session).await?;
     Ok(session)
 }
 
@@ -81,10 +78,7 @@ pub async fn replace_session(
     for (name, value) in &old.extra {
         session.extra.insert(name.clone(), value.clone());
     }
-    state
-        .store
-        .insert_session(state.store.connection(), &session)
-        .await?;
+    state.store.store_session(&session).await?;
     state.store.delete_session(&old.token).await?;
     let cookies = session_cookies(state, &session, user, dont_remember);
     Ok((session, cookies))

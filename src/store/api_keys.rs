@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, Func, Order, Query, SelectStatement, SimpleExpr, Value};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
-use super::{exec, get_opt_str, get_opt_ts, get_str, get_ts, Store, StoreResult};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{exec, get_opt_str, get_opt_ts, get_str, get_ts, users, Store, StoreResult, User};
 
 /// One stored key. `key` is the SHA-256 of the key (base64url, no padding), never the key.
 #[derive(Clone, PartialEq)]
@@ -36,6 +39,9 @@ pub struct ApiKeyRow {
     /// JSON text, as Better Auth stores it.
     pub metadata: Option<String>,
 }
+
+/// Keys found with their owners, by hash (`find_api_key_with_owner`).
+pub(super) type KeysWithOwners = Arc<HashMap<String, (ApiKeyRow, User)>>;
 
 /// The hashed key is enough to find the row: keep it out of logs all the same.
 impl std::fmt::Debug for ApiKeyRow {
@@ -156,29 +162,40 @@ fn get_opt_bool(row: &QueryResult, c: &str) -> Result<Option<bool>, DbErr> {
 }
 
 fn from_row(row: &QueryResult) -> Result<ApiKeyRow, DbErr> {
+    from_named_row(row, |c| c.to_owned())
+}
+
+/// A row whose columns are named `name(column)` (`k_id`, ... beside a user's columns).
+fn from_named_row(row: &QueryResult, name: impl Fn(&str) -> String) -> Result<ApiKeyRow, DbErr> {
+    let get_str = |c: &str| get_str(row, &name(c));
+    let get_opt_str = |c: &str| get_opt_str(row, &name(c));
+    let get_opt_int = |c: &str| get_opt_int(row, &name(c));
+    let get_opt_ts = |c: &str| get_opt_ts(row, &name(c));
+    let get_opt_bool = |c: &str| get_opt_bool(row, &name(c));
+    let get_ts = |c: &str| get_ts(row, &name(c));
     Ok(ApiKeyRow {
-        id: get_str(row, "id")?,
-        config_id: get_opt_str(row, "configId")?.unwrap_or_else(|| "default".into()),
-        name: get_opt_str(row, "name")?,
-        start: get_opt_str(row, "start")?,
-        reference_id: get_str(row, "referenceId")?,
-        prefix: get_opt_str(row, "prefix")?,
-        key: get_str(row, "key")?,
-        refill_interval: get_opt_int(row, "refillInterval")?,
-        refill_amount: get_opt_int(row, "refillAmount")?,
-        last_refill_at: get_opt_ts(row, "lastRefillAt")?,
-        enabled: get_opt_bool(row, "enabled")?,
-        rate_limit_enabled: get_opt_bool(row, "rateLimitEnabled")?,
-        rate_limit_time_window: get_opt_int(row, "rateLimitTimeWindow")?,
-        rate_limit_max: get_opt_int(row, "rateLimitMax")?,
-        request_count: get_opt_int(row, "requestCount")?,
-        remaining: get_opt_int(row, "remaining")?,
-        last_request: get_opt_ts(row, "lastRequest")?,
-        expires_at: get_opt_ts(row, "expiresAt")?,
-        created_at: get_ts(row, "createdAt")?,
-        updated_at: get_ts(row, "updatedAt")?,
-        permissions: get_opt_str(row, "permissions")?,
-        metadata: get_opt_str(row, "metadata")?,
+        id: get_str("id")?,
+        config_id: get_opt_str("configId")?.unwrap_or_else(|| "default".into()),
+        name: get_opt_str("name")?,
+        start: get_opt_str("start")?,
+        reference_id: get_str("referenceId")?,
+        prefix: get_opt_str("prefix")?,
+        key: get_str("key")?,
+        refill_interval: get_opt_int("refillInterval")?,
+        refill_amount: get_opt_int("refillAmount")?,
+        last_refill_at: get_opt_ts("lastRefillAt")?,
+        enabled: get_opt_bool("enabled")?,
+        rate_limit_enabled: get_opt_bool("rateLimitEnabled")?,
+        rate_limit_time_window: get_opt_int("rateLimitTimeWindow")?,
+        rate_limit_max: get_opt_int("rateLimitMax")?,
+        request_count: get_opt_int("requestCount")?,
+        remaining: get_opt_int("remaining")?,
+        last_request: get_opt_ts("lastRequest")?,
+        expires_at: get_opt_ts("expiresAt")?,
+        created_at: get_ts("createdAt")?,
+        updated_at: get_ts("updatedAt")?,
+        permissions: get_opt_str("permissions")?,
+        metadata: get_opt_str("metadata")?,
     })
 }
 
@@ -238,6 +255,65 @@ impl Store {
     async fn one_api_key(&self, q: SelectStatement) -> StoreResult<Option<ApiKeyRow>> {
         let row = self.db.query_one(self.stmt(&q)).await?;
         Ok(row.as_ref().map(from_row).transpose()?)
+    }
+
+    /// The key whose hash is `hashed`, with its owner (`None` when the owner is not found).
+    /// The lookups that arrive together are answered by one query joining the key and its
+    /// user (`... WHERE key IN (...)`, [`super::group`]): a machine client's requests cost the
+    /// database a share of one read each, not two reads. A key not found that way (unknown, or
+    /// its owner gone), or a shared read that failed, is looked up alone.
+    pub async fn find_api_key_with_owner(
+        &self,
+        hashed: &str,
+    ) -> StoreResult<Option<(ApiKeyRow, Option<User>)>> {
+        let store = self.clone();
+        let found = self
+            .api_key_lookups
+            .join(
+                (),
+                vec![hashed.to_owned()],
+                |a, b| a.extend(b),
+                move |(), hashes| {
+                    let store = store.clone();
+                    async move { store.api_keys_with_owners(hashes).await.ok().map(Arc::new) }
+                },
+            )
+            .await;
+        if let Some((row, user)) = found.as_ref().and_then(|f| f.get(hashed)) {
+            return Ok(Some((row.clone(), Some(user.clone()))));
+        }
+        Ok(self
+            .find_api_key_by_hash(hashed)
+            .await?
+            .map(|row| (row, None)))
+    }
+
+    /// The keys with these hashes that have an owner, with the owner, by hash.
+    async fn api_keys_with_owners(
+        &self,
+        mut hashes: Vec<String>,
+    ) -> StoreResult<HashMap<String, (ApiKeyRow, User)>> {
+        const BATCH: usize = 32;
+        hashes.sort_unstable();
+        hashes.dedup();
+        let mut found = HashMap::with_capacity(hashes.len());
+        for chunk in hashes.chunks(BATCH) {
+            let mut q = self.user_select();
+            for c in COLUMNS {
+                q.expr_as(Expr::col((table(), col(c))), Alias::new(format!("k_{c}")));
+            }
+            q.inner_join(
+                table(),
+                Expr::col((table(), col("referenceId"))).equals((users::table(), col("id"))),
+            );
+            q.and_where(Expr::col((table(), col("key"))).is_in(chunk.iter().cloned()));
+            for row in self.db.query_all(self.stmt(&q)).await? {
+                let key = from_named_row(&row, |c| format!("k_{c}"))?;
+                let user = self.user_from_row(&row)?;
+                found.insert(key.key.clone(), (key, user));
+            }
+        }
+        Ok(found)
     }
 
     /// The key whose hash is `hashed` (the `key` column is indexed).
@@ -301,11 +377,11 @@ impl Store {
                 |a, b| *a = (*a).max(b),
                 move |(id, last_request), at| {
                     let store = store.clone();
-                    async move { store.write_touch(&id, at, last_request).await.is_ok() }
+                    async move { store.write_touch(&id, at, last_request).await.ok() }
                 },
             )
             .await;
-        if shared {
+        if shared.is_some() {
             return Ok(());
         }
         self.write_touch(id, now, last_request).await

@@ -12,6 +12,9 @@
 //! fails, every caller in it makes its own write and gets its own error. With nothing else in
 //! flight a write goes out at once: no timer, no added latency.
 //!
+//! Reads group the same way (lookups by key, one `IN (...)` query for all that wait): a caller
+//! never joins a query already sent, so what it reads was read after it asked.
+//!
 //! The writer is a task of its own, so a request that goes away never leaves a write half made
 //! or the others waiting.
 
@@ -22,18 +25,20 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-struct Pending<V> {
+struct Pending<V, R> {
     value: Option<V>,
-    waiters: Vec<oneshot::Sender<bool>>,
+    waiters: Vec<oneshot::Sender<Option<R>>>,
 }
 
-type Slots<K, V> = Arc<Mutex<HashMap<K, Pending<V>>>>;
+type Slots<K, V, R> = Arc<Mutex<HashMap<K, Pending<V, R>>>>;
 
-pub(crate) struct Group<K, V> {
-    slots: Slots<K, V>,
+/// Values of type `V` gathered per key `K`; each shared write answers `R` to all it carried
+/// (`()` for a write, the rows found for a lookup), or `None` when it failed.
+pub(crate) struct Group<K, V, R = ()> {
+    slots: Slots<K, V, R>,
 }
 
-impl<K, V> Default for Group<K, V> {
+impl<K, V, R> Default for Group<K, V, R> {
     fn default() -> Self {
         Self {
             slots: Arc::default(),
@@ -41,24 +46,25 @@ impl<K, V> Default for Group<K, V> {
     }
 }
 
-impl<K, V> std::fmt::Debug for Group<K, V> {
+impl<K, V, R> std::fmt::Debug for Group<K, V, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Group").finish_non_exhaustive()
     }
 }
 
-impl<K, V> Group<K, V>
+impl<K, V, R> Group<K, V, R>
 where
     K: Hash + Eq + Clone + Send + 'static,
     V: Send + 'static,
+    R: Clone + Send + 'static,
 {
     /// Adds `value` to the write pending for `key` (`merge` folds it into a value already
     /// waiting), starts a writer when none runs for `key`, and waits for the write that carries
-    /// it: whether that write succeeded.
-    pub async fn join<W, F>(&self, key: K, value: V, merge: fn(&mut V, V), write: W) -> bool
+    /// it: what that write answered, `None` when it failed.
+    pub async fn join<W, F>(&self, key: K, value: V, merge: fn(&mut V, V), write: W) -> Option<R>
     where
         W: Fn(K, V) -> F + Send + 'static,
-        F: Future<Output = bool> + Send + 'static,
+        F: Future<Output = Option<R>> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         let start = {
@@ -88,18 +94,18 @@ where
             tokio::spawn(drain(self.slots.clone(), key, write));
         }
         // A writer that died (a panic) dropped the sender: the caller writes alone.
-        rx.await.unwrap_or(false)
+        rx.await.ok().flatten()
     }
 }
 
 /// Removes the key's slot when the writer ends without doing so (a panic in `write`), so the
 /// next caller starts a new writer; the waiters' senders go with it.
-struct Release<K: Hash + Eq, V> {
-    slots: Slots<K, V>,
+struct Release<K: Hash + Eq, V, R> {
+    slots: Slots<K, V, R>,
     key: Option<K>,
 }
 
-impl<K: Hash + Eq, V> Drop for Release<K, V> {
+impl<K: Hash + Eq, V, R> Drop for Release<K, V, R> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             self.slots
@@ -110,11 +116,12 @@ impl<K: Hash + Eq, V> Drop for Release<K, V> {
     }
 }
 
-async fn drain<K, V, W, F>(slots: Slots<K, V>, key: K, write: W)
+async fn drain<K, V, R, W, F>(slots: Slots<K, V, R>, key: K, write: W)
 where
     K: Hash + Eq + Clone,
+    R: Clone,
     W: Fn(K, V) -> F,
-    F: Future<Output = bool>,
+    F: Future<Output = Option<R>>,
 {
     let mut release = Release {
         slots: slots.clone(),
@@ -136,9 +143,9 @@ where
                 }
             }
         };
-        let ok = write(key.clone(), value).await;
+        let answer = write(key.clone(), value).await;
         for w in waiters {
-            let _ = w.send(ok);
+            let _ = w.send(answer.clone());
         }
     }
 }
@@ -167,14 +174,14 @@ mod tests {
                         async move {
                             tokio::time::sleep(Duration::from_millis(5)).await;
                             writes.lock().unwrap().push(v);
-                            true
+                            Some(())
                         }
                     })
                     .await
             }));
         }
         for t in tasks {
-            assert!(t.await.unwrap());
+            assert_eq!(t.await.unwrap(), Some(()));
         }
         let writes = writes.lock().unwrap().clone();
         assert!(writes.len() < 20, "no write was shared: {writes:?}");
@@ -186,9 +193,9 @@ mod tests {
     async fn a_failed_write_is_reported_to_everyone_in_it() {
         let group: Group<u8, Vec<u8>> = Group::default();
         let ok = group
-            .join(1, vec![1], |a, b| a.extend(b), |_, _| async { false })
+            .join(1, vec![1], |a, b| a.extend(b), |_, _| async { None })
             .await;
-        assert!(!ok);
+        assert_eq!(ok, None);
         assert!(group.slots.lock().unwrap().is_empty());
     }
 
@@ -204,14 +211,16 @@ mod tests {
                     if c.fetch_add(1, Ordering::SeqCst) < usize::MAX {
                         panic!("write failed");
                     }
-                    true
+                    Some(())
                 }
             })
             .await;
-        assert!(!ok);
+        assert_eq!(ok, None);
         assert!(group.slots.lock().unwrap().is_empty());
-        let again = group.join(1, 2, keep_max_u8, |_, _| async { true }).await;
-        assert!(again);
+        let again = group
+            .join(1, 2, keep_max_u8, |_, _| async { Some(()) })
+            .await;
+        assert_eq!(again, Some(()));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 

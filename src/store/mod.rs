@@ -160,10 +160,14 @@ pub struct Store {
     /// the workers' stores: once a minute per process, as Better Auth's internal adapter does.
     next_verification_cleanup: Arc<std::sync::atomic::AtomicI64>,
     /// Uses of an API key waiting to be written, by key id and whether `lastRequest` moves
-    /// (`touch_api_key`), shared by the workers' stores.
+    /// (`touch_api_key`); this and the groups below are each worker's own (`for_worker`).
     api_key_touches: Arc<group::Group<(String, bool), DateTime<Utc>>>,
     /// Verification rows waiting to be inserted (`create_verification`).
     verification_inserts: Arc<group::Group<(), Vec<verifications::Verification>>>,
+    /// New sessions waiting to be inserted, by the plugin columns they set (`store_session`).
+    session_inserts: Arc<group::Group<Vec<String>, Vec<Session>>>,
+    /// API key lookups waiting, by hash (`find_api_key_with_owner`).
+    api_key_lookups: Arc<group::Group<(), Vec<String>, api_keys::KeysWithOwners>>,
 }
 
 impl Store {
@@ -205,6 +209,8 @@ impl Store {
             next_verification_cleanup: Arc::default(),
             api_key_touches: Arc::default(),
             verification_inserts: Arc::default(),
+            session_inserts: Arc::default(),
+            api_key_lookups: Arc::default(),
         })
     }
 
@@ -248,6 +254,13 @@ impl Store {
             db,
             options: Arc::new(pool::Options(opts)),
             lookups: Some(lookups),
+            // Each worker groups its own requests' writes and lookups, on its own connections:
+            // one shared group would let a single query be in flight for the whole process,
+            // and wake the other worker's thread for every answer.
+            api_key_touches: Arc::default(),
+            verification_inserts: Arc::default(),
+            session_inserts: Arc::default(),
+            api_key_lookups: Arc::default(),
             ..self.clone()
         })
     }

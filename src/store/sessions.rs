@@ -152,8 +152,38 @@ impl Store {
 
     pub async fn insert_session<C: ConnectionTrait>(&self, c: &C, s: &Session) -> StoreResult<()> {
         if self.session_table() {
-            self.insert_session_row(c, s).await?;
+            self.insert_session_rows(c, std::slice::from_ref(s)).await?;
         }
+        self.cache_new_session(s).await
+    }
+
+    /// [`Self::insert_session`] outside a transaction: sessions created together (sign-ins at
+    /// the same moment) go in one INSERT, one commit ([`super::group`]), grouped by the plugin
+    /// columns they set.
+    pub async fn store_session(&self, s: &Session) -> StoreResult<()> {
+        if self.session_table() {
+            let store = self.clone();
+            let shared = self
+                .session_inserts
+                .join(
+                    self.session_columns(s),
+                    vec![s.clone()],
+                    |rows, more| rows.extend(more),
+                    move |_, rows| {
+                        let store = store.clone();
+                        async move { store.insert_session_rows(&store.db, &rows).await.ok() }
+                    },
+                )
+                .await;
+            if shared.is_none() {
+                self.insert_session_rows(&self.db, std::slice::from_ref(s))
+                    .await?;
+            }
+        }
+        self.cache_new_session(s).await
+    }
+
+    async fn cache_new_session(&self, s: &Session) -> StoreResult<()> {
         if let Some(r) = &self.secondary {
             let user = self.find_user_by_id(&s.user_id).await?;
             r.create(s, user.as_ref(), &self.user_fields).await?;
@@ -161,29 +191,47 @@ impl Store {
         Ok(())
     }
 
-    async fn insert_session_row<C: ConnectionTrait>(&self, c: &C, s: &Session) -> StoreResult<()> {
+    /// The plugin columns `s` sets (those with a value): its row's columns beyond `NAMES`.
+    fn session_columns(&self, s: &Session) -> Vec<String> {
+        s.extra
+            .iter()
+            .filter(|(name, value)| !value.is_null() && self.session_fields.contains_key(*name))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// The rows in one INSERT; every row sets the same plugin columns (`session_columns`).
+    async fn insert_session_rows<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        rows: &[Session],
+    ) -> StoreResult<()> {
+        let Some(first) = rows.first() else {
+            return Ok(());
+        };
+        let extra = self.session_columns(first);
         let mut cols: Vec<Alias> = NAMES.iter().map(|n| Alias::new(*n)).collect();
-        let mut vals: Vec<SimpleExpr> = vec![
-            s.id.clone().into(),
-            s.token.clone().into(),
-            s.user_id.clone().into(),
-            self.ts(s.expires_at).into(),
-            self.ts(s.created_at).into(),
-            self.ts(s.updated_at).into(),
-            s.ip_address.clone().into(),
-            s.user_agent.clone().into(),
-        ];
-        for (name, value) in &s.extra {
-            if let Some(def) = self.session_fields.get(name).filter(|_| !value.is_null()) {
-                cols.push(Alias::new(name));
-                vals.push(write_field(self.backend, def.field_type, value).into());
+        cols.extend(extra.iter().map(Alias::new));
+        let mut q = Query::insert();
+        q.into_table(Entity).columns(cols);
+        for s in rows {
+            let mut vals: Vec<SimpleExpr> = vec![
+                s.id.clone().into(),
+                s.token.clone().into(),
+                s.user_id.clone().into(),
+                self.ts(s.expires_at).into(),
+                self.ts(s.created_at).into(),
+                self.ts(s.updated_at).into(),
+                s.ip_address.clone().into(),
+                s.user_agent.clone().into(),
+            ];
+            for name in &extra {
+                let value = s.extra.get(name).cloned().unwrap_or(Value::Null);
+                let def = &self.session_fields[name];
+                vals.push(write_field(self.backend, def.field_type, &value).into());
             }
+            q.values_panic(vals);
         }
-        let q = Query::insert()
-            .into_table(Entity)
-            .columns(cols)
-            .values_panic(vals)
-            .to_owned();
         exec(c, self.stmt(&q)).await.map(|_| ())
     }
 

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use entity::verification::{Column, Entity};
 use sea_orm::sea_query::{Expr, Order, Query};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult};
 use serde_json::{json, Value};
 
 use super::{exec, get_str, get_ts, Store, StoreResult};
@@ -130,11 +130,11 @@ impl Store {
                     |rows, more| rows.extend(more),
                     move |(), rows| {
                         let store = store.clone();
-                        async move { store.insert_verifications(&rows).await.is_ok() }
+                        async move { store.insert_verifications(&rows).await.ok() }
                     },
                 )
                 .await;
-            if !shared {
+            if shared.is_none() {
                 self.insert_verifications(std::slice::from_ref(&v)).await?;
             }
         }
@@ -294,6 +294,25 @@ impl Store {
         &self,
         identifier: &str,
     ) -> StoreResult<Option<Verification>> {
+        if self.backend != DatabaseBackend::MySql {
+            // PostgreSQL and SQLite: one statement takes every row of the identifier and says
+            // which; of concurrent consumers only the one whose delete removed them gets any.
+            let q = Query::delete()
+                .from_table(Entity)
+                .and_where(Expr::col(Column::Identifier).eq(identifier))
+                .returning(Query::returning().columns(COLUMNS))
+                .to_owned();
+            let rows = self.db.query_all(self.stmt(&q)).await?;
+            let mut taken = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+            taken.sort_by_key(|v| v.created_at);
+            let Some(latest) = taken.pop() else {
+                return Ok(None);
+            };
+            if let Some(redis) = &self.secondary {
+                redis.delete_verification(identifier).await?;
+            }
+            return Ok(Some(latest));
+        }
         // No transaction: the single-statement delete by id decides the winner on every backend
         // (a deferred SQLite transaction would fail its upgrade to a writer instead of waiting).
         let Some(latest) = self.newest_verification(&self.db, identifier).await? else {

@@ -622,3 +622,71 @@ async fn without_sessions_for_api_keys_the_header_is_ignored() {
         .unwrap();
     assert_eq!(got["requestCount"], 0, "no use was counted");
 }
+
+/// Requests with keys that arrive together share their reads and their writes
+/// (docs/storage-and-scaling.md, "Grouped writes and lookups"): each is still answered as its
+/// own key's owner, a guessed key among them is refused, and the last use is stored.
+#[apply(backends)]
+#[tokio::test]
+async fn requests_with_keys_at_once_each_get_their_own_owner(#[case] backend: Backend) {
+    let Some((app, first)) = setup(backend).await else {
+        return;
+    };
+    let res = app
+        .anonymous()
+        .post(app.url("/sign-up/email"))
+        .json(&json!({"email": unique_email(), "password": "a-long-password-1", "name": "Second"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let second: Value = res.json().await.unwrap();
+    let second = second["user"]["id"].as_str().unwrap().to_owned();
+    let unlimited = json!({"rateLimitEnabled": false});
+    let (first_id, first_key) = create_for(&app, &first, unlimited.clone()).await;
+    let (_, second_key) = create_for(&app, &second, unlimited).await;
+    let guessed = guess(&first_key);
+    let before = chrono::Utc::now() - chrono::Duration::milliseconds(5);
+    let machine = app.anonymous();
+    let sent: Vec<(&str, Option<&str>)> = (0..30)
+        .map(|i| match i % 3 {
+            0 => (first_key.as_str(), Some(first.as_str())),
+            1 => (second_key.as_str(), Some(second.as_str())),
+            _ => (guessed.as_str(), None),
+        })
+        .collect();
+    let answers = futures_util::future::join_all(sent.iter().map(|(key, _)| {
+        machine
+            .get(app.url("/get-session"))
+            .header("x-api-key", *key)
+            .send()
+    }))
+    .await;
+    for ((_, owner), res) in sent.iter().zip(answers) {
+        let res = res.unwrap();
+        match owner {
+            Some(owner) => {
+                assert_eq!(res.status(), 200);
+                let body: Value = res.json().await.unwrap();
+                assert_eq!(body["user"]["id"], *owner);
+            }
+            None => assert_eq!(
+                error_code(res).await,
+                (401, "INVALID_API_KEY".into(), "Invalid API key.".into())
+            ),
+        }
+    }
+    let got: Value = app
+        .get(&format!("/api-key/get?id={first_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let at = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(got[field].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    assert!(at("lastRequest") >= before, "{got}");
+    assert!(at("updatedAt") >= before, "{got}");
+}

@@ -1295,3 +1295,52 @@ async fn link_social_refuses_other_emails_and_ended_sessions() {
         1
     );
 }
+
+/// Flows that start and finish together: their states are inserted together and each taken by
+/// one statement, their sessions inserted together (docs/storage-and-scaling.md, "Grouped
+/// writes and lookups"). Every browser ends signed in with a session of its own, and no state
+/// is left behind.
+#[apply(backends)]
+#[tokio::test]
+async fn flows_at_once_each_end_signed_in_and_leave_no_state(#[case] backend: Backend) {
+    use futures_util::future::join_all;
+    const BROWSERS: usize = 12;
+    let idp = Idp::start().await;
+    let Some(app) = spawn(backend, &idp, "").await else {
+        return;
+    };
+    let email = unique_email();
+    idp.set_user(IdpUser::new(&email, true));
+    let res = flow(&app, &app.client, "github", json!({})).await;
+    assert_eq!(location(&res), NEW_USER);
+    assert_eq!(count_rows(&app, "verification").await, 0);
+
+    let browsers: Vec<reqwest::Client> = (0..BROWSERS).map(|_| app.browser()).collect();
+    let body = json!({"provider": "github", "callbackURL": CALLBACK, "errorCallbackURL": ERRORS});
+    let urls = join_all(browsers.iter().map(|b| begin(&app, b, body.clone()))).await;
+    let states: std::collections::HashSet<String> =
+        urls.iter().map(|u| query_of(u)["state"].clone()).collect();
+    assert_eq!(states.len(), BROWSERS);
+    assert_eq!(count_rows(&app, "verification").await, BROWSERS as i64);
+
+    let backs = join_all(urls.iter().map(|u| at_provider(u))).await;
+    let answers = join_all(
+        browsers
+            .iter()
+            .zip(&backs)
+            .map(|(b, back)| b.get(local(&app, back)).send()),
+    )
+    .await;
+    for res in answers {
+        assert_eq!(location(&res.unwrap()), CALLBACK);
+    }
+    let mut sessions = std::collections::HashSet::new();
+    for b in &browsers {
+        let s = app.get_session_as(b).await;
+        assert_eq!(s["user"]["email"], email.as_str());
+        sessions.insert(s["session"]["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(sessions.len(), BROWSERS);
+    assert_eq!(count_rows(&app, "verification").await, 0);
+    assert_eq!(count_rows(&app, "session").await, BROWSERS as i64 + 1);
+}

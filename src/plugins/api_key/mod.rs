@@ -22,6 +22,7 @@ use async_trait::async_trait;
 use chrono::Duration;
 use secrecy::ExposeSecret;
 
+use crate::auth::api_key::hash_key;
 use crate::auth::crypto::ct_eq;
 use crate::config::Settings;
 use crate::error::ApiError;
@@ -257,11 +258,20 @@ impl Plugin<AppState> for ApiKeyPlugin {
         if key.len() < self.settings.default_key_length {
             return Err(ApiKeyError::InvalidApiKey.status(StatusCode::FORBIDDEN));
         }
-        let row = verify::validate(self, state, &key, None).await?;
+        // The key and its owner in one read.
+        let (found, owner) = match state.store.find_api_key_with_owner(&hash_key(&key)).await? {
+            Some((row, owner)) => (Some(row), owner),
+            None => (None, None),
+        };
+        let row = verify::validate_found(self, state, found, None).await?;
         if let Err(e) = self.sweep_expired(state, false).await {
             tracing::warn!(error = %e, "could not delete expired API keys");
         }
-        let Some(user) = state.store.find_user_by_id(&row.reference_id).await? else {
+        let user = match owner {
+            Some(user) => Some(user),
+            None => state.store.find_user_by_id(&row.reference_id).await?,
+        };
+        let Some(user) = user else {
             return Err(ApiKeyError::InvalidReferenceIdFromApiKey.status(StatusCode::UNAUTHORIZED));
         };
         let now = state.clock.now();

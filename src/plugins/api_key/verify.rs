@@ -41,7 +41,18 @@ pub async fn validate(
     key: &str,
     permissions: Option<&IndexMap<String, Vec<String>>>,
 ) -> Result<ApiKeyRow, ApiError> {
-    let Some(row) = state.store.find_api_key_by_hash(&hash_key(key)).await? else {
+    let found = state.store.find_api_key_by_hash(&hash_key(key)).await?;
+    validate_found(plugin, state, found, permissions).await
+}
+
+/// [`validate`] for the row found by the key's hash (`None`: no such key).
+pub async fn validate_found(
+    plugin: &ApiKeyPlugin,
+    state: &AppState,
+    found: Option<ApiKeyRow>,
+    permissions: Option<&IndexMap<String, Vec<String>>>,
+) -> Result<ApiKeyRow, ApiError> {
+    let Some(row) = found else {
         return Err(unauthorized(ApiKeyError::InvalidApiKey));
     };
     if row.enabled == Some(false) {

@@ -413,10 +413,14 @@ async fn verify_authentication(
             tracing::info!(error = %e, "passkey assertion refused");
             ApiError::from(PasskeyError::AuthenticationFailed)
         })?;
-    state
-        .store
-        .set_passkey_counter(&row.id, i64::from(counter))
-        .await?;
+    // Better Auth writes the new counter every time; an unchanged one (authenticators that
+    // keep no counter send 0) leaves the row as it was, so it is not written.
+    if i64::from(counter) != row.counter {
+        state
+            .store
+            .set_passkey_counter(&row.id, i64::from(counter))
+            .await?;
+    }
     let client = ClientInfo::from_request(&state, &req);
     let session = create_session(&state, &row.user_id, &client, false).await?;
     let user = state
