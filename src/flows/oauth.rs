@@ -449,11 +449,11 @@ pub async fn sign_in_user(
     let linking = &state.settings.account.account_linking;
     let owned = state
         .store
-        .find_account_by_key(&provider.id, &profile.account_id)
+        .find_account_with_user_by_key(&provider.id, &profile.account_id)
         .await?;
     let (mut user, is_register) = match owned {
-        Some(account) => {
-            let Some(user) = state.store.find_user_by_id(&account.user_id).await? else {
+        Some((account, user)) => {
+            let Some(user) = user else {
                 tracing::error!("OAuth account references a missing user");
                 return Ok(SignInOutcome::Refused("unable to link account"));
             };

@@ -414,6 +414,33 @@ impl Store {
         }
     }
 
+    /// [`Self::find_account_by_key`] with the account's user, in one round trip when the user
+    /// exists (the OAuth callback's first read); `None` for the user when it does not.
+    pub async fn find_account_with_user_by_key(
+        &self,
+        provider_id: &str,
+        account_id: &str,
+    ) -> StoreResult<Option<(Account, Option<User>)>> {
+        let mut q = self.user_select();
+        for (col, name) in COLUMNS.into_iter().zip(JOINED_NAMES) {
+            q.expr_as(Expr::col((Entity, col)), Alias::new(name));
+        }
+        q.inner_join(
+            Entity,
+            Expr::col((Entity, Column::UserId)).equals((users::table(), Alias::new("id"))),
+        )
+        .and_where(Expr::col((Entity, Column::ProviderId)).eq(provider_id))
+        .and_where(Expr::col((Entity, Column::AccountId)).eq(account_id));
+        if let Some(row) = self.db.query_one(self.stmt(&q)).await? {
+            let account = from_named_row(&row, &JOINED_NAMES)?;
+            return Ok(Some((account, Some(self.user_from_row(&row)?))));
+        }
+        Ok(self
+            .find_account_by_key(provider_id, account_id)
+            .await?
+            .map(|a| (a, None)))
+    }
+
     /// One of the user's accounts by row id, with its tokens.
     pub async fn find_account_with_tokens(
         &self,

@@ -2,7 +2,9 @@
 //! `adapter.ts` and the guarded updates of `routes/verify-api-key.ts`).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, Func, Order, Query, SelectStatement, SimpleExpr, Value};
+use sea_orm::sea_query::{
+    Alias, CaseStatement, Expr, Func, Order, Query, SelectStatement, SimpleExpr, Value,
+};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 use std::collections::HashMap;
@@ -358,10 +360,10 @@ impl Store {
 
     /// A use of the key that changes no counter: `updatedAt = now`, and `lastRequest = now`
     /// too when `last_request` (a key without a rate limit, Better Auth's
-    /// `lastRequest: new Date()`). The uses of one key that arrive together share one UPDATE
-    /// carrying the latest time ([`super::group`]): a machine client sending many requests
-    /// with one key no longer has them queue on the row's lock, one commit each. Answered once
-    /// a write at least as late as `now` is stored.
+    /// `lastRequest: new Date()`). The uses that arrive together, of this key and of others,
+    /// share one UPDATE setting each key's latest time ([`super::group`]): a machine client
+    /// sending many requests no longer has them queue on the row's lock, one commit each.
+    /// Answered once a write at least as late as `now` is stored for the key.
     pub async fn touch_api_key(
         &self,
         id: &str,
@@ -372,35 +374,53 @@ impl Store {
         let shared = self
             .api_key_touches
             .join(
-                (id.to_owned(), last_request),
-                now,
-                |a, b| *a = (*a).max(b),
-                move |(id, last_request), at| {
+                last_request,
+                HashMap::from([(id.to_owned(), now)]),
+                |pending, more| {
+                    for (id, at) in more {
+                        let slot = pending.entry(id).or_insert(at);
+                        *slot = (*slot).max(at);
+                    }
+                },
+                move |last_request, uses| {
                     let store = store.clone();
-                    async move { store.write_touch(&id, at, last_request).await.ok() }
+                    async move { store.write_touches(&uses, last_request).await.ok() }
                 },
             )
             .await;
         if shared.is_some() {
             return Ok(());
         }
-        self.write_touch(id, now, last_request).await
+        self.write_touches(&HashMap::from([(id.to_owned(), now)]), last_request)
+            .await
     }
 
-    async fn write_touch(
+    /// One UPDATE for the keys' uses: `updatedAt` (and `lastRequest`) set to each key's time,
+    /// `CASE id WHEN ... THEN ...` when there are several.
+    async fn write_touches(
         &self,
-        id: &str,
-        now: DateTime<Utc>,
+        uses: &HashMap<String, DateTime<Utc>>,
         last_request: bool,
     ) -> StoreResult<()> {
-        if last_request {
-            self.count_api_key_request(id, CounterChange::Touch(now))
-                .await
-                .map(|_| ())
-        } else {
-            self.write_api_key_update(id, &ApiKeyUpdate::default(), now)
-                .await
+        let mut at: Option<CaseStatement> = None;
+        for (id, time) in uses {
+            let when = Expr::col(col("id")).eq(id.as_str());
+            at = Some(match at {
+                None => Expr::case(when, self.ts(*time)),
+                Some(c) => c.case(when, self.ts(*time)),
+            });
         }
+        let Some(at) = at else {
+            return Ok(());
+        };
+        let at: SimpleExpr = at.into();
+        let mut q = Query::update();
+        q.table(table()).value(col("updatedAt"), at.clone());
+        if last_request {
+            q.value(col("lastRequest"), at);
+        }
+        q.and_where(Expr::col(col("id")).is_in(uses.keys().map(String::as_str)));
+        exec(&self.db, self.stmt(&q)).await.map(|_| ())
     }
 
     /// The UPDATE of [`Self::update_api_key`], without reading the row back.

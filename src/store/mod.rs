@@ -159,9 +159,9 @@ pub struct Store {
     /// When a verification lookup next deletes the expired rows (Unix milliseconds), shared by
     /// the workers' stores: once a minute per process, as Better Auth's internal adapter does.
     next_verification_cleanup: Arc<std::sync::atomic::AtomicI64>,
-    /// Uses of an API key waiting to be written, by key id and whether `lastRequest` moves
+    /// Uses of API keys waiting to be written (key id, time), by whether `lastRequest` moves
     /// (`touch_api_key`); this and the groups below are each worker's own (`for_worker`).
-    api_key_touches: Arc<group::Group<(String, bool), DateTime<Utc>>>,
+    api_key_touches: Arc<group::Group<bool, std::collections::HashMap<String, DateTime<Utc>>>>,
     /// Verification rows waiting to be inserted (`create_verification`).
     verification_inserts: Arc<group::Group<(), Vec<verifications::Verification>>>,
     /// New sessions waiting to be inserted, by the plugin columns they set (`store_session`).
@@ -242,7 +242,7 @@ impl Store {
                 .collect(),
             key_column: sessions::JOINED_TOKEN,
         };
-        let lookups = direct::Direct::new(pool::lookup_target(opts.get_url())?, lookups, sql)?;
+        let lookups = direct::Direct::new(pool::target(opts.get_url())?, lookups, sql)?;
         match self.worker_pools.lock().as_deref_mut() {
             Ok(Some(pools)) => pools.push(WorkerPool {
                 db: db.clone(),

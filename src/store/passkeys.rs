@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
+use super::users::{self, User};
 use super::{exec, get_bool, get_opt_str, get_opt_ts, get_str, Store, StoreResult};
 
 /// One stored passkey.
@@ -43,21 +44,27 @@ const COLUMNS: [&str; 11] = [
 ];
 
 fn from_row(row: &QueryResult) -> Result<PasskeyRow, DbErr> {
+    from_named_row(row, |c| c.to_owned())
+}
+
+/// A row whose columns are named `name(column)` (`p_id`, ... beside a user's columns).
+fn from_named_row(row: &QueryResult, name: impl Fn(&str) -> String) -> Result<PasskeyRow, DbErr> {
+    let counter_name = name("counter");
     let counter = row
-        .try_get::<i64>("", "counter")
-        .or_else(|_| row.try_get::<i32>("", "counter").map(i64::from))?;
+        .try_get::<i64>("", &counter_name)
+        .or_else(|_| row.try_get::<i32>("", &counter_name).map(i64::from))?;
     Ok(PasskeyRow {
-        id: get_str(row, "id")?,
-        name: get_opt_str(row, "name")?,
-        public_key: get_str(row, "publicKey")?,
-        user_id: get_str(row, "userId")?,
-        credential_id: get_str(row, "credentialID")?,
+        id: get_str(row, &name("id"))?,
+        name: get_opt_str(row, &name("name"))?,
+        public_key: get_str(row, &name("publicKey"))?,
+        user_id: get_str(row, &name("userId"))?,
+        credential_id: get_str(row, &name("credentialID"))?,
         counter,
-        device_type: get_str(row, "deviceType")?,
-        backed_up: get_bool(row, "backedUp")?,
-        transports: get_opt_str(row, "transports")?,
-        created_at: get_opt_ts(row, "createdAt")?,
-        aaguid: get_opt_str(row, "aaguid")?,
+        device_type: get_str(row, &name("deviceType"))?,
+        backed_up: get_bool(row, &name("backedUp"))?,
+        transports: get_opt_str(row, &name("transports"))?,
+        created_at: get_opt_ts(row, &name("createdAt"))?,
+        aaguid: get_opt_str(row, &name("aaguid"))?,
     })
 }
 
@@ -99,6 +106,38 @@ impl Store {
             .to_owned();
         let row = self.db.query_one(self.stmt(&q)).await?;
         Ok(row.as_ref().map(from_row).transpose()?)
+    }
+
+    /// [`Self::find_passkey_by_credential`] with the passkey's user, in one round trip when
+    /// the user exists (a passkey sign-in's read); `None` for the user when it does not.
+    pub async fn find_passkey_with_user_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> StoreResult<Option<(PasskeyRow, Option<User>)>> {
+        let table = Alias::new(TABLE);
+        let mut q = self.user_select();
+        for c in COLUMNS {
+            q.expr_as(
+                Expr::col((table.clone(), Alias::new(c))),
+                Alias::new(format!("p_{c}")),
+            );
+        }
+        q.inner_join(
+            table.clone(),
+            Expr::col((table.clone(), Alias::new("userId")))
+                .equals((users::table(), Alias::new("id"))),
+        )
+        .and_where(Expr::col((table.clone(), Alias::new("credentialID"))).eq(credential_id))
+        .order_by((table, Alias::new("id")), Order::Asc)
+        .limit(1);
+        if let Some(row) = self.db.query_one(self.stmt(&q)).await? {
+            let passkey = from_named_row(&row, |c| format!("p_{c}"))?;
+            return Ok(Some((passkey, Some(self.user_from_row(&row)?))));
+        }
+        Ok(self
+            .find_passkey_by_credential(credential_id)
+            .await?
+            .map(|p| (p, None)))
     }
 
     pub async fn insert_passkey<C: ConnectionTrait>(

@@ -104,11 +104,6 @@ pub(super) enum Target {
 }
 
 pub(super) fn target(url: &str) -> Result<Target, DbErr> {
-    target_for(url, false)
-}
-
-/// What the URL asks for; `lookups`: for the session-lookup connections ([`lookup_target`]).
-fn target_for(url: &str, lookups: bool) -> Result<Target, DbErr> {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let mut o = url
             .parse::<PgConnectOptions>()
@@ -128,14 +123,15 @@ fn target_for(url: &str, lookups: bool) -> Result<Target, DbErr> {
         // Statements are prepared once per connection, and PostgreSQL's default then settles
         // on a generic plan after five runs, costed with the table's size at that time: planned
         // on a new, nearly empty table that is a sequential scan, kept for as long as the
-        // connection lives unless an ANALYZE intervenes. The pool's statements are planned for
-        // each run instead, with the table as it is then (`plan_cache_mode`); the session
-        // lookup, the one query of nearly every request, keeps its generic plan on connections
-        // of its own ([`lookup_target`]). A URL that sets `plan_cache_mode` keeps its own.
-        if !url.contains("plan_cache_mode") && !lookups {
-            o = o.options([("plan_cache_mode", "force_custom_plan")]);
-        }
-        if !url.contains("enable_seqscan") && lookups {
+        // connection lives unless an ANALYZE intervenes (the session lookup went from 37k to
+        // 7k req/s as the table grew to 6,000 rows with autovacuum off). Sequential scans are
+        // ruled out instead, so a generic plan reads the index at any table size and no
+        // statement is planned again on each run: planning every run (`plan_cache_mode =
+        // force_custom_plan`, as before) cost get-full-organization a third of its throughput
+        // (3,093 against 4,831 req/s, bench/README.md). A statement with no index to use still
+        // scans; with `jit` off its inflated cost compiles nothing. A URL that sets
+        // `enable_seqscan` in `options` keeps its own.
+        if !url.contains("enable_seqscan") {
             o = o.options([("enable_seqscan", "off")]);
         }
         Ok(Target::Postgres(o))
@@ -164,18 +160,6 @@ fn target_for(url: &str, lookups: bool) -> Result<Target, DbErr> {
             "the database URL must start with sqlite:, postgres:// or mysql://".into(),
         )))
     }
-}
-
-/// The options of the session-lookup connections (`direct.rs`), which run nothing but the
-/// lookup by token, through its unique index. On PostgreSQL their generic plan is kept (no
-/// planning per run: get-session from about 30k to 40k req/s in the bench), with sequential
-/// scans ruled out so that a plan made while the session table was nearly empty still reads
-/// the index once it has grown (the lookup went from 37k to 7k req/s as the table grew to
-/// 6,000 rows with autovacuum off). Only here: on a statement that has to scan, the same
-/// setting makes the planner's cost huge (see `jit` in [`target`]). A URL that sets
-/// `enable_seqscan` in `options` keeps its own.
-pub(super) fn lookup_target(url: &str) -> Result<Target, DbErr> {
-    target_for(url, true)
 }
 
 /// Opens the pool for the URL's backend and connects its first connections.

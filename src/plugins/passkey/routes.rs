@@ -389,11 +389,11 @@ async fn verify_authentication(
         .get("id")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let row = match credential_id {
+    let found = match credential_id {
         "" => None,
-        id => state.store.find_passkey_by_credential(id).await?,
+        id => state.store.find_passkey_with_user_by_credential(id).await?,
     };
-    let Some(row) = row else {
+    let Some((row, owner)) = found else {
         return Err(PasskeyError::PasskeyNotFound(StatusCode::UNAUTHORIZED).into());
     };
     tracing::Span::current().record("user_id", tracing::field::display(&row.user_id));
@@ -423,11 +423,7 @@ async fn verify_authentication(
     }
     let client = ClientInfo::from_request(&state, &req);
     let session = create_session(&state, &row.user_id, &client, false).await?;
-    let user = state
-        .store
-        .find_user_by_id(&row.user_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the passkey's user is gone"))?;
+    let user = owner.ok_or_else(|| anyhow::anyhow!("the passkey's user is gone"))?;
     let cookies = session_cookies(&state, &session, &user, false);
     let body = json!({
         "session": session_json(&session),
