@@ -268,16 +268,15 @@ impl Store {
         &self,
         hashed: &str,
     ) -> StoreResult<Option<(ApiKeyRow, Option<User>)>> {
-        let store = self.clone();
         let found = self
             .api_key_lookups
-            .join(
+            .join_with(
+                self.clone(),
                 (),
                 vec![hashed.to_owned()],
-                |a, b| a.extend(b),
-                move |(), hashes| {
-                    let store = store.clone();
-                    async move { store.api_keys_with_owners(hashes).await.ok().map(Arc::new) }
+                super::group::append,
+                |store, (), hashes| async move {
+                    store.api_keys_with_owners(hashes).await.ok().map(Arc::new)
                 },
             )
             .await;
@@ -370,10 +369,10 @@ impl Store {
         now: DateTime<Utc>,
         last_request: bool,
     ) -> StoreResult<()> {
-        let store = self.clone();
         let shared = self
             .api_key_touches
-            .join(
+            .join_with(
+                self.clone(),
                 last_request,
                 HashMap::from([(id.to_owned(), now)]),
                 |pending, more| {
@@ -382,9 +381,8 @@ impl Store {
                         *slot = (*slot).max(at);
                     }
                 },
-                move |last_request, uses| {
-                    let store = store.clone();
-                    async move { store.write_touches(&uses, last_request).await.ok() }
+                |store, last_request, uses| async move {
+                    store.write_touches(&uses, last_request).await.ok()
                 },
             )
             .await;

@@ -96,6 +96,29 @@ where
         // A writer that died (a panic) dropped the sender: the caller writes alone.
         rx.await.ok().flatten()
     }
+
+    /// [`Self::join`] with a writer that gets its own copy of `state` (a store) each time.
+    pub async fn join_with<S, W, F>(
+        &self,
+        state: S,
+        key: K,
+        value: V,
+        merge: fn(&mut V, V),
+        write: W,
+    ) -> Option<R>
+    where
+        S: Clone + Send + Sync + 'static,
+        W: Fn(S, K, V) -> F + Send + Sync + 'static,
+        F: Future<Output = Option<R>> + Send + 'static,
+    {
+        self.join(key, value, merge, move |k, v| write(state.clone(), k, v))
+            .await
+    }
+}
+
+/// The `merge` of values that are lists: the later callers' items after the earlier ones'.
+pub(crate) fn append<T>(pending: &mut Vec<T>, more: Vec<T>) {
+    pending.extend(more);
 }
 
 /// Removes the key's slot when the writer ends without doing so (a panic in `write`), so the

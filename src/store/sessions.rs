@@ -162,16 +162,15 @@ impl Store {
     /// columns they set.
     pub async fn store_session(&self, s: &Session) -> StoreResult<()> {
         if self.session_table() {
-            let store = self.clone();
             let shared = self
                 .session_inserts
-                .join(
+                .join_with(
+                    self.clone(),
                     self.session_columns(s),
                     vec![s.clone()],
-                    |rows, more| rows.extend(more),
-                    move |_, rows| {
-                        let store = store.clone();
-                        async move { store.insert_session_rows(&store.db, &rows).await.ok() }
+                    super::group::append,
+                    |store, _, rows| async move {
+                        store.insert_session_rows(&store.db, &rows).await.ok()
                     },
                 )
                 .await;

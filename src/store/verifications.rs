@@ -121,17 +121,14 @@ impl Store {
             created_at: now,
         };
         if self.verification_table() {
-            let store = self.clone();
             let shared = self
                 .verification_inserts
-                .join(
+                .join_with(
+                    self.clone(),
                     (),
                     vec![v.clone()],
-                    |rows, more| rows.extend(more),
-                    move |(), rows| {
-                        let store = store.clone();
-                        async move { store.insert_verifications(&rows).await.ok() }
-                    },
+                    super::group::append,
+                    |store, (), rows| async move { store.insert_verifications(&rows).await.ok() },
                 )
                 .await;
             if shared.is_none() {
