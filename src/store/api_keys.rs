@@ -294,11 +294,10 @@ impl Store {
         &self,
         mut hashes: Vec<String>,
     ) -> StoreResult<HashMap<String, (ApiKeyRow, User)>> {
-        const BATCH: usize = 32;
         hashes.sort_unstable();
         hashes.dedup();
         let mut found = HashMap::with_capacity(hashes.len());
-        for chunk in hashes.chunks(BATCH) {
+        for chunk in hashes.chunks(super::group::MAX_ROWS) {
             let mut q = self.user_select();
             for c in COLUMNS {
                 q.expr_as(Expr::col((table(), col(c))), Alias::new(format!("k_{c}")));
@@ -393,15 +392,27 @@ impl Store {
             .await
     }
 
-    /// One UPDATE for the keys' uses: `updatedAt` (and `lastRequest`) set to each key's time,
-    /// `CASE id WHEN ... THEN ...` when there are several.
+    /// One UPDATE per `MAX_ROWS` keys: `updatedAt` (and `lastRequest`) set to each key's time,
+    /// `CASE id WHEN ... THEN ...`.
     async fn write_touches(
         &self,
         uses: &HashMap<String, DateTime<Utc>>,
         last_request: bool,
     ) -> StoreResult<()> {
+        let uses: Vec<(&String, &DateTime<Utc>)> = uses.iter().collect();
+        for chunk in uses.chunks(super::group::MAX_ROWS) {
+            self.write_touch_chunk(chunk, last_request).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_touch_chunk(
+        &self,
+        uses: &[(&String, &DateTime<Utc>)],
+        last_request: bool,
+    ) -> StoreResult<()> {
         let mut at: Option<CaseStatement> = None;
-        for (id, time) in uses {
+        for &(id, time) in uses {
             let when = Expr::col(col("id")).eq(id.as_str());
             at = Some(match at {
                 None => Expr::case(when, self.ts(*time)),
@@ -417,7 +428,7 @@ impl Store {
         if last_request {
             q.value(col("lastRequest"), at);
         }
-        q.and_where(Expr::col(col("id")).is_in(uses.keys().map(String::as_str)));
+        q.and_where(Expr::col(col("id")).is_in(uses.iter().map(|(id, _)| id.as_str())));
         exec(&self.db, self.stmt(&q)).await.map(|_| ())
     }
 

@@ -116,6 +116,10 @@ where
     }
 }
 
+/// The most rows (or keys) one grouped statement carries; a larger group is written in several,
+/// each well under every backend's limit on bound parameters.
+pub(crate) const MAX_ROWS: usize = 64;
+
 /// The `merge` of values that are lists: the later callers' items after the earlier ones'.
 pub(crate) fn append<T>(pending: &mut Vec<T>, more: Vec<T>) {
     pending.extend(more);

@@ -199,7 +199,8 @@ impl Store {
             .collect()
     }
 
-    /// The rows in one INSERT; every row sets the same plugin columns (`session_columns`).
+    /// The rows in one INSERT per `MAX_ROWS`; every row sets the same plugin columns
+    /// (`session_columns`).
     async fn insert_session_rows<C: ConnectionTrait>(
         &self,
         c: &C,
@@ -211,8 +212,21 @@ impl Store {
         let extra = self.session_columns(first);
         let mut cols: Vec<Alias> = NAMES.iter().map(|n| Alias::new(*n)).collect();
         cols.extend(extra.iter().map(Alias::new));
+        for chunk in rows.chunks(super::group::MAX_ROWS) {
+            self.insert_session_chunk(c, &cols, &extra, chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_session_chunk<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        cols: &[Alias],
+        extra: &[String],
+        rows: &[Session],
+    ) -> StoreResult<()> {
         let mut q = Query::insert();
-        q.into_table(Entity).columns(cols);
+        q.into_table(Entity).columns(cols.iter().cloned());
         for s in rows {
             let mut vals: Vec<SimpleExpr> = vec![
                 s.id.clone().into(),
@@ -224,7 +238,7 @@ impl Store {
                 s.ip_address.clone().into(),
                 s.user_agent.clone().into(),
             ];
-            for name in &extra {
+            for name in extra {
                 let value = s.extra.get(name).cloned().unwrap_or(Value::Null);
                 let def = &self.session_fields[name];
                 vals.push(write_field(self.backend, def.field_type, &value).into());

@@ -141,12 +141,11 @@ impl Store {
         Ok(v)
     }
 
-    /// The rows in one INSERT per `INSERT_BATCH` (one statement, one commit): the values that
+    /// The rows in one INSERT per `MAX_ROWS` (one statement, one commit): the values that
     /// concurrent requests create together ([`super::group`]), e.g. the states of many
     /// `/sign-in/social` at once. A statement inserts all its rows or none.
     async fn insert_verifications(&self, rows: &[Verification]) -> StoreResult<()> {
-        const INSERT_BATCH: usize = 64;
-        for chunk in rows.chunks(INSERT_BATCH) {
+        for chunk in rows.chunks(super::group::MAX_ROWS) {
             let mut q = Query::insert();
             q.into_table(Entity).columns(COLUMNS);
             for v in chunk {

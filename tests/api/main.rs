@@ -32,6 +32,7 @@ mod delete_user;
 mod email_otp;
 mod errors;
 mod existing_database;
+mod grouped_writes;
 mod jwt;
 mod last_login_method;
 mod lookups;
