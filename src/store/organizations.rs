@@ -119,13 +119,21 @@ const INVITATION_COLUMNS: [&str; 8] = [
 ];
 
 fn org_from_row(row: &QueryResult) -> Result<Organization, DbErr> {
+    org_from_named_row(row, |c| c.to_owned())
+}
+
+/// An organization whose columns are named `name(column)` (`o_id`, ... beside a member's).
+fn org_from_named_row(
+    row: &QueryResult,
+    name: impl Fn(&str) -> String,
+) -> Result<Organization, DbErr> {
     Ok(Organization {
-        id: get_str(row, "id")?,
-        name: get_str(row, "name")?,
-        slug: get_str(row, "slug")?,
-        logo: get_opt_str(row, "logo")?,
-        created_at: get_ts(row, "createdAt")?,
-        metadata: get_opt_str(row, "metadata")?,
+        id: get_str(row, &name("id"))?,
+        name: get_str(row, &name("name"))?,
+        slug: get_str(row, &name("slug"))?,
+        logo: get_opt_str(row, &name("logo"))?,
+        created_at: get_ts(row, &name("createdAt"))?,
+        metadata: get_opt_str(row, &name("metadata"))?,
     })
 }
 
@@ -413,6 +421,62 @@ impl Store {
             .to_owned();
         let total = count_of(self.db.query_one(self.stmt(&count)).await?)?;
         Ok((members, total))
+    }
+
+    /// The organization whose `column` (`id` or `slug`) is `value`, with the first `limit` of
+    /// its members (oldest first) and their users, in one round trip: get-full-organization's
+    /// read. `None` when no organization matches.
+    pub async fn organization_with_members(
+        &self,
+        column: &str,
+        value: &str,
+        limit: u64,
+    ) -> StoreResult<Option<(Organization, Vec<(Member, MemberUser)>)>> {
+        let user = Alias::new("user");
+        let mut q = Query::select();
+        for c in ORG_COLUMNS {
+            q.expr_as(Expr::col((org_t(), col(c))), Alias::new(format!("o_{c}")));
+        }
+        for c in MEMBER_COLUMNS {
+            q.column((member_t(), col(c)));
+        }
+        for c in ["id", "name", "email", "image"] {
+            q.expr_as(
+                Expr::col((user.clone(), col(c))),
+                Alias::new(format!("u_{c}")),
+            );
+        }
+        q.from(org_t())
+            .left_join(
+                member_t(),
+                Expr::col((member_t(), col("organizationId"))).equals((org_t(), col("id"))),
+            )
+            .left_join(
+                user.clone(),
+                Expr::col((user, col("id"))).equals((member_t(), col("userId"))),
+            )
+            .and_where(Expr::col((org_t(), col(column))).eq(value))
+            .order_by((member_t(), col("createdAt")), Order::Asc)
+            .order_by((member_t(), col("id")), Order::Asc)
+            .limit(limit.max(1));
+        let rows = self.db.query_all(self.stmt(&q)).await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let org = org_from_named_row(first, |c| format!("o_{c}"))?;
+        let mut members = Vec::with_capacity(rows.len());
+        for row in &rows {
+            // The organization's row alone when it has no member; a member whose user is gone
+            // is left out, as the inner join of `members_page` does.
+            if get_opt_str(row, "id")?.is_none() || get_opt_str(row, "u_id")?.is_none() {
+                continue;
+            }
+            members.push((member_from_row(row)?, member_user_from_row(row)?));
+        }
+        if limit == 0 {
+            members.clear();
+        }
+        Ok(Some((org, members)))
     }
 
     /// A page of the organization's members with their users (no count).

@@ -1708,3 +1708,63 @@ async fn teams_hold_members_of_their_own_organization_only(#[case] backend: Back
         "UNABLE_TO_REMOVE_LAST_TEAM",
     );
 }
+
+/// get-full-organization reads the organization with its members in one statement: the page
+/// is `membersLimit` members, oldest first, with their users; a member beyond the page is still
+/// recognised, an outsider is refused (and loses the organization as active one), by id and by
+/// slug alike.
+#[apply(backends)]
+#[tokio::test]
+async fn the_full_organization_pages_its_members_and_knows_the_caller(#[case] backend: Backend) {
+    let Some(app) = spawn_app_with(backend, ORG, &[]).await else {
+        return;
+    };
+    let (owner, owner_id, _) = user(&app).await;
+    let (first, first_id, first_email) = user(&app).await;
+    let (last, _, last_email) = user(&app).await;
+    let (outsider, _, _) = user(&app).await;
+    let s = slug();
+    let org = create(&app, &owner, &s).await;
+    let id = org["id"].as_str().unwrap();
+    join(&app, &owner, &first, &first_email, id, "member").await;
+    join(&app, &owner, &last, &last_email, id, "member").await;
+
+    let by_id = format!("/organization/get-full-organization?organizationId={id}");
+    let (status, full) = get(&app, &owner, &by_id).await;
+    assert_eq!(status, 200, "{full}");
+    assert_eq!(full["slug"], s.as_str());
+    let members = full["members"].as_array().unwrap();
+    assert_eq!(members.len(), 3);
+    assert_eq!(members[0]["userId"], owner_id.as_str());
+    assert_eq!(members[1]["user"]["email"], first_email.as_str());
+
+    // The newest member is not on a page of two, and is recognised all the same.
+    let paged = format!("/organization/get-full-organization?organizationSlug={s}&membersLimit=2");
+    let (status, full) = get(&app, &last, &paged).await;
+    assert_eq!(status, 200, "{full}");
+    let ids: Vec<&Value> = full["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["userId"])
+        .collect();
+    assert_eq!(ids, [&json!(owner_id), &json!(first_id)]);
+
+    for path in [&by_id, &paged] {
+        assert_error(
+            get(&app, &outsider, path).await,
+            403,
+            "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION",
+        );
+    }
+    assert_error(
+        get(
+            &app,
+            &owner,
+            "/organization/get-full-organization?organizationSlug=no-such-org",
+        )
+        .await,
+        400,
+        "ORGANIZATION_NOT_FOUND",
+    );
+}

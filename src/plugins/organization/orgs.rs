@@ -408,6 +408,21 @@ async fn caller_membership(
     }
 }
 
+/// How a GET names its organization: `organizationSlug`, else `organizationId`, else the
+/// active one, as (column, value); `None` when nothing names one.
+fn organization_named(
+    current: &Current,
+    id: Option<String>,
+    slug: Option<String>,
+) -> Option<(&'static str, String)> {
+    if let Some(slug) = slug.filter(|s| !s.is_empty()) {
+        return Some(("slug", slug));
+    }
+    id.filter(|s| !s.is_empty())
+        .or_else(|| active_organization(current))
+        .map(|id| ("id", id))
+}
+
 /// The organization a GET names, whoever asks; `ORGANIZATION_NOT_FOUND` when the name or id
 /// matches none.
 async fn find_named_organization(
@@ -416,17 +431,12 @@ async fn find_named_organization(
     id: Option<String>,
     slug: Option<String>,
 ) -> Result<Option<Organization>, ApiError> {
-    let by_slug = slug.filter(|s| !s.is_empty());
-    let org = if let Some(slug) = &by_slug {
-        state.store.find_organization_by_slug(slug).await?
-    } else {
-        let Some(id) = id
-            .filter(|s| !s.is_empty())
-            .or_else(|| active_organization(current))
-        else {
-            return Ok(None);
-        };
-        state.store.find_organization(&id).await?
+    let Some((column, value)) = organization_named(current, id, slug) else {
+        return Ok(None);
+    };
+    let org = match column {
+        "slug" => state.store.find_organization_by_slug(&value).await?,
+        _ => state.store.find_organization(&value).await?,
     };
     match org {
         Some(org) => Ok(Some(org)),
@@ -475,15 +485,18 @@ async fn get_full_organization(
     let mut current = caller(&state, &req, None).await?;
     let result = async {
         let plugin = plugin(&state)?;
-        let Some(org) = find_named_organization(&state, &current, id, slug).await? else {
+        let Some((column, value)) = organization_named(&current, id, slug) else {
             return Ok((Value::Null, Vec::new()));
         };
         let limit = members_limit.unwrap_or(plugin.settings.membership_limit());
-        let query = crate::store::organizations::MemberQuery {
-            limit,
-            ..Default::default()
+        // The organization and its members in one read.
+        let Some((org, members)) = state
+            .store
+            .organization_with_members(column, &value, limit)
+            .await?
+        else {
+            return Err(org_error(BAD, "ORGANIZATION_NOT_FOUND"));
         };
-        let members = state.store.members_page(&org.id, &query).await?;
         // The caller's membership from the page when it is there, or when the page holds every
         // member (then there is none); else looked up.
         let user_id = &current.user.id;
