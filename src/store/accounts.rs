@@ -421,16 +421,11 @@ impl Store {
         provider_id: &str,
         account_id: &str,
     ) -> StoreResult<Option<(Account, Option<User>)>> {
-        let mut q = self.user_select();
-        for (col, name) in COLUMNS.into_iter().zip(JOINED_NAMES) {
-            q.expr_as(Expr::col((Entity, col)), Alias::new(name));
-        }
-        q.inner_join(
-            Entity,
-            Expr::col((Entity, Column::UserId)).equals((users::table(), Alias::new("id"))),
-        )
-        .and_where(Expr::col((Entity, Column::ProviderId)).eq(provider_id))
-        .and_where(Expr::col((Entity, Column::AccountId)).eq(account_id));
+        let q = self
+            .user_with("account", &NAMES, "a_", "userId")
+            .and_where(Expr::col((Entity, Column::ProviderId)).eq(provider_id))
+            .and_where(Expr::col((Entity, Column::AccountId)).eq(account_id))
+            .to_owned();
         if let Some(row) = self.db.query_one(self.stmt(&q)).await? {
             let account = from_named_row(&row, &JOINED_NAMES)?;
             return Ok(Some((account, Some(self.user_from_row(&row)?))));

@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{exec, get_opt_str, get_opt_ts, get_str, get_ts, users, Store, StoreResult, User};
+use super::{exec, get_opt_str, get_opt_ts, get_str, get_ts, Store, StoreResult, User};
 
 /// One stored key. `key` is the SHA-256 of the key (base64url, no padding), never the key.
 #[derive(Clone, PartialEq)]
@@ -91,8 +91,6 @@ impl ApiKeyUpdate {
 /// How a verification moves the per-key rate-limit counter (`rate-limit.ts`'s decisions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CounterChange {
-    /// Only `lastRequest` becomes `now`.
-    Touch(DateTime<Utc>),
     /// `requestCount = 1, lastRequest = now`, while `lastRequest` is NULL (`None`) or at most
     /// the given window start.
     Start {
@@ -298,15 +296,10 @@ impl Store {
         hashes.dedup();
         let mut found = HashMap::with_capacity(hashes.len());
         for chunk in hashes.chunks(super::group::MAX_ROWS) {
-            let mut q = self.user_select();
-            for c in COLUMNS {
-                q.expr_as(Expr::col((table(), col(c))), Alias::new(format!("k_{c}")));
-            }
-            q.inner_join(
-                table(),
-                Expr::col((table(), col("referenceId"))).equals((users::table(), col("id"))),
-            );
-            q.and_where(Expr::col((table(), col("key"))).is_in(chunk.iter().cloned()));
+            let q = self
+                .user_with(TABLE, &COLUMNS, "k_", "referenceId")
+                .and_where(Expr::col((table(), col("key"))).is_in(chunk.iter().cloned()))
+                .to_owned();
             for row in self.db.query_all(self.stmt(&q)).await? {
                 let key = from_named_row(&row, |c| format!("k_{c}"))?;
                 let user = self.user_from_row(&row)?;
@@ -539,18 +532,13 @@ impl Store {
     ) -> StoreResult<bool> {
         let mut q = Query::update();
         let now = match change {
-            CounterChange::Touch(now)
-            | CounterChange::Start { now, .. }
-            | CounterChange::Increment { now, .. } => now,
+            CounterChange::Start { now, .. } | CounterChange::Increment { now, .. } => now,
         };
         // `updatedAt` in the same statement: a use costs one write.
         q.table(table())
             .value(col("updatedAt"), self.ts(now))
             .and_where(Expr::col(col("id")).eq(id));
         match change {
-            CounterChange::Touch(now) => {
-                q.value(col("lastRequest"), self.ts(now));
-            }
             CounterChange::Start { now, window_start } => {
                 q.value(col("requestCount"), int(Some(1)))
                     .value(col("lastRequest"), self.ts(now));

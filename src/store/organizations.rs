@@ -187,10 +187,9 @@ fn invitation_select() -> SelectStatement {
     q
 }
 
-/// Members joined with their user's `id`, `name`, `email`, `image` (as `u_*`).
-fn member_with_user_select() -> SelectStatement {
+/// The member's columns and its user's `id`, `name`, `email`, `image` (as `u_*`).
+fn select_member_and_user(q: &mut SelectStatement) {
     let user = Alias::new("user");
-    let mut q = Query::select();
     for c in MEMBER_COLUMNS {
         q.column((member_t(), col(c)));
     }
@@ -200,6 +199,13 @@ fn member_with_user_select() -> SelectStatement {
             Alias::new(format!("u_{c}")),
         );
     }
+}
+
+/// Members joined with their user's `id`, `name`, `email`, `image` (as `u_*`).
+fn member_with_user_select() -> SelectStatement {
+    let user = Alias::new("user");
+    let mut q = Query::select();
+    select_member_and_user(&mut q);
     q.from(member_t()).inner_join(
         user.clone(),
         Expr::col((user, col("id"))).equals((member_t(), col("userId"))),
@@ -437,15 +443,7 @@ impl Store {
         for c in ORG_COLUMNS {
             q.expr_as(Expr::col((org_t(), col(c))), Alias::new(format!("o_{c}")));
         }
-        for c in MEMBER_COLUMNS {
-            q.column((member_t(), col(c)));
-        }
-        for c in ["id", "name", "email", "image"] {
-            q.expr_as(
-                Expr::col((user.clone(), col(c))),
-                Alias::new(format!("u_{c}")),
-            );
-        }
+        select_member_and_user(&mut q);
         q.from(org_t())
             .left_join(
                 member_t(),

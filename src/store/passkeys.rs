@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
-use super::users::{self, User};
+use super::users::User;
 use super::{exec, get_bool, get_opt_str, get_opt_ts, get_str, Store, StoreResult};
 
 /// One stored passkey.
@@ -115,21 +115,12 @@ impl Store {
         credential_id: &str,
     ) -> StoreResult<Option<(PasskeyRow, Option<User>)>> {
         let table = Alias::new(TABLE);
-        let mut q = self.user_select();
-        for c in COLUMNS {
-            q.expr_as(
-                Expr::col((table.clone(), Alias::new(c))),
-                Alias::new(format!("p_{c}")),
-            );
-        }
-        q.inner_join(
-            table.clone(),
-            Expr::col((table.clone(), Alias::new("userId")))
-                .equals((users::table(), Alias::new("id"))),
-        )
-        .and_where(Expr::col((table.clone(), Alias::new("credentialID"))).eq(credential_id))
-        .order_by((table, Alias::new("id")), Order::Asc)
-        .limit(1);
+        let q = self
+            .user_with(TABLE, &COLUMNS, "p_", "userId")
+            .and_where(Expr::col((table.clone(), Alias::new("credentialID"))).eq(credential_id))
+            .order_by((table, Alias::new("id")), Order::Asc)
+            .limit(1)
+            .to_owned();
         if let Some(row) = self.db.query_one(self.stmt(&q)).await? {
             let passkey = from_named_row(&row, |c| format!("p_{c}"))?;
             return Ok(Some((passkey, Some(self.user_from_row(&row)?))));

@@ -45,6 +45,30 @@ impl Store {
         q
     }
 
+    /// The user's columns beside `columns` of `table` (named `{prefix}{column}`), joined on
+    /// `table.{owner} = user.id`: a row and its owner in one read.
+    pub(super) fn user_with(
+        &self,
+        table_name: &str,
+        columns: &[&str],
+        prefix: &str,
+        owner: &str,
+    ) -> SelectStatement {
+        let other = Alias::new(table_name);
+        let mut q = self.user_select();
+        for c in columns {
+            q.expr_as(
+                Expr::col((other.clone(), Alias::new(*c))),
+                Alias::new(format!("{prefix}{c}")),
+            );
+        }
+        q.inner_join(
+            other.clone(),
+            Expr::col((other, Alias::new(owner))).equals((table(), Alias::new("id"))),
+        );
+        q
+    }
+
     pub(super) fn user_from_row(&self, row: &QueryResult) -> Result<User, DbErr> {
         let mut extra = Map::new();
         for (name, def) in self.user_fields.iter() {

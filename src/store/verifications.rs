@@ -290,27 +290,36 @@ impl Store {
         &self,
         identifier: &str,
     ) -> StoreResult<Option<Verification>> {
-        if self.backend != DatabaseBackend::MySql {
-            // PostgreSQL and SQLite: one statement takes every row of the identifier and says
-            // which; of concurrent consumers only the one whose delete removed them gets any.
-            let q = Query::delete()
-                .from_table(Entity)
-                .and_where(Expr::col(Column::Identifier).eq(identifier))
-                .returning(Query::returning().columns(COLUMNS))
-                .to_owned();
-            let rows = self.db.query_all(self.stmt(&q)).await?;
-            let mut taken = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-            taken.sort_by_key(|v| v.created_at);
-            let Some(latest) = taken.pop() else {
-                return Ok(None);
-            };
-            if let Some(redis) = &self.secondary {
-                redis.delete_verification(identifier).await?;
-            }
-            return Ok(Some(latest));
+        let taken = if self.backend == DatabaseBackend::MySql {
+            self.take_newest_row(identifier).await?
+        } else {
+            self.take_rows_returning(identifier).await?
+        };
+        // Better Auth removes the Redis entry only once the row is consumed.
+        if let (Some(_), Some(redis)) = (&taken, &self.secondary) {
+            redis.delete_verification(identifier).await?;
         }
-        // No transaction: the single-statement delete by id decides the winner on every backend
-        // (a deferred SQLite transaction would fail its upgrade to a writer instead of waiting).
+        Ok(taken)
+    }
+
+    /// PostgreSQL and SQLite: one statement takes every row of the identifier and says which;
+    /// of concurrent consumers only the one whose delete removed them gets any. The newest.
+    async fn take_rows_returning(&self, identifier: &str) -> StoreResult<Option<Verification>> {
+        let q = Query::delete()
+            .from_table(Entity)
+            .and_where(Expr::col(Column::Identifier).eq(identifier))
+            .returning(Query::returning().columns(COLUMNS))
+            .to_owned();
+        let rows = self.db.query_all(self.stmt(&q)).await?;
+        let mut taken = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        taken.sort_by_key(|v| v.created_at);
+        Ok(taken.pop())
+    }
+
+    /// MySQL and MariaDB (no `DELETE ... RETURNING` in MySQL): the newest row, taken by whoever
+    /// deletes it by id, then the identifier's other rows. No transaction: the single-statement
+    /// delete by id decides the winner.
+    async fn take_newest_row(&self, identifier: &str) -> StoreResult<Option<Verification>> {
         let Some(latest) = self.newest_verification(&self.db, identifier).await? else {
             return Ok(None);
         };
@@ -326,10 +335,6 @@ impl Store {
             .and_where(Expr::col(Column::Identifier).eq(identifier))
             .to_owned();
         exec(&self.db, self.stmt(&rest)).await?;
-        // Better Auth removes the Redis entry only once the row is consumed.
-        if let Some(redis) = &self.secondary {
-            redis.delete_verification(identifier).await?;
-        }
         Ok(Some(latest))
     }
 }

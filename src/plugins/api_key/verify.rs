@@ -141,48 +141,40 @@ async fn claim_usage(
         };
         let change = match evaluate_rate_limit(&counters, now) {
             RateDecision::Deny { try_again_in } => return Err(rate_limited(try_again_in)),
-            RateDecision::Skip(None) => None,
-            RateDecision::Skip(Some(now)) => Some(CounterChange::Touch(now)),
-            RateDecision::Start => Some(CounterChange::Start {
+            // No counter moves: the use is written without a guard (it applies even where MySQL
+            // reports no changed row), grouped with the others of the moment.
+            RateDecision::Skip(last_request) => {
+                store
+                    .touch_api_key(&row.id, now, last_request.is_some())
+                    .await?;
+                if last_request.is_some() {
+                    row.last_request = Some(now);
+                }
+                row.updated_at = now;
+                return Ok(row);
+            }
+            RateDecision::Start => CounterChange::Start {
                 now,
                 window_start: None,
-            }),
-            RateDecision::Reset { window_start } => Some(CounterChange::Start {
+            },
+            RateDecision::Reset { window_start } => CounterChange::Start {
                 now,
                 window_start: Some(window_start),
-            }),
-            RateDecision::Increment { window_start, max } => Some(CounterChange::Increment {
+            },
+            RateDecision::Increment { window_start, max } => CounterChange::Increment {
                 now,
                 window_start,
                 max,
-            }),
+            },
         };
-        // A touch has no guard: it applies even where MySQL reports no changed row.
-        let applied = match change {
-            None => true,
-            Some(CounterChange::Touch(at)) => {
-                store.touch_api_key(&row.id, at, true).await?;
-                row.last_request = Some(at);
-                true
-            }
-            Some(c) => store.count_api_key_request(&row.id, c).await?,
-        };
-        if applied {
-            // The counter's update also set `updatedAt`; without one, only `updatedAt` changes.
-            // The row is answered as this use left it (one write per use, no re-read).
-            match change {
-                Some(CounterChange::Touch(_)) => {}
-                Some(c) => {
-                    row.request_count = Some(match c {
-                        CounterChange::Increment { .. } => row.request_count.unwrap_or(0) + 1,
-                        _ => 1,
-                    });
-                    row.last_request = Some(now);
-                }
-                None => {
-                    store.touch_api_key(&row.id, now, false).await?;
-                }
-            }
+        if store.count_api_key_request(&row.id, change).await? {
+            // The counter's update also set `updatedAt`; the row is answered as this use left
+            // it (one write per use, no re-read).
+            row.request_count = Some(match change {
+                CounterChange::Increment { .. } => row.request_count.unwrap_or(0) + 1,
+                CounterChange::Start { .. } => 1,
+            });
+            row.last_request = Some(now);
             row.updated_at = now;
             return Ok(row);
         }
