@@ -2,7 +2,9 @@
 //! `plugins/organization/adapter.ts`, `getOrgAdapter`).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Cond, Expr, Func, Order, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Cond, Expr, Func, Order, Query, SelectStatement, SimpleExpr, UnionType,
+};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait};
 
 use super::user_list::Operator;
@@ -17,6 +19,15 @@ pub struct Organization {
     pub logo: Option<String>,
     pub created_at: DateTime<Utc>,
     pub metadata: Option<String>,
+}
+
+/// get-full-organization's read: the organization, a page of its members with their users,
+/// and its invitations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FullOrganization {
+    pub organization: Organization,
+    pub members: Vec<(Member, MemberUser)>,
+    pub invitations: Vec<Invitation>,
 }
 
 /// One `member` row.
@@ -157,15 +168,23 @@ fn member_user_from_row(row: &QueryResult) -> Result<MemberUser, DbErr> {
 }
 
 fn invitation_from_row(row: &QueryResult) -> Result<Invitation, DbErr> {
+    invitation_from_named_row(row, |c| c.to_owned())
+}
+
+/// An invitation whose columns are named `name(column)` (`i_id`, ... beside a member page).
+fn invitation_from_named_row(
+    row: &QueryResult,
+    name: impl Fn(&str) -> String,
+) -> Result<Invitation, DbErr> {
     Ok(Invitation {
-        id: get_str(row, "id")?,
-        organization_id: get_str(row, "organizationId")?,
-        email: get_str(row, "email")?,
-        role: get_opt_str(row, "role")?,
-        status: get_str(row, "status")?,
-        expires_at: get_ts(row, "expiresAt")?,
-        created_at: get_ts(row, "createdAt")?,
-        inviter_id: get_str(row, "inviterId")?,
+        id: get_str(row, &name("id"))?,
+        organization_id: get_str(row, &name("organizationId"))?,
+        email: get_str(row, &name("email"))?,
+        role: get_opt_str(row, &name("role"))?,
+        status: get_str(row, &name("status"))?,
+        expires_at: get_ts(row, &name("expiresAt"))?,
+        created_at: get_ts(row, &name("createdAt"))?,
+        inviter_id: get_str(row, &name("inviterId"))?,
     })
 }
 
@@ -187,13 +206,16 @@ fn invitation_select() -> SelectStatement {
     q
 }
 
+/// The user's columns beside a member (`MemberUser`).
+const MEMBER_USER_COLUMNS: [&str; 4] = ["id", "name", "email", "image"];
+
 /// The member's columns and its user's `id`, `name`, `email`, `image` (as `u_*`).
 fn select_member_and_user(q: &mut SelectStatement) {
     let user = Alias::new("user");
     for c in MEMBER_COLUMNS {
         q.column((member_t(), col(c)));
     }
-    for c in ["id", "name", "email", "image"] {
+    for c in MEMBER_USER_COLUMNS {
         q.expr_as(
             Expr::col((user.clone(), col(c))),
             Alias::new(format!("u_{c}")),
@@ -430,21 +452,28 @@ impl Store {
     }
 
     /// The organization whose `column` (`id` or `slug`) is `value`, with the first `limit` of
-    /// its members (oldest first) and their users, in one round trip: get-full-organization's
-    /// read. `None` when no organization matches.
+    /// its members (oldest first) and their users, and every invitation to it (oldest first),
+    /// in one statement: get-full-organization's read. `None` when no organization matches.
+    ///
+    /// The member page (organization ⟕ member ⟕ user, limited) and the invitations are the two
+    /// halves of a `UNION ALL`, each padded with `NULL` for the other's columns; an invitation
+    /// row is the one whose `i_id` is set. Both halves are sorted here, not by the database.
     pub async fn organization_with_members(
         &self,
         column: &str,
         value: &str,
         limit: u64,
-    ) -> StoreResult<Option<(Organization, Vec<(Member, MemberUser)>)>> {
+    ) -> StoreResult<Option<FullOrganization>> {
         let user = Alias::new("user");
-        let mut q = Query::select();
+        let mut page = Query::select();
+        let mut page_columns: Vec<String> = ORG_COLUMNS.iter().map(|c| format!("o_{c}")).collect();
         for c in ORG_COLUMNS {
-            q.expr_as(Expr::col((org_t(), col(c))), Alias::new(format!("o_{c}")));
+            page.expr_as(Expr::col((org_t(), col(c))), Alias::new(format!("o_{c}")));
         }
-        select_member_and_user(&mut q);
-        q.from(org_t())
+        select_member_and_user(&mut page);
+        page_columns.extend(MEMBER_COLUMNS.iter().map(|c| (*c).to_owned()));
+        page_columns.extend(MEMBER_USER_COLUMNS.iter().map(|c| format!("u_{c}")));
+        page.from(org_t())
             .left_join(
                 member_t(),
                 Expr::col((member_t(), col("organizationId"))).equals((org_t(), col("id"))),
@@ -457,13 +486,46 @@ impl Store {
             .order_by((member_t(), col("createdAt")), Order::Asc)
             .order_by((member_t(), col("id")), Order::Asc)
             .limit(limit.max(1));
+        // An untyped NULL takes the other half's column type (PostgreSQL's UNION resolution);
+        // a bound NULL would be text.
+        let null = || Expr::cust("NULL");
+        let page_t = Alias::new("page");
+        let mut q = Query::select();
+        q.column((page_t.clone(), Asterisk));
+        for c in INVITATION_COLUMNS {
+            q.expr_as(null(), Alias::new(format!("i_{c}")));
+        }
+        q.from_subquery(page, page_t);
+        let mut invitations = Query::select();
+        for c in &page_columns {
+            invitations.expr_as(null(), Alias::new(c));
+        }
+        for c in INVITATION_COLUMNS {
+            invitations.expr_as(
+                Expr::col((invitation_t(), col(c))),
+                Alias::new(format!("i_{c}")),
+            );
+        }
+        invitations
+            .from(invitation_t())
+            .inner_join(
+                org_t(),
+                Expr::col((org_t(), col("id"))).equals((invitation_t(), col("organizationId"))),
+            )
+            .and_where(Expr::col((org_t(), col(column))).eq(value));
+        q.union(UnionType::All, invitations);
         let rows = self.db.query_all(self.stmt(&q)).await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let org = org_from_named_row(first, |c| format!("o_{c}"))?;
+        let mut organization = None;
         let mut members = Vec::with_capacity(rows.len());
+        let mut invitations = Vec::new();
         for row in &rows {
+            if get_opt_str(row, "i_id")?.is_some() {
+                invitations.push(invitation_from_named_row(row, |c| format!("i_{c}"))?);
+                continue;
+            }
+            if organization.is_none() {
+                organization = Some(org_from_named_row(row, |c| format!("o_{c}"))?);
+            }
             // The organization's row alone when it has no member; a member whose user is gone
             // is left out, as the inner join of `members_page` does.
             if get_opt_str(row, "id")?.is_none() || get_opt_str(row, "u_id")?.is_none() {
@@ -471,10 +533,19 @@ impl Store {
             }
             members.push((member_from_row(row)?, member_user_from_row(row)?));
         }
+        let Some(organization) = organization else {
+            return Ok(None);
+        };
         if limit == 0 {
             members.clear();
         }
-        Ok(Some((org, members)))
+        members.sort_by(|(a, _), (b, _)| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        invitations.sort_by_key(|i| i.created_at);
+        Ok(Some(FullOrganization {
+            organization,
+            members,
+            invitations,
+        }))
     }
 
     /// A page of the organization's members with their users (no count).

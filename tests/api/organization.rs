@@ -1750,6 +1750,55 @@ async fn the_full_organization_pages_its_members_and_knows_the_caller(#[case] ba
         .collect();
     assert_eq!(ids, [&json!(owner_id), &json!(first_id)]);
 
+    // Invitations come in full beside any member page, oldest first, every status, only this
+    // organization's, and only to a role that may invite.
+    let pending = format!("pending-{}@example.com", uuid::Uuid::new_v4().simple());
+    let (status, invited) = post(
+        &app,
+        &owner,
+        "/organization/invite-member",
+        json!({"email": pending, "role": "admin", "organizationId": id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{invited}");
+    let elsewhere = create(&app, &outsider, &slug()).await;
+    let (status, body) = post(
+        &app,
+        &outsider,
+        "/organization/invite-member",
+        json!({"email": pending, "role": "member", "organizationId": elsewhere["id"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let one = format!("/organization/get-full-organization?organizationId={id}&membersLimit=1");
+    let (status, full) = get(&app, &owner, &one).await;
+    assert_eq!(status, 200, "{full}");
+    assert_eq!(full["members"].as_array().unwrap().len(), 1);
+    let invitations = full["invitations"].as_array().unwrap();
+    let mut seen: Vec<(&Value, &Value, &Value)> = invitations
+        .iter()
+        .map(|i| (&i["email"], &i["status"], &i["organizationId"]))
+        .collect();
+    // The two accepted ones may share a millisecond; the pending one is the newest.
+    seen[..2].sort_by_key(|(email, _, _)| email.as_str());
+    let mut accepted = [first_email.as_str(), last_email.as_str()];
+    accepted.sort();
+    assert_eq!(
+        seen,
+        [
+            (&json!(accepted[0]), &json!("accepted"), &json!(id)),
+            (&json!(accepted[1]), &json!("accepted"), &json!(id)),
+            (&json!(pending), &json!("pending"), &json!(id)),
+        ]
+    );
+    assert_eq!(invitations[2]["id"], invited["id"]);
+    assert_eq!(invitations[2]["expiresAt"], invited["expiresAt"]);
+    assert_eq!(invitations[2]["inviterId"], owner_id.as_str());
+    let (status, full) = get(&app, &first, &by_id).await;
+    assert_eq!(status, 200, "{full}");
+    assert_eq!(full["invitations"], json!([]));
+    assert_eq!(full["members"].as_array().unwrap().len(), 3);
+
     for path in [&by_id, &paged] {
         assert_error(
             get(&app, &outsider, path).await,

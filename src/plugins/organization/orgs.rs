@@ -21,7 +21,7 @@ use crate::http::route::{get, post};
 use crate::http::Current;
 use crate::openapi::builder::{boolean, object, string, typed, Op};
 use crate::state::AppState;
-use crate::store::organizations::{Member, Organization, OrganizationUpdate};
+use crate::store::organizations::{FullOrganization, Member, Organization, OrganizationUpdate};
 use utoipa::openapi::schema::Type;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -489,8 +489,12 @@ async fn get_full_organization(
             return Ok((Value::Null, Vec::new()));
         };
         let limit = members_limit.unwrap_or(plugin.settings.membership_limit());
-        // The organization and its members in one read.
-        let Some((org, members)) = state
+        // The organization, its members and its invitations in one read.
+        let Some(FullOrganization {
+            organization: org,
+            members,
+            invitations,
+        }) = state
             .store
             .organization_with_members(column, &value, limit)
             .await?
@@ -512,8 +516,7 @@ async fn get_full_organization(
         };
         let member = caller_membership(&state, &mut current, member).await?;
         let invitations = if plugin.may(&member.role, "invitation", "create") {
-            let all = state.store.list_invitations(&org.id).await?;
-            plugin.visible_invitations(&member.role, all)
+            plugin.visible_invitations(&member.role, invitations)
         } else {
             Vec::new()
         };
