@@ -461,7 +461,7 @@ pub async fn sign_in_user(
                 let t = stored_tokens(state, tokens, false);
                 state
                     .store
-                    .set_account_tokens(state.store.connection(), &account.id, &t, false, now)
+                    .update_account_tokens(&account.id, &t, false, now)
                     .await?;
             }
             (user, false)

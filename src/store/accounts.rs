@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::account::{Column, Entity};
-use sea_orm::sea_query::{Alias, Cond, Expr, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, CaseStatement, Cond, Expr, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 use super::users::{self, User};
@@ -320,6 +320,36 @@ pub struct AccountTokens {
     pub scope: Option<String>,
 }
 
+/// Token updates waiting, by the columns they set (`update_account_tokens`): account id,
+/// tokens, time.
+pub(super) type TokenUpdates = super::group::Group<u8, Vec<(String, AccountTokens, DateTime<Utc>)>>;
+
+/// The token columns an update may set, in the order of the bits of [`token_columns`].
+const TOKEN_COLUMNS: [Column; 6] = [
+    Column::AccessToken,
+    Column::RefreshToken,
+    Column::IdToken,
+    Column::AccessTokenExpiresAt,
+    Column::RefreshTokenExpiresAt,
+    Column::Scope,
+];
+
+/// The token columns an update of `t` sets (`set_account_tokens`), one bit each: those it has
+/// a value for, `scope` only `with_scope`.
+fn token_columns(t: &AccountTokens, with_scope: bool) -> u8 {
+    [
+        t.access_token.is_some(),
+        t.refresh_token.is_some(),
+        t.id_token.is_some(),
+        t.access_token_expires_at.is_some(),
+        t.refresh_token_expires_at.is_some(),
+        with_scope && t.scope.is_some(),
+    ]
+    .into_iter()
+    .enumerate()
+    .fold(0, |bits, (i, set)| if set { bits | 1 << i } else { bits })
+}
+
 impl std::fmt::Debug for AccountTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("AccountTokens(<redacted>)")
@@ -394,6 +424,94 @@ impl Store {
         }
         q.and_where(Expr::col(Column::Id).eq(id));
         exec(c, self.stmt(&q)).await
+    }
+
+    /// [`Self::set_account_tokens`] on the pool, with the updates that concurrent sign-ins make
+    /// of the same columns in one statement ([`super::group`]). An update the shared statement
+    /// did not make (it failed) is made alone.
+    pub async fn update_account_tokens(
+        &self,
+        id: &str,
+        t: &AccountTokens,
+        with_scope: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let columns = token_columns(t, with_scope);
+        let shared = self
+            .account_token_updates
+            .join_with(
+                self.clone(),
+                columns,
+                vec![(id.to_owned(), t.clone(), now)],
+                super::group::append,
+                |store, columns, updates| async move {
+                    store.write_account_tokens(columns, updates).await.ok()
+                },
+            )
+            .await;
+        if shared.is_none() {
+            self.set_account_tokens(&self.db, id, t, with_scope, now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// One UPDATE per `MAX_ROWS` accounts: each column of `columns` (bits of [`TOKEN_COLUMNS`])
+    /// and `updatedAt` set to the
+    /// account's own value, `CASE id WHEN ... THEN ...`. Of two updates of one account the
+    /// later wins, as it would alone.
+    async fn write_account_tokens(
+        &self,
+        columns: u8,
+        updates: Vec<(String, AccountTokens, DateTime<Utc>)>,
+    ) -> StoreResult<()> {
+        let mut latest: Vec<(String, AccountTokens, DateTime<Utc>)> =
+            Vec::with_capacity(updates.len());
+        for u in updates {
+            match latest.iter_mut().find(|(id, _, _)| *id == u.0) {
+                Some(kept) => *kept = u,
+                None => latest.push(u),
+            }
+        }
+        for chunk in latest.chunks(super::group::MAX_ROWS) {
+            let case = |value: &dyn Fn(&AccountTokens, DateTime<Utc>) -> sea_orm::Value| {
+                let mut case: Option<CaseStatement> = None;
+                for (id, t, now) in chunk {
+                    let when = Expr::col(Column::Id).eq(id.as_str());
+                    let then = value(t, *now);
+                    case = Some(match case {
+                        None => Expr::case(when, then),
+                        Some(c) => c.case(when, then),
+                    });
+                }
+                case.map(|c| -> SimpleExpr { c.into() })
+            };
+            let mut q = Query::update();
+            q.table(Entity);
+            if let Some(at) = case(&|_, now| self.ts(now)) {
+                q.value(Column::UpdatedAt, at);
+            }
+            let set = TOKEN_COLUMNS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| columns & (1 << i) != 0);
+            for (_, column) in set {
+                let value = |t: &AccountTokens, _| match column {
+                    Column::AccessToken => t.access_token.clone().into(),
+                    Column::RefreshToken => t.refresh_token.clone().into(),
+                    Column::IdToken => t.id_token.clone().into(),
+                    Column::AccessTokenExpiresAt => self.opt_ts(t.access_token_expires_at),
+                    Column::RefreshTokenExpiresAt => self.opt_ts(t.refresh_token_expires_at),
+                    _ => t.scope.clone().into(),
+                };
+                if let Some(set) = case(&value) {
+                    q.value(*column, set);
+                }
+            }
+            q.and_where(Expr::col(Column::Id).is_in(chunk.iter().map(|(id, _, _)| id.as_str())));
+            exec(&self.db, self.stmt(&q)).await?;
+        }
+        Ok(())
     }
 
     /// The account of this provider identity (`findAccountByKey`).

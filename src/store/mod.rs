@@ -164,6 +164,11 @@ pub struct Store {
     api_key_touches: Arc<group::Group<bool, std::collections::HashMap<String, DateTime<Utc>>>>,
     /// Verification rows waiting to be inserted (`create_verification`).
     verification_inserts: Arc<group::Group<(), Vec<verifications::Verification>>>,
+    /// Verification values waiting to be taken, by identifier with each caller's ticket
+    /// (`consume_verification`, PostgreSQL and SQLite).
+    verification_takes: Arc<verifications::Takes>,
+    /// Provider token updates waiting, by the columns they set (`update_account_tokens`).
+    account_token_updates: Arc<accounts::TokenUpdates>,
     /// New sessions waiting to be inserted, by the plugin columns they set (`store_session`).
     session_inserts: Arc<group::Group<Vec<String>, Vec<Session>>>,
     /// API key lookups waiting, by hash (`find_api_key_with_owner`).
@@ -209,6 +214,8 @@ impl Store {
             next_verification_cleanup: Arc::default(),
             api_key_touches: Arc::default(),
             verification_inserts: Arc::default(),
+            verification_takes: Arc::default(),
+            account_token_updates: Arc::default(),
             session_inserts: Arc::default(),
             api_key_lookups: Arc::default(),
         })
@@ -259,6 +266,8 @@ impl Store {
             // and wake the other worker's thread for every answer.
             api_key_touches: Arc::default(),
             verification_inserts: Arc::default(),
+            verification_takes: Arc::default(),
+            account_token_updates: Arc::default(),
             session_inserts: Arc::default(),
             api_key_lookups: Arc::default(),
             ..self.clone()

@@ -4,6 +4,10 @@
 //! keeps them (`createVerificationValue`, `findVerificationValue`, `consumeVerificationValue`
 //! in `better-auth/dist/db/internal-adapter.mjs`; docs/compatibility.md §8.7).
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use entity::verification::{Column, Entity};
 use sea_orm::sea_query::{Expr, Order, Query};
@@ -24,6 +28,12 @@ pub struct Verification {
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
 }
+
+/// What one grouped take answers: per ticket, the value it took.
+pub(super) type Taken = Arc<HashMap<u64, Option<Verification>>>;
+
+/// Takes waiting, each an identifier and its caller's ticket (`take_rows_grouped`).
+pub(super) type Takes = super::group::Group<(), Vec<(String, u64)>, Taken>;
 
 /// The identifier embeds the token: never printed.
 impl std::fmt::Debug for Verification {
@@ -293,13 +303,78 @@ impl Store {
         let taken = if self.backend == DatabaseBackend::MySql {
             self.take_newest_row(identifier).await?
         } else {
-            self.take_rows_returning(identifier).await?
+            self.take_rows_grouped(identifier).await?
         };
         // Better Auth removes the Redis entry only once the row is consumed.
         if let (Some(_), Some(redis)) = (&taken, &self.secondary) {
             redis.delete_verification(identifier).await?;
         }
         Ok(taken)
+    }
+
+    /// [`Self::take_rows_returning`], with the takes that concurrent requests make in one
+    /// statement ([`super::group`]): e.g. the states of many OAuth callbacks at once. A take
+    /// that the shared statement did not make (it failed) is made alone.
+    async fn take_rows_grouped(&self, identifier: &str) -> StoreResult<Option<Verification>> {
+        static TICKETS: AtomicU64 = AtomicU64::new(0);
+        let ticket = TICKETS.fetch_add(1, Ordering::Relaxed);
+        let shared = self
+            .verification_takes
+            .join_with(
+                self.clone(),
+                (),
+                vec![(identifier.to_owned(), ticket)],
+                super::group::append,
+                |store, (), wanted| async move { Some(Arc::new(store.take_rows_of(wanted).await)) },
+            )
+            .await;
+        match shared.as_ref().and_then(|taken| taken.get(&ticket)) {
+            Some(taken) => Ok(taken.clone()),
+            None => self.take_rows_returning(identifier).await,
+        }
+    }
+
+    /// One `DELETE ... WHERE identifier IN (...) RETURNING` per `MAX_ROWS` identifiers, answered
+    /// per ticket: an identifier's newest row goes to the first ticket that asked for it, the
+    /// others get none (they lost the race, as with deletes of their own). The tickets of a
+    /// statement that failed are left out.
+    async fn take_rows_of(&self, wanted: Vec<(String, u64)>) -> HashMap<u64, Option<Verification>> {
+        let mut tickets: Vec<(String, Vec<u64>)> = Vec::with_capacity(wanted.len());
+        for (identifier, ticket) in wanted {
+            match tickets.iter_mut().find(|(i, _)| *i == identifier) {
+                Some((_, t)) => t.push(ticket),
+                None => tickets.push((identifier, vec![ticket])),
+            }
+        }
+        let mut out = HashMap::new();
+        for chunk in tickets.chunks(super::group::MAX_ROWS) {
+            let q = Query::delete()
+                .from_table(Entity)
+                .and_where(
+                    Expr::col(Column::Identifier).is_in(chunk.iter().map(|(i, _)| i.as_str())),
+                )
+                .returning(Query::returning().columns(COLUMNS))
+                .to_owned();
+            let Ok(rows) = self.db.query_all(self.stmt(&q)).await else {
+                continue;
+            };
+            let mut newest: HashMap<String, Verification> = HashMap::new();
+            for v in rows.iter().filter_map(|r| from_row(r).ok()) {
+                match newest.get(&v.identifier) {
+                    Some(kept) if kept.created_at >= v.created_at => {}
+                    _ => {
+                        newest.insert(v.identifier.clone(), v);
+                    }
+                }
+            }
+            for (identifier, waiting) in chunk {
+                let mut taken = newest.remove(identifier);
+                for ticket in waiting {
+                    out.insert(*ticket, taken.take());
+                }
+            }
+        }
+        out
     }
 
     /// PostgreSQL and SQLite: one statement takes every row of the identifier and says which;
