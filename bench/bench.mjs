@@ -297,6 +297,9 @@ const hasPermissionBody = JSON.stringify({ permissions: { member: ["create"] } }
 const ORG_MEMBERS = smoke ? 2 : 4;
 // Users with TOTP enabled (verify-totp cycles through them, each with its own code).
 const TOTP_USERS = smoke ? 2 : 4;
+// The provider's people the social-callback scenario signs in, each callback the next one
+// (bench/social.lua): many people signing in at once, not one over and over.
+const SOCIAL_PEOPLE = smoke ? 2 : 64;
 // Users with a passkey (the passkey driver's connections share them out).
 const PASSKEY_USERS = smoke ? 1 : 4;
 
@@ -489,18 +492,22 @@ async function preparePlugins(server) {
   }
   server.passkeys = credentials;
 
-  // Social: the first callback creates the provider's person, the next ones sign them in.
+  // Social: the first callback creates the provider's person, the next ones sign them in; then
+  // each of the SOCIAL_PEOPLE the run signs in (code `bench-code-<n>`) signs up.
   if (provider.base) {
-    for (let i = 0; i < 2; i++) {
+    const flow = async (code, email) => {
       const jar = new Jar();
       const { json } = await call(server, "POST", "/sign-in/social", { body: JSON.parse(socialBody), jar });
       const atProvider = await fetch(json.url, { redirect: "manual" });
       const back = new URL(atProvider.headers.get("location"));
+      if (code) back.searchParams.set("code", code);
       const { res } = await call(server, "GET", `${back.pathname.slice(BASE.length)}${back.search}`, { jar, expect: 302 });
       if (res.headers.get("location") !== SOCIAL_CALLBACK_URL) throw new Error(`${server.name}: the callback sent the browser to ${res.headers.get("location")}`);
       const { json: session } = await call(server, "GET", "/get-session", { jar });
-      if (session?.user?.email !== "social@bench.example") throw new Error(`${server.name}: after the callback, get-session answered ${JSON.stringify(session).slice(0, 300)}`);
-    }
+      if (session?.user?.email !== email) throw new Error(`${server.name}: after the callback, get-session answered ${JSON.stringify(session).slice(0, 300)}`);
+    };
+    for (let i = 0; i < 2; i++) await flow(null, "social@bench.example");
+    for (let n = 0; n < SOCIAL_PEOPLE; n++) await flow(`bench-code-${n}`, `person-${n}@bench.example`);
   }
 }
 
@@ -600,6 +607,7 @@ function socialRun(server) {
     BENCH_ORIGIN: ORIGIN,
     BENCH_CALLBACK_PATH: `${BASE}/callback/mock`,
     BENCH_CALLBACK_LOCATION: SOCIAL_CALLBACK_URL,
+    BENCH_PEOPLE: String(SOCIAL_PEOPLE),
   };
   const args = wrkArgs(join(root, "bench/social.lua"), `${server.base}${BASE}/sign-in/social`);
   const shown = Object.entries(env).map(([k, v]) => `${k}='${v}'`);
@@ -787,7 +795,8 @@ async function describe() {
       better_auth: readJson(join(nodeTests, "node_modules/better-auth/package.json")).version,
       node: process.version,
       better_auth_rs: tryRun("git", ["-C", root, "describe", "--always", "--dirty"]),
-      better_auth_rs_build: bin.includes("/release/") ? "release" : "debug",
+      // The cargo profile, from target/<profile>/; a copy kept elsewhere says so.
+      better_auth_rs_build: /\/target\/([^/]+)\/[^/]+$/.exec(bin)?.[1] ?? `copied to ${dirname(bin)}`,
       rustc: tryRun("rustc", ["--version"]),
       postgresql: pgVersion,
       wrk: tryRun("wrk", ["-v"]).split("\n")[0],
@@ -1073,7 +1082,7 @@ async function main() {
     ...about,
     load: { tool: "wrk", threads, connections, duration_s: duration, plugin_scenarios_duration_s: smokePluginDuration, timeout_s: 30, script: "bench/request.lua", rounds },
     password_hashing: { ...hash, before_sign_in: signInHash, after_sign_in: signInHashAfter, sign_in_shares: signInShares },
-    plugins_setup: { organization_members: ORG_MEMBERS, totp_users: TOTP_USERS, passkey_users: PASSKEY_USERS, passkey_driver: "bench/passkey-driver.mjs", social_driver: "bench/social.lua" },
+    plugins_setup: { organization_members: ORG_MEMBERS, social_people: SOCIAL_PEOPLE, totp_users: TOTP_USERS, passkey_users: PASSKEY_USERS, passkey_driver: "bench/passkey-driver.mjs", social_driver: "bench/social.lua" },
     fake_provider: providerRate,
     postgres_tables: postgresTables,
     postgres_autovacuum: await showSetting("autovacuum"),

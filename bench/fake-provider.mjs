@@ -9,7 +9,12 @@
 //   GET  /.well-known/openid-configuration  issuer, authorization, token and user info endpoints
 //   GET  /authorize                         302 to redirect_uri?code=bench-code&state=<state>
 //   POST /token                             {access_token, token_type, expires_in, scope}
-//   GET  /userinfo                          the one person every sign-in signs in
+//   GET  /userinfo                          the person the access token names
+//
+// A code `bench-code-<n>` is exchanged for `bench-access-token-<n>`, whose user info is person
+// n (`bench-person-<n>`, person-<n>@bench.example): the bench's callbacks sign in many people,
+// as a service's do. The plain `bench-code` is the person `bench-social-1`,
+// social@bench.example.
 
 import http from "node:http";
 
@@ -20,13 +25,19 @@ const PERSON = {
   email_verified: true,
   name: "Bench Social",
 };
-const TOKENS = JSON.stringify({
-  access_token: "bench-access-token",
-  token_type: "Bearer",
-  expires_in: 3600,
-  scope: "openid email profile",
-});
-const USERINFO = JSON.stringify(PERSON);
+const tokens = (n) =>
+  JSON.stringify({
+    access_token: n === "" ? "bench-access-token" : `bench-access-token-${n}`,
+    token_type: "Bearer",
+    expires_in: 3600,
+    scope: "openid email profile",
+  });
+const userinfo = (n) =>
+  JSON.stringify(n === "" ? PERSON : { ...PERSON, sub: `bench-person-${n}`, id: `bench-person-${n}`, email: `person-${n}@bench.example`, name: `Bench Person ${n}` });
+// The number after `bench-code-` / `bench-access-token-`, "" when none.
+const CODE = /bench-code-(\d{1,6})\b/;
+const TOKEN = /bench-access-token-(\d{1,6})\b/;
+const suffix = (text, pattern) => pattern.exec(text ?? "")?.[1] ?? "";
 
 let discovery;
 const json = (res, text) => {
@@ -38,11 +49,12 @@ const server = http.createServer((req, res) => {
   const path = req.url.split("?")[0];
   if (req.method === "POST" && path === "/token") {
     // Read the form (code, verifier, client) to its end so the connection stays usable.
-    req.resume();
-    req.on("end", () => json(res, TOKENS));
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => json(res, tokens(suffix(Buffer.concat(chunks).toString("latin1"), CODE))));
     return;
   }
-  if (path === "/userinfo") return json(res, USERINFO);
+  if (path === "/userinfo") return json(res, userinfo(suffix(req.headers.authorization, TOKEN)));
   if (path === "/.well-known/openid-configuration") return json(res, discovery);
   if (path === "/authorize") {
     const q = new URL(req.url, "http://provider").searchParams;

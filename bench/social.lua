@@ -6,8 +6,12 @@
 -- made, so requests alternate: a connection ready to send takes the oldest state not used yet,
 -- or starts a new pair when there is none. Both requests count in wrk's figures.
 --
+-- Each callback carries the code `bench-code-<n>`, n going round BENCH_PEOPLE people (the fake
+-- provider signs in person n for it), so the callbacks sign in many people at once.
+--
 -- Environment: BENCH_SIGN_IN_PATH, BENCH_SIGN_IN_BODY (JSON), BENCH_ORIGIN, BENCH_CALLBACK_PATH
--- (/api/auth/callback/mock), BENCH_CALLBACK_LOCATION (where a successful callback redirects).
+-- (/api/auth/callback/mock), BENCH_CALLBACK_LOCATION (where a successful callback redirects),
+-- BENCH_PEOPLE.
 -- A callback answered otherwise (a 302 to the error page is no wrk error) counts in `failed`;
 -- `BENCH_RESULT {json}` at the end carries the figures, as bench/request.lua's does.
 
@@ -16,10 +20,12 @@ local sign_in_body = os.getenv("BENCH_SIGN_IN_BODY")
 local origin = os.getenv("BENCH_ORIGIN")
 local callback_path = os.getenv("BENCH_CALLBACK_PATH")
 local expected = os.getenv("BENCH_CALLBACK_LOCATION")
+local people = tonumber(os.getenv("BENCH_PEOPLE") or "1")
 
 local threads = {}
 function setup(thread)
   threads[#threads + 1] = thread
+  thread:set("person", #threads * 7)
 end
 
 local sign_in
@@ -38,7 +44,8 @@ function request()
     local p = pending[first]
     pending[first] = nil
     first = first + 1
-    return wrk.format("GET", callback_path .. "?code=bench-code&state=" .. p.state,
+    person = (person + 1) % people
+    return wrk.format("GET", callback_path .. "?code=bench-code-" .. person .. "&state=" .. p.state,
       { ["Cookie"] = p.cookie }, nil)
   end
   return sign_in
