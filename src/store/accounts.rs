@@ -1,6 +1,9 @@
 //! The `account` table: the credential account that holds the password hash, and the
 //! user's linked accounts.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use entity::account::{Column, Entity};
 use sea_orm::sea_query::{Alias, CaseStatement, Cond, Expr, Query, SimpleExpr};
@@ -320,6 +323,12 @@ pub struct AccountTokens {
     pub scope: Option<String>,
 }
 
+/// Accounts with their users read by one grouped lookup, by account id.
+pub(super) type AccountsWithUsers = Arc<HashMap<String, (Account, User)>>;
+
+/// Account lookups waiting, by provider: the account ids (`find_account_with_user_by_key`).
+pub(super) type AccountLookups = super::group::Group<String, Vec<String>, AccountsWithUsers>;
+
 /// Token updates waiting, by the columns they set (`update_account_tokens`): account id,
 /// tokens, time.
 pub(super) type TokenUpdates = super::group::Group<u8, Vec<(String, AccountTokens, DateTime<Utc>)>>;
@@ -533,25 +542,63 @@ impl Store {
     }
 
     /// [`Self::find_account_by_key`] with the account's user, in one round trip when the user
-    /// exists (the OAuth callback's first read); `None` for the user when it does not.
+    /// exists (the OAuth callback's first read); `None` for the user when it does not. The
+    /// lookups that concurrent callbacks of one provider make share one query
+    /// (`accountId IN (...)`, [`super::group`]); an account not found that way (none, or its
+    /// user gone), or a shared read that failed, is looked up alone.
     pub async fn find_account_with_user_by_key(
         &self,
         provider_id: &str,
         account_id: &str,
     ) -> StoreResult<Option<(Account, Option<User>)>> {
-        let q = self
-            .user_with("account", &NAMES, "a_", "userId")
-            .and_where(Expr::col((Entity, Column::ProviderId)).eq(provider_id))
-            .and_where(Expr::col((Entity, Column::AccountId)).eq(account_id))
-            .to_owned();
-        if let Some(row) = self.db.query_one(self.stmt(&q)).await? {
-            let account = from_named_row(&row, &JOINED_NAMES)?;
-            return Ok(Some((account, Some(self.user_from_row(&row)?))));
+        let found = self
+            .account_lookups
+            .join_with(
+                self.clone(),
+                provider_id.to_owned(),
+                vec![account_id.to_owned()],
+                super::group::append,
+                |store, provider, ids| async move {
+                    store
+                        .accounts_with_users(&provider, ids)
+                        .await
+                        .ok()
+                        .map(Arc::new)
+                },
+            )
+            .await;
+        if let Some((account, user)) = found.as_ref().and_then(|f| f.get(account_id)) {
+            return Ok(Some((account.clone(), Some(user.clone()))));
         }
         Ok(self
             .find_account_by_key(provider_id, account_id)
             .await?
             .map(|a| (a, None)))
+    }
+
+    /// The provider's accounts with these account ids that have a user, with the user, by
+    /// account id.
+    async fn accounts_with_users(
+        &self,
+        provider_id: &str,
+        mut account_ids: Vec<String>,
+    ) -> StoreResult<HashMap<String, (Account, User)>> {
+        account_ids.sort_unstable();
+        account_ids.dedup();
+        let mut found = HashMap::with_capacity(account_ids.len());
+        for chunk in account_ids.chunks(super::group::MAX_ROWS) {
+            let q = self
+                .user_with("account", &NAMES, "a_", "userId")
+                .and_where(Expr::col((Entity, Column::ProviderId)).eq(provider_id))
+                .and_where(Expr::col((Entity, Column::AccountId)).is_in(chunk.iter().cloned()))
+                .to_owned();
+            for row in self.db.query_all(self.stmt(&q)).await? {
+                let account = from_named_row(&row, &JOINED_NAMES)?;
+                let user = self.user_from_row(&row)?;
+                found.insert(account.account_id.clone(), (account, user));
+            }
+        }
+        Ok(found)
     }
 
     /// One of the user's accounts by row id, with its tokens.

@@ -167,6 +167,8 @@ pub struct Store {
     /// Verification values waiting to be taken, by identifier with each caller's ticket
     /// (`consume_verification`, PostgreSQL and SQLite).
     verification_takes: Arc<verifications::Takes>,
+    /// Provider account lookups waiting, by provider (`find_account_with_user_by_key`).
+    account_lookups: Arc<accounts::AccountLookups>,
     /// Provider token updates waiting, by the columns they set (`update_account_tokens`).
     account_token_updates: Arc<accounts::TokenUpdates>,
     /// New sessions waiting to be inserted, by the plugin columns they set (`store_session`).
@@ -215,6 +217,7 @@ impl Store {
             api_key_touches: Arc::default(),
             verification_inserts: Arc::default(),
             verification_takes: Arc::default(),
+            account_lookups: Arc::default(),
             account_token_updates: Arc::default(),
             session_inserts: Arc::default(),
             api_key_lookups: Arc::default(),
@@ -267,6 +270,7 @@ impl Store {
             api_key_touches: Arc::default(),
             verification_inserts: Arc::default(),
             verification_takes: Arc::default(),
+            account_lookups: Arc::default(),
             account_token_updates: Arc::default(),
             session_inserts: Arc::default(),
             api_key_lookups: Arc::default(),

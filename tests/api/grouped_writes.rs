@@ -123,7 +123,7 @@ async fn verification_values_taken_at_once_go_each_to_one_caller(#[case] backend
 
 #[apply(backends)]
 #[tokio::test]
-async fn provider_tokens_updated_at_once_are_each_stored(#[case] backend: Backend) {
+async fn provider_accounts_read_and_updated_at_once_each_get_their_own(#[case] backend: Backend) {
     use better_auth_rs::store::accounts::AccountTokens;
     use better_auth_rs::store::Account;
 
@@ -158,6 +158,27 @@ async fn provider_tokens_updated_at_once_are_each_stored(#[case] backend: Backen
             .insert_account_with_tokens(store.connection(), a, &first)
             .await
             .unwrap();
+    }
+
+    // Read at once, each lookup gets its own account (and the user); an unknown one none.
+    let ids: Vec<String> = (0..AT_ONCE)
+        .map(|i| format!("person-{i}"))
+        .chain(["nobody".to_owned()])
+        .collect();
+    let found = join_all(
+        ids.iter()
+            .map(|id| store.find_account_with_user_by_key("acme", id)),
+    )
+    .await;
+    for (i, f) in found.into_iter().enumerate() {
+        let f = f.unwrap();
+        if i == AT_ONCE {
+            assert!(f.is_none(), "an unknown account id is not found");
+            continue;
+        }
+        let (account, user) = f.expect("the account is found");
+        assert_eq!(account.id, accounts[i].id);
+        assert_eq!(user.expect("with its user").id, user_id);
     }
 
     // Two kinds of update (different columns), and the first ten accounts updated twice: the
