@@ -12,16 +12,22 @@ use better_auth_rs::store::Session;
 /// More than `MAX_ROWS` (64) at once: the writer's second statement gets the rest of them.
 const AT_ONCE: usize = 150;
 
-#[apply(backends)]
-#[tokio::test]
-async fn sessions_and_verifications_created_at_once_are_all_stored(#[case] backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+/// The service on `backend` with one user signed up; the user's id.
+async fn app_with_user(backend: Backend) -> Option<(TestApp, String)> {
+    let app = spawn_app(backend).await?;
     let res = app.sign_up(&unique_email()).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     let user_id = body["user"]["id"].as_str().unwrap().to_owned();
+    Some((app, user_id))
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn sessions_and_verifications_created_at_once_are_all_stored(#[case] backend: Backend) {
+    let Some((app, user_id)) = app_with_user(backend).await else {
+        return;
+    };
     let store = &app.state.store;
     let now = Utc::now();
 
@@ -127,13 +133,9 @@ async fn provider_accounts_read_and_updated_at_once_each_get_their_own(#[case] b
     use better_auth_rs::store::accounts::AccountTokens;
     use better_auth_rs::store::Account;
 
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, user_id)) = app_with_user(backend).await else {
         return;
     };
-    let res = app.sign_up(&unique_email()).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    let user_id = body["user"]["id"].as_str().unwrap().to_owned();
     let store = &app.state.store;
     let now = Utc::now().trunc_subsecs(3);
     let accounts: Vec<Account> = (0..AT_ONCE)
