@@ -157,10 +157,15 @@ pub fn server(listener: TcpListener, state: AppState) -> anyhow::Result<Server> 
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = HttpServer::new(move || {
         let settings = data.settings.clone();
-        // Each worker queries through a pool of its own (Store::for_worker says why).
+        // Each worker queries through a pool of its own (Store::for_worker says why), and calls
+        // providers through connections of its own (Http::for_worker).
         let worker = match data.store.for_worker(workers) {
             Ok(store) => web::Data::new(AppState {
                 store,
+                provider_http: data
+                    .provider_http
+                    .for_worker()
+                    .unwrap_or_else(|_| data.provider_http.clone()),
                 ..AppState::clone(&data)
             }),
             Err(e) => {

@@ -24,6 +24,7 @@ pub enum FetchError {
 #[derive(Clone, Debug)]
 pub struct Http {
     client: reqwest::Client,
+    timeout: Duration,
 }
 
 impl Http {
@@ -34,7 +35,15 @@ impl Http {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("better-auth")
             .build()?;
-        Ok(Self { client })
+        Ok(Self { client, timeout })
+    }
+
+    /// The same client with connections of its own, for one HTTP worker thread. A pooled
+    /// connection is driven by the runtime that opened it: with one client for all workers,
+    /// a provider call over a connection another worker (or start-up) opened woke that thread
+    /// and waited on it, as one shared database pool did (`Store::for_worker`).
+    pub fn for_worker(&self) -> anyhow::Result<Self> {
+        Self::new(self.timeout)
     }
 
     async fn json(&self, req: reqwest::RequestBuilder) -> Result<Value, FetchError> {
