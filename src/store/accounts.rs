@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::account::{Column, Entity};
-use sea_orm::sea_query::{Alias, CaseStatement, Cond, Expr, Query, SimpleExpr};
+use indexmap::IndexMap;
+use sea_orm::sea_query::{Alias, Cond, Expr, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 use super::users::{self, User};
@@ -333,7 +334,8 @@ pub(super) type AccountLookups = super::group::Group<String, Vec<String>, Accoun
 /// tokens, time.
 pub(super) type TokenUpdates = super::group::Group<u8, Vec<(String, AccountTokens, DateTime<Utc>)>>;
 
-/// The token columns an update may set, in the order of the bits of [`token_columns`].
+/// The token columns an update may write; a group of updates is keyed by which, one bit each
+/// in this order.
 const TOKEN_COLUMNS: [Column; 6] = [
     Column::AccessToken,
     Column::RefreshToken,
@@ -342,22 +344,6 @@ const TOKEN_COLUMNS: [Column; 6] = [
     Column::RefreshTokenExpiresAt,
     Column::Scope,
 ];
-
-/// The token columns an update of `t` sets (`set_account_tokens`), one bit each: those it has
-/// a value for, `scope` only `with_scope`.
-fn token_columns(t: &AccountTokens, with_scope: bool) -> u8 {
-    [
-        t.access_token.is_some(),
-        t.refresh_token.is_some(),
-        t.id_token.is_some(),
-        t.access_token_expires_at.is_some(),
-        t.refresh_token_expires_at.is_some(),
-        with_scope && t.scope.is_some(),
-    ]
-    .into_iter()
-    .enumerate()
-    .fold(0, |bits, (i, set)| if set { bits | 1 << i } else { bits })
-}
 
 impl std::fmt::Debug for AccountTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -411,28 +397,39 @@ impl Store {
     ) -> StoreResult<u64> {
         let mut q = Query::update();
         q.table(Entity).value(Column::UpdatedAt, self.ts(now));
-        if let Some(v) = &t.access_token {
-            q.value(Column::AccessToken, v.clone());
-        }
-        if let Some(v) = &t.refresh_token {
-            q.value(Column::RefreshToken, v.clone());
-        }
-        if let Some(v) = &t.id_token {
-            q.value(Column::IdToken, v.clone());
-        }
-        if let Some(v) = t.access_token_expires_at {
-            q.value(Column::AccessTokenExpiresAt, self.ts(v));
-        }
-        if let Some(v) = t.refresh_token_expires_at {
-            q.value(Column::RefreshTokenExpiresAt, self.ts(v));
-        }
-        if with_scope {
-            if let Some(v) = &t.scope {
-                q.value(Column::Scope, v.clone());
-            }
+        for (_, column, value) in self.token_values(t, with_scope) {
+            q.value(column, value);
         }
         q.and_where(Expr::col(Column::Id).eq(id));
         exec(c, self.stmt(&q)).await
+    }
+
+    /// The value `t` gives a column of [`TOKEN_COLUMNS`], as stored; `None` when it has none.
+    fn token_value(&self, t: &AccountTokens, column: Column) -> Option<sea_orm::Value> {
+        match column {
+            Column::AccessToken => t.access_token.clone().map(Into::into),
+            Column::RefreshToken => t.refresh_token.clone().map(Into::into),
+            Column::IdToken => t.id_token.clone().map(Into::into),
+            Column::AccessTokenExpiresAt => t.access_token_expires_at.map(|v| self.ts(v)),
+            Column::RefreshTokenExpiresAt => t.refresh_token_expires_at.map(|v| self.ts(v)),
+            Column::Scope => t.scope.clone().map(Into::into),
+            _ => None,
+        }
+    }
+
+    /// The token columns an update of `t` writes, with their values and their places in
+    /// [`TOKEN_COLUMNS`]: those it has a value for (Better Auth drops `undefined` members),
+    /// `scope` only `with_scope`.
+    fn token_values<'a>(
+        &'a self,
+        t: &'a AccountTokens,
+        with_scope: bool,
+    ) -> impl Iterator<Item = (usize, Column, sea_orm::Value)> + 'a {
+        TOKEN_COLUMNS
+            .into_iter()
+            .enumerate()
+            .filter(move |(_, column)| with_scope || !matches!(column, Column::Scope))
+            .filter_map(|(i, column)| Some((i, column, self.token_value(t, column)?)))
     }
 
     /// [`Self::set_account_tokens`] on the pool, with the updates that concurrent sign-ins make
@@ -445,7 +442,10 @@ impl Store {
         with_scope: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let columns = token_columns(t, with_scope);
+        // The group's key: which columns the update writes, one bit each.
+        let columns = self
+            .token_values(t, with_scope)
+            .fold(0, |bits, (i, _, _)| bits | 1 << i);
         let shared = self
             .account_token_updates
             .join_with(
@@ -466,58 +466,46 @@ impl Store {
     }
 
     /// One UPDATE per `MAX_ROWS` accounts: each column of `columns` (bits of [`TOKEN_COLUMNS`])
-    /// and `updatedAt` set to the
-    /// account's own value, `CASE id WHEN ... THEN ...`. Of two updates of one account the
-    /// later wins, as it would alone.
+    /// and `updatedAt` set to the account's own value, `CASE id WHEN ... THEN ...`. Of two
+    /// updates of one account the later wins, as it would alone.
     async fn write_account_tokens(
         &self,
         columns: u8,
         updates: Vec<(String, AccountTokens, DateTime<Utc>)>,
     ) -> StoreResult<()> {
-        let mut latest: Vec<(String, AccountTokens, DateTime<Utc>)> =
-            Vec::with_capacity(updates.len());
-        for u in updates {
-            match latest.iter_mut().find(|(id, _, _)| *id == u.0) {
-                Some(kept) => *kept = u,
-                None => latest.push(u),
-            }
-        }
+        let latest: IndexMap<String, (AccountTokens, DateTime<Utc>)> = updates
+            .into_iter()
+            .map(|(id, t, now)| (id, (t, now)))
+            .collect();
+        let latest: Vec<_> = latest.into_iter().collect();
         for chunk in latest.chunks(super::group::MAX_ROWS) {
-            let case = |value: &dyn Fn(&AccountTokens, DateTime<Utc>) -> sea_orm::Value| {
-                let mut case: Option<CaseStatement> = None;
-                for (id, t, now) in chunk {
-                    let when = Expr::col(Column::Id).eq(id.as_str());
-                    let then = value(t, *now);
-                    case = Some(match case {
-                        None => Expr::case(when, then),
-                        Some(c) => c.case(when, then),
-                    });
-                }
-                case.map(|c| -> SimpleExpr { c.into() })
-            };
             let mut q = Query::update();
             q.table(Entity);
-            if let Some(at) = case(&|_, now| self.ts(now)) {
+            let at = chunk
+                .iter()
+                .map(|(id, (_, now))| (id.as_str(), self.ts(*now)));
+            if let Some(at) = super::group::case_by_id(Column::Id, at) {
                 q.value(Column::UpdatedAt, at);
             }
-            let set = TOKEN_COLUMNS
-                .iter()
+            let written = TOKEN_COLUMNS
+                .into_iter()
                 .enumerate()
                 .filter(|(i, _)| columns & (1 << i) != 0);
-            for (_, column) in set {
-                let value = |t: &AccountTokens, _| match column {
-                    Column::AccessToken => t.access_token.clone().into(),
-                    Column::RefreshToken => t.refresh_token.clone().into(),
-                    Column::IdToken => t.id_token.clone().into(),
-                    Column::AccessTokenExpiresAt => self.opt_ts(t.access_token_expires_at),
-                    Column::RefreshTokenExpiresAt => self.opt_ts(t.refresh_token_expires_at),
-                    _ => t.scope.clone().into(),
-                };
-                if let Some(set) = case(&value) {
-                    q.value(*column, set);
+            for (_, column) in written {
+                // Every update of the group writes the column; were one not to, it would keep
+                // the stored value.
+                let values = chunk.iter().map(|(id, (t, _))| {
+                    let value: SimpleExpr = match self.token_value(t, column) {
+                        Some(v) => v.into(),
+                        None => Expr::col(column).into(),
+                    };
+                    (id.as_str(), value)
+                });
+                if let Some(set) = super::group::case_by_id(Column::Id, values) {
+                    q.value(column, set);
                 }
             }
-            q.and_where(Expr::col(Column::Id).is_in(chunk.iter().map(|(id, _, _)| id.as_str())));
+            q.and_where(Expr::col(Column::Id).is_in(chunk.iter().map(|(id, _)| id.as_str())));
             exec(&self.db, self.stmt(&q)).await?;
         }
         Ok(())

@@ -2,9 +2,7 @@
 //! `adapter.ts` and the guarded updates of `routes/verify-api-key.ts`).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{
-    Alias, CaseStatement, Expr, Func, Order, Query, SelectStatement, SimpleExpr, Value,
-};
+use sea_orm::sea_query::{Alias, Expr, Func, Order, Query, SelectStatement, SimpleExpr, Value};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 use std::collections::HashMap;
@@ -404,18 +402,10 @@ impl Store {
         uses: &[(&String, &DateTime<Utc>)],
         last_request: bool,
     ) -> StoreResult<()> {
-        let mut at: Option<CaseStatement> = None;
-        for &(id, time) in uses {
-            let when = Expr::col(col("id")).eq(id.as_str());
-            at = Some(match at {
-                None => Expr::case(when, self.ts(*time)),
-                Some(c) => c.case(when, self.ts(*time)),
-            });
-        }
-        let Some(at) = at else {
+        let times = uses.iter().map(|&(id, time)| (id.as_str(), self.ts(*time)));
+        let Some(at) = super::group::case_by_id(col("id"), times) else {
             return Ok(());
         };
-        let at: SimpleExpr = at.into();
         let mut q = Query::update();
         q.table(table()).value(col("updatedAt"), at.clone());
         if last_request {

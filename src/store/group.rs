@@ -23,6 +23,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
+use sea_orm::sea_query::{CaseStatement, Expr, IntoColumnRef, SimpleExpr};
 use tokio::sync::oneshot;
 
 struct Pending<V, R> {
@@ -123,6 +124,27 @@ pub(crate) const MAX_ROWS: usize = 64;
 /// The `merge` of values that are lists: the later callers' items after the earlier ones'.
 pub(crate) fn append<T>(pending: &mut Vec<T>, more: Vec<T>) {
     pending.extend(more);
+}
+
+/// `CASE <id> WHEN <row id> THEN <value> ...`: each row's own value in one grouped `UPDATE`;
+/// `None` for no rows.
+pub(crate) fn case_by_id<'a, C, V>(
+    id: C,
+    rows: impl IntoIterator<Item = (&'a str, V)>,
+) -> Option<SimpleExpr>
+where
+    C: IntoColumnRef + Clone,
+    V: Into<SimpleExpr>,
+{
+    let mut case: Option<CaseStatement> = None;
+    for (row, value) in rows {
+        let when = Expr::col(id.clone()).eq(row);
+        case = Some(match case {
+            None => Expr::case(when, value),
+            Some(c) => c.case(when, value),
+        });
+    }
+    case.map(Into::into)
 }
 
 /// Removes the key's slot when the writer ends without doing so (a panic in `write`), so the

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::verification::{Column, Entity};
+use indexmap::IndexMap;
 use sea_orm::sea_query::{Expr, Order, Query};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult};
 use serde_json::{json, Value};
@@ -339,13 +340,11 @@ impl Store {
     /// others get none (they lost the race, as with deletes of their own). The tickets of a
     /// statement that failed are left out.
     async fn take_rows_of(&self, wanted: Vec<(String, u64)>) -> HashMap<u64, Option<Verification>> {
-        let mut tickets: Vec<(String, Vec<u64>)> = Vec::with_capacity(wanted.len());
+        let mut by_identifier: IndexMap<String, Vec<u64>> = IndexMap::new();
         for (identifier, ticket) in wanted {
-            match tickets.iter_mut().find(|(i, _)| *i == identifier) {
-                Some((_, t)) => t.push(ticket),
-                None => tickets.push((identifier, vec![ticket])),
-            }
+            by_identifier.entry(identifier).or_default().push(ticket);
         }
+        let tickets: Vec<(String, Vec<u64>)> = by_identifier.into_iter().collect();
         let mut out = HashMap::new();
         for chunk in tickets.chunks(super::group::MAX_ROWS) {
             let q = Query::delete()
