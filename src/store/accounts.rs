@@ -569,24 +569,17 @@ impl Store {
     async fn accounts_with_users(
         &self,
         provider_id: &str,
-        mut account_ids: Vec<String>,
+        account_ids: Vec<String>,
     ) -> StoreResult<HashMap<String, (Account, User)>> {
-        account_ids.sort_unstable();
-        account_ids.dedup();
-        let mut found = HashMap::with_capacity(account_ids.len());
-        for chunk in account_ids.chunks(super::group::MAX_ROWS) {
-            let q = self
-                .user_with("account", &NAMES, "a_", "userId")
-                .and_where(Expr::col((Entity, Column::ProviderId)).eq(provider_id))
-                .and_where(Expr::col((Entity, Column::AccountId)).is_in(chunk.iter().cloned()))
-                .to_owned();
-            for row in self.db.query_all(self.stmt(&q)).await? {
-                let account = from_named_row(&row, &JOINED_NAMES)?;
-                let user = self.user_from_row(&row)?;
-                found.insert(account.account_id.clone(), (account, user));
-            }
-        }
-        Ok(found)
+        let select = self
+            .user_with("account", &NAMES, "a_", "userId")
+            .and_where(Expr::col((Entity, Column::ProviderId)).eq(provider_id))
+            .to_owned();
+        self.rows_with_owners(select, (Entity, Column::AccountId), account_ids, |row| {
+            let account = from_named_row(row, &JOINED_NAMES)?;
+            Ok((account.account_id.clone(), account))
+        })
+        .await
     }
 
     /// One of the user's accounts by row id, with its tokens.

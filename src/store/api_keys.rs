@@ -288,23 +288,14 @@ impl Store {
     /// The keys with these hashes that have an owner, with the owner, by hash.
     async fn api_keys_with_owners(
         &self,
-        mut hashes: Vec<String>,
+        hashes: Vec<String>,
     ) -> StoreResult<HashMap<String, (ApiKeyRow, User)>> {
-        hashes.sort_unstable();
-        hashes.dedup();
-        let mut found = HashMap::with_capacity(hashes.len());
-        for chunk in hashes.chunks(super::group::MAX_ROWS) {
-            let q = self
-                .user_with(TABLE, &COLUMNS, "k_", "referenceId")
-                .and_where(Expr::col((table(), col("key"))).is_in(chunk.iter().cloned()))
-                .to_owned();
-            for row in self.db.query_all(self.stmt(&q)).await? {
-                let key = from_named_row(&row, |c| format!("k_{c}"))?;
-                let user = self.user_from_row(&row)?;
-                found.insert(key.key.clone(), (key, user));
-            }
-        }
-        Ok(found)
+        let select = self.user_with(TABLE, &COLUMNS, "k_", "referenceId");
+        self.rows_with_owners(select, (table(), col("key")), hashes, |row| {
+            let key = from_named_row(row, |c| format!("k_{c}"))?;
+            Ok((key.key.clone(), key))
+        })
+        .await
     }
 
     /// The key whose hash is `hashed` (the `key` column is indexed).
