@@ -8,10 +8,18 @@ use crate::helpers::{binary, TestDatabase};
 
 /// A loopback port free right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    free_ports(1)[0]
+}
+
+/// `n` different loopback ports free right now: all are held until each is picked, so none is
+/// handed out twice (ports picked one after another may repeat).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("a bound port").port())
+        .collect()
 }
 
 /// The warnings and errors the services of this database logged (`service-*.log` in its
@@ -36,6 +44,8 @@ pub fn service_errors(db: &TestDatabase) -> Vec<String> {
 pub struct Service {
     pub child: tokio::process::Child,
     pub port: u16,
+    /// Where its standard output and error go.
+    pub log: std::path::PathBuf,
 }
 
 impl Service {
@@ -43,11 +53,11 @@ impl Service {
     /// on `port`, its output discarded; returns once `/ready` answers 200.
     pub async fn start(db: &TestDatabase, toml: &str, env: &[(&str, &str)], port: u16) -> Self {
         let mut cmd = binary(db, toml, env);
-        let log = db.dir().join(format!(
+        let path = db.dir().join(format!(
             "service-{port}-{}.log",
             uuid::Uuid::new_v4().simple()
         ));
-        let log = std::fs::File::create(log).expect("service log");
+        let log = std::fs::File::create(&path).expect("service log");
         cmd.env("PORT", port.to_string())
             .env("LOG_FORMAT", "json")
             .stdout(Stdio::from(log.try_clone().expect("log")))
@@ -55,7 +65,11 @@ impl Service {
         let mut cmd = tokio::process::Command::from(cmd);
         cmd.kill_on_drop(true);
         let child = cmd.spawn().expect("start the service");
-        let service = Self { child, port };
+        let mut service = Self {
+            child,
+            port,
+            log: path,
+        };
         service.wait_ready().await;
         service
     }
@@ -64,10 +78,18 @@ impl Service {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Polls `/ready` until it answers 200 (at most 30 s).
-    pub async fn wait_ready(&self) {
+    /// Polls `/ready` until it answers 200 (at most 30 s); fails with the log if the process
+    /// ended first (a 200 from another process on the port must not count).
+    pub async fn wait_ready(&mut self) {
         let client = reqwest::Client::new();
         for _ in 0..300 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the service on port {} ended before it was ready ({status}); it logged last:\n{}",
+                    self.port,
+                    self.log_tail(40)
+                );
+            }
             if let Ok(res) = client.get(format!("{}/ready", self.base())).send().await {
                 if res.status() == 200 {
                     return;
@@ -83,6 +105,13 @@ impl Service {
         let pid = self.child.id().expect("running");
         let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+    }
+
+    /// The last `n` lines it logged, to explain a failure.
+    pub fn log_tail(&self, n: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
     }
 
     /// Waits for the process to end (at most 60 s).

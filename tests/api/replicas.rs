@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::helpers::{create_database, redis_url, skip_or_fail, unique_email, Backend, PASSWORD};
-use crate::process::{free_port, service_errors, Service};
+use crate::process::{free_ports, service_errors, Service};
 
 const ORIGIN: &str = "http://localhost:3001";
 /// Load clients, each with its own session and client address.
@@ -219,7 +219,8 @@ async fn replicas_behind_haproxy_survive_a_rolling_restart_under_load() {
     let prefix = format!("replicas-{}:", uuid::Uuid::new_v4().simple());
     let toml = config(&prefix);
     let env = [("REDIS_URL", redis.as_str())];
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut ports = free_ports(4);
+    let front = ports.pop().expect("four ports");
 
     // Three instances start together on the empty database.
     let starts = ports
@@ -228,7 +229,6 @@ async fn replicas_behind_haproxy_survive_a_rolling_restart_under_load() {
         .collect::<Vec<_>>();
     let mut instances = futures_util::future::join_all(starts).await;
 
-    let front = free_port();
     let cfg = db.dir().join("haproxy.cfg");
     std::fs::write(&cfg, haproxy_config(front, &ports)).unwrap();
     let mut haproxy = tokio::process::Command::new("haproxy")
@@ -269,7 +269,12 @@ async fn replicas_behind_haproxy_survive_a_rolling_restart_under_load() {
         tokio::time::sleep(step).await;
         instances[i].terminate();
         let code = instances[i].wait().await.code();
-        assert_eq!(code, Some(0), "instance {i} stopped cleanly");
+        assert_eq!(
+            code,
+            Some(0),
+            "instance {i} stopped cleanly; it logged last:\n{}",
+            instances[i].log_tail(40)
+        );
         instances[i] = Service::start(&db, &toml, &env, ports[i]).await;
         eprintln!("instance {i} restarted at {:?}", started.elapsed());
     }
