@@ -213,6 +213,26 @@ impl Store {
         }
     }
 
+    /// The `teamId` list of each invitation of `ids` that exists, read by one query per
+    /// `MAX_ROWS` ids.
+    pub async fn invitations_teams(
+        &self,
+        ids: &[&str],
+    ) -> StoreResult<std::collections::HashMap<String, Option<String>>> {
+        let mut teams = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(super::group::MAX_ROWS) {
+            let q = Query::select()
+                .columns([col("id"), col("teamId")])
+                .from(Alias::new("invitation"))
+                .and_where(Expr::col(col("id")).is_in(chunk.iter().copied()))
+                .to_owned();
+            for row in self.db.query_all(self.stmt(&q)).await? {
+                teams.insert(get_str(&row, "id")?, get_opt_str(&row, "teamId")?);
+            }
+        }
+        Ok(teams)
+    }
+
     pub async fn set_invitation_teams(
         &self,
         invitation_id: &str,

@@ -1451,6 +1451,25 @@ async fn teams_hold_members_of_their_own_organization_only(#[case] backend: Back
     .await;
     assert_eq!(status, 200, "{invitation}");
     assert_eq!(invitation["teamId"], dev_id);
+    // Listed with the teams of each (read together), none for an invitation without.
+    let (status, other) = post(
+        &app,
+        &owner,
+        "/organization/invite-member",
+        json!({"email": unique_email(), "role": "member"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{other}");
+    let (status, listed) = get(&app, &owner, "/organization/list-invitations").await;
+    assert_eq!(status, 200, "{listed}");
+    let team_of = |id: &Value| {
+        listed
+            .as_array()
+            .and_then(|l| l.iter().find(|i| i["id"] == *id))
+            .map(|i| i["teamId"].clone())
+    };
+    assert_eq!(team_of(&invitation["id"]), Some(json!(dev_id)));
+    assert_eq!(team_of(&other["id"]), Some(Value::Null));
     let (status, accepted) = post(
         &app,
         &member,

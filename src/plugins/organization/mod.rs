@@ -537,17 +537,28 @@ async fn invitation_body(
     Ok(m)
 }
 
-/// Each invitation's JSON (`invitation_body`).
+/// Each invitation's JSON (`invitation_body`), their teams read together.
 async fn invitations_body(
     state: &AppState,
     plugin: &OrganizationPlugin,
     list: &[Invitation],
 ) -> Result<Vec<Value>, ApiError> {
-    let mut out = Vec::with_capacity(list.len());
-    for i in list {
-        out.push(Value::Object(invitation_body(state, plugin, i).await?));
-    }
-    Ok(out)
+    let mut teams = if plugin.settings.teams.enabled && !list.is_empty() {
+        let ids: Vec<&str> = list.iter().map(|i| i.id.as_str()).collect();
+        Some(state.store.invitations_teams(&ids).await?)
+    } else {
+        None
+    };
+    Ok(list
+        .iter()
+        .map(|i| {
+            let mut m = invitation_json(i);
+            if let Some(teams) = teams.as_mut() {
+                m.insert("teamId".into(), json!(teams.remove(&i.id).flatten()));
+            }
+            Value::Object(m)
+        })
+        .collect())
 }
 
 fn invitation_json(i: &Invitation) -> Map<String, Value> {
