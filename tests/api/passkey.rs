@@ -179,6 +179,20 @@ async fn register(app: &TestApp, browser: &reqwest::Client, auth: &SoftAuthentic
     res.json().await.unwrap()
 }
 
+/// Overwrites the `publicKey` of the passkey `id` with `cose_key` (base64, as stored).
+async fn set_public_key(app: &TestApp, id: &str, cose_key: &[u8]) {
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    use sea_orm::ConnectionTrait;
+    let db = app.state.store.connection();
+    let q = Query::update()
+        .table(Alias::new("passkey"))
+        .value(Alias::new("publicKey"), STANDARD.encode(cose_key))
+        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .to_owned();
+    let res = db.execute(db.get_database_backend().build(&q)).await;
+    assert_eq!(res.map(|r| r.rows_affected()).ok(), Some(1));
+}
+
 async fn counter_in_db(app: &TestApp, id: &str) -> i64 {
     app.state
         .store
@@ -457,6 +471,21 @@ async fn clones_wrong_origins_and_other_users_passkeys_are_refused(#[case] backe
     stale["challenge"] = json!(URL_SAFE_NO_PAD.encode([7u8; 32]));
     assert_eq!(attempt(auth.assert(&stale, ORIGIN)).await, failed);
     assert_eq!(counter_in_db(&app, &id).await, 1);
+
+    // The stored key edited off the curve (one bit of y): refused like a bad signature (400,
+    // never a 500), the counter unchanged.
+    let Ok(Cbor::Map(mut edited)) = serde_cbor_2::from_slice::<Cbor>(&auth.cose_key()) else {
+        panic!("the COSE key is a map");
+    };
+    if let Some(Cbor::Bytes(y)) = edited.get_mut(&Cbor::Integer(-3)) {
+        y[31] ^= 1;
+    }
+    let edited = serde_cbor_2::to_vec(&Cbor::Map(edited)).unwrap();
+    set_public_key(&app, &id, &edited).await;
+    let opts = options(&app, &anon, "/passkey/generate-authenticate-options").await;
+    assert_eq!(attempt(auth.assert(&opts, ORIGIN)).await, failed);
+    assert_eq!(counter_in_db(&app, &id).await, 1);
+    set_public_key(&app, &id, &auth.cose_key()).await;
 
     // No challenge cookie; a registration challenge used to sign in.
     let res = app

@@ -16,8 +16,9 @@ use serde_json::{json, Map, Value};
 use url::Url;
 use webauthn_rs_core::error::WebauthnError;
 use webauthn_rs_core::proto::{
-    AttestationFormat, COSEAlgorithm, COSEKey, Credential, ParsedAttestation, PublicKeyCredential,
-    RegisterPublicKeyCredential, RegisteredExtensions, UserVerificationPolicy,
+    AttestationFormat, COSEAlgorithm, COSEEC2Key, COSEKey, COSEKeyType, COSEKeyTypeId, Credential,
+    ECDSACurve, ParsedAttestation, PublicKeyCredential, RegisterPublicKeyCredential,
+    RegisteredExtensions, UserVerificationPolicy,
 };
 use webauthn_rs_core::WebauthnCore;
 
@@ -216,6 +217,39 @@ fn attested_key(attestation_object: &[u8]) -> Result<(String, Vec<u8>), Ceremony
     Ok((aaguid, cose))
 }
 
+/// A stored public key as webauthn-rs reads it. An ES256 key on P-256 (simplewebauthn's first
+/// choice, what authenticators give) is taken as it is, its coordinates of the right length:
+/// `authenticate_credential` checks it (on the curve, in the group) before verifying with it,
+/// and `COSEKey::try_from` would make OpenSSL check it once more, which costs as much as the
+/// signature check itself. Any other key goes through `COSEKey::try_from` and all its checks.
+fn stored_key(value: &serde_cbor_2::Value) -> Result<COSEKey, CeremonyError> {
+    use serde_cbor_2::Value as Cbor;
+    if let Cbor::Map(m) = value {
+        let int = |k: i128| match m.get(&Cbor::Integer(k)) {
+            Some(Cbor::Integer(i)) => Some(*i),
+            _ => None,
+        };
+        let coordinate = |k: i128| match m.get(&Cbor::Integer(k)) {
+            Some(Cbor::Bytes(b)) if b.len() == 32 => Some(b.clone()),
+            _ => None,
+        };
+        let es256 = int(1) == Some(COSEKeyTypeId::EC_EC2 as i128)
+            && int(3) == Some(COSEAlgorithm::ES256 as i128)
+            && int(-1) == Some(1);
+        if let (true, Some(x), Some(y)) = (es256, coordinate(-2), coordinate(-3)) {
+            return Ok(COSEKey {
+                type_: COSEAlgorithm::ES256,
+                key: COSEKeyType::EC_EC2(COSEEC2Key {
+                    curve: ECDSACurve::SECP256R1,
+                    x: x.into(),
+                    y: y.into(),
+                }),
+            });
+        }
+    }
+    Ok(COSEKey::try_from(value)?)
+}
+
 /// simplewebauthn's `verifyAuthenticationResponse` with Better Auth's arguments; the new
 /// signature counter on success. A counter that does not grow (a cloned authenticator) fails.
 pub fn verify_authentication(
@@ -239,7 +273,7 @@ pub fn verify_authentication(
         decode_b64(stored.public_key).ok_or(CeremonyError::Malformed("stored public key"))?;
     let key_value: serde_cbor_2::Value = serde_cbor_2::from_slice(&key_bytes)
         .map_err(|_| CeremonyError::Malformed("stored public key"))?;
-    let key = COSEKey::try_from(&key_value)?;
+    let key = stored_key(&key_value)?;
     let cred_id =
         decode_b64(stored.credential_id).ok_or(CeremonyError::Malformed("stored credential id"))?;
     let credential = Credential {
