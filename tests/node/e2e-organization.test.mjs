@@ -323,6 +323,12 @@ test(`teams through organizationClient (${TARGET})`, async () => {
     );
     const invitation = ok(await owner.client.organization.inviteMember({ email: inviteeEmail, role: "member", teamId: dev.id }));
     assert.equal(invitation.teamId, dev.id);
+    // Listed with each one's team: the team's id, null for an invitation into none.
+    const plain = ok(await owner.client.organization.inviteMember({ email: uniqueEmail("team-plain"), role: "member" }));
+    const listed = ok(await owner.client.organization.listInvitations());
+    const listedTeam = (id) => JSON.stringify(listed.find((i) => i.id === id)?.teamId);
+    assert.equal(listedTeam(invitation.id), JSON.stringify(dev.id));
+    assert.equal(listedTeam(plain.id), "null");
     const accepted = ok(await invitee.client.organization.acceptInvitation({ invitationId: invitation.id }));
     assert.equal(accepted.invitation.teamId, dev.id);
     session = ok(await invitee.client.getSession({ query: { disableCookieCache: true } }));
