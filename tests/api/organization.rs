@@ -782,6 +782,44 @@ async fn invitations_are_mailed_accepted_once_and_expire(#[case] backend: Backen
     assert_eq!(status, 200, "{mine}");
     assert_eq!(mine[0]["id"], id);
     assert_eq!(mine[0]["organizationName"], "Org");
+    // Pending invitations of two organizations: each with its own organization's name.
+    let (status, other) = post(
+        &app,
+        &stranger,
+        "/organization/create",
+        json!({"name": "Other", "slug": slug()}),
+    )
+    .await;
+    assert_eq!(status, 200, "{other}");
+    let (status, second) = post(
+        &app,
+        &stranger,
+        "/organization/invite-member",
+        json!({"email": invitee_email, "role": "member", "organizationId": other["id"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{second}");
+    let (status, mine) = get(
+        &app,
+        &invitee,
+        "/organization/list-user-invitations?disableCookieCache=true",
+    )
+    .await;
+    assert_eq!(status, 200, "{mine}");
+    let mut named: Vec<(Value, Value)> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["id"].clone(), i["organizationName"].clone()))
+        .collect();
+    named.sort_by_key(|(_, name)| name.to_string());
+    assert_eq!(
+        named,
+        vec![
+            (json!(id), json!("Org")),
+            (second["id"].clone(), json!("Other"))
+        ]
+    );
     assert_eq!(
         get(
             &app,

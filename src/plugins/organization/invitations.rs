@@ -9,8 +9,9 @@ use serde_json::{json, Map, Value};
 use utoipa::openapi::path::HttpMethod::{Get, Post};
 
 use super::{
-    active_organization, caller, invitation_body, invitations_body, member_json, org_error, plugin,
-    role_list, roles_input, set_active_organization, OrganizationPlugin, BAD, FORBIDDEN,
+    active_organization, caller, invitation_body, invitation_maps, invitations_body, member_json,
+    org_error, plugin, role_list, roles_input, set_active_organization, OrganizationPlugin, BAD,
+    FORBIDDEN,
 };
 use crate::auth::crypto::generate_id;
 use crate::error::{ApiError, ErrorCode};
@@ -659,12 +660,19 @@ async fn list_user_invitations(
             ));
         }
         let all = state.store.invitations_to(&current.user.email).await?;
-        let mut body = Vec::new();
-        for (i, name) in all.iter().filter(|(i, _)| i.status == "pending") {
-            let mut m = invitation_body(&state, plugin, i).await?;
-            m.insert("organizationName".into(), json!(name));
-            body.push(Value::Object(m));
-        }
+        let (pending, names): (Vec<Invitation>, Vec<String>) = all
+            .into_iter()
+            .filter(|(i, _)| i.status == "pending")
+            .unzip();
+        let maps = invitation_maps(&state, plugin, &pending).await?;
+        let body = maps
+            .into_iter()
+            .zip(names)
+            .map(|(mut m, name)| {
+                m.insert("organizationName".into(), json!(name));
+                Value::Object(m)
+            })
+            .collect();
         Ok((Value::Array(body), Vec::new()))
     }
     .await;

@@ -529,20 +529,27 @@ async fn invitation_body(
     plugin: &OrganizationPlugin,
     i: &Invitation,
 ) -> Result<Map<String, Value>, ApiError> {
-    let mut m = invitation_json(i);
-    if plugin.settings.teams.enabled {
-        let teams = state.store.invitation_teams(&i.id).await?;
-        m.insert("teamId".into(), json!(teams));
-    }
-    Ok(m)
+    let mut one = invitation_maps(state, plugin, std::slice::from_ref(i)).await?;
+    Ok(one.pop().unwrap_or_default())
 }
 
-/// Each invitation's JSON (`invitation_body`), their teams read together.
+/// Each invitation's JSON (`invitation_body`).
 async fn invitations_body(
     state: &AppState,
     plugin: &OrganizationPlugin,
     list: &[Invitation],
 ) -> Result<Vec<Value>, ApiError> {
+    let maps = invitation_maps(state, plugin, list).await?;
+    Ok(maps.into_iter().map(Value::Object).collect())
+}
+
+/// Each invitation's JSON object, in order; with teams on, the `teamId` of each, all read by
+/// one query.
+async fn invitation_maps(
+    state: &AppState,
+    plugin: &OrganizationPlugin,
+    list: &[Invitation],
+) -> Result<Vec<Map<String, Value>>, ApiError> {
     let mut teams = if plugin.settings.teams.enabled && !list.is_empty() {
         let ids: Vec<&str> = list.iter().map(|i| i.id.as_str()).collect();
         Some(state.store.invitations_teams(&ids).await?)
@@ -556,7 +563,7 @@ async fn invitations_body(
             if let Some(teams) = teams.as_mut() {
                 m.insert("teamId".into(), json!(teams.remove(&i.id).flatten()));
             }
-            Value::Object(m)
+            m
         })
         .collect())
 }
