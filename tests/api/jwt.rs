@@ -2,7 +2,7 @@
 //! rotation (by interval and by `better-auth-rs jwks rotate`), replicas sharing one key, and
 //! secret rotation.
 
-use std::net::TcpListener;
+use crate::process::free_port;
 use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
@@ -296,14 +296,6 @@ impl Drop for Replica {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_replica(cmd: &mut Command) -> Replica {

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::helpers::*;
+use crate::process::free_port;
 
 /// How long a background delivery may take to arrive.
 const ARRIVAL: Duration = Duration::from_secs(10);
@@ -134,14 +135,6 @@ fn mail_python() -> Option<PathBuf> {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("target/python-venv/bin/python")
         });
     path.exists().then_some(path)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]
