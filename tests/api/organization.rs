@@ -57,6 +57,13 @@ async fn create(app: &TestApp, b: &reqwest::Client, slug: &str) -> Value {
     body
 }
 
+/// Invites through `/organization/invite-member` with `body`; the invitation's JSON (200).
+async fn invite(app: &TestApp, b: &reqwest::Client, body: Value) -> Value {
+    let (status, invitation) = post(app, b, "/organization/invite-member", body).await;
+    assert_eq!(status, 200, "{invitation}");
+    invitation
+}
+
 /// Invites `email` as `role` into `org` and accepts with `invitee`; the member's JSON.
 async fn join(
     app: &TestApp,
@@ -66,14 +73,12 @@ async fn join(
     org: &str,
     role: &str,
 ) -> Value {
-    let (status, invitation) = post(
+    let invitation = invite(
         app,
         owner,
-        "/organization/invite-member",
         json!({"email": email, "role": role, "organizationId": org}),
     )
     .await;
-    assert_eq!(status, 200, "{invitation}");
     let (status, body) = post(
         app,
         invitee,
@@ -652,14 +657,12 @@ async fn invitations_are_mailed_accepted_once_and_expire(#[case] backend: Backen
     let org = create(&app, &owner, &slug()).await;
     let org_id = org["id"].as_str().unwrap();
 
-    let (status, invitation) = post(
+    let invitation = invite(
         &app,
         &owner,
-        "/organization/invite-member",
         json!({"email": invitee_email.to_uppercase(), "role": "admin"}),
     )
     .await;
-    assert_eq!(status, 200, "{invitation}");
     let id = invitation["id"].as_str().unwrap().to_owned();
     assert_eq!(invitation["email"], invitee_email);
     assert_eq!(invitation["status"], "pending");
@@ -682,14 +685,12 @@ async fn invitations_are_mailed_accepted_once_and_expire(#[case] backend: Backen
     );
     // Resending extends the same invitation and mails it again.
     app.advance(3600);
-    let (status, resent) = post(
+    let resent = invite(
         &app,
         &owner,
-        "/organization/invite-member",
         json!({"email": invitee_email, "role": "admin", "resend": true}),
     )
     .await;
-    assert_eq!(status, 200);
     assert_eq!(resent["id"], id);
     assert!(resent["expiresAt"].as_str() > invitation["expiresAt"].as_str());
     let mails = app.mails();
@@ -791,14 +792,12 @@ async fn invitations_are_mailed_accepted_once_and_expire(#[case] backend: Backen
     )
     .await;
     assert_eq!(status, 200, "{other}");
-    let (status, second) = post(
+    let second = invite(
         &app,
         &stranger,
-        "/organization/invite-member",
         json!({"email": invitee_email, "role": "member", "organizationId": other["id"]}),
     )
     .await;
-    assert_eq!(status, 200, "{second}");
     let (status, mine) = get(
         &app,
         &invitee,
@@ -1480,24 +1479,20 @@ async fn teams_hold_members_of_their_own_organization_only(#[case] backend: Back
     assert_eq!(status, 200, "{dev}");
     let dev_id = dev["id"].as_str().unwrap().to_owned();
     // An invitation into the team: accepted, the member is in it and it is active.
-    let (status, invitation) = post(
+    let invitation = invite(
         &app,
         &owner,
-        "/organization/invite-member",
         json!({"email": member_email, "role": "member", "teamId": dev_id}),
     )
     .await;
-    assert_eq!(status, 200, "{invitation}");
     assert_eq!(invitation["teamId"], dev_id);
     // Listed with the teams of each (read together), none for an invitation without.
-    let (status, other) = post(
+    let other = invite(
         &app,
         &owner,
-        "/organization/invite-member",
         json!({"email": unique_email(), "role": "member"}),
     )
     .await;
-    assert_eq!(status, 200, "{other}");
     let (status, listed) = get(&app, &owner, "/organization/list-invitations").await;
     assert_eq!(status, 200, "{listed}");
     let team_of = |id: &Value| {
@@ -1810,23 +1805,19 @@ async fn the_full_organization_pages_its_members_and_knows_the_caller(#[case] ba
     // Invitations come in full beside any member page, oldest first, every status, only this
     // organization's, and only to a role that may invite.
     let pending = format!("pending-{}@example.com", uuid::Uuid::new_v4().simple());
-    let (status, invited) = post(
+    let invited = invite(
         &app,
         &owner,
-        "/organization/invite-member",
         json!({"email": pending, "role": "admin", "organizationId": id}),
     )
     .await;
-    assert_eq!(status, 200, "{invited}");
     let elsewhere = create(&app, &outsider, &slug()).await;
-    let (status, body) = post(
+    invite(
         &app,
         &outsider,
-        "/organization/invite-member",
         json!({"email": pending, "role": "member", "organizationId": elsewhere["id"]}),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     let one = format!("/organization/get-full-organization?organizationId={id}&membersLimit=1");
     let (status, full) = get(&app, &owner, &one).await;
     assert_eq!(status, 200, "{full}");
